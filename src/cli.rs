@@ -1,0 +1,205 @@
+//! The command line: flags, their environment variables and help text.
+//!
+//! Only declarations live here; `config` turns the parsed values into checked
+//! types. Every option has a `LINKERD_AWAIT_*` variable so that a manifest can
+//! set it without touching the image's ENTRYPOINT.
+
+use std::{ffi::OsString, time::Duration};
+
+use clap::{ArgAction, Parser, ValueEnum, builder::BoolishValueParser};
+
+/// Wait for the service-mesh proxy to become ready, then run CMD in place of this process.
+///
+/// Without CMD, exit 0 once the proxy is ready. With --shutdown, run CMD as a
+/// child and ask the proxy to shut down when it exits (for Jobs and CronJobs).
+/// Waiting is skipped when LINKERD_AWAIT_DISABLED or LINKERD_DISABLED is set to
+/// a non-empty value.
+#[derive(Debug, Parser)]
+#[command(name = "linkerd-await", version, max_term_width = 100)]
+pub struct Args {
+    /// Proxy admin port; the readiness URL becomes http://localhost:<PORT>/ready
+    /// [default: 4191, or the port of LINKERD2_PROXY_ADMIN_LISTEN_ADDR when set]
+    #[arg(short, long, env = "LINKERD_AWAIT_PORT", value_name = "PORT",
+          value_parser = clap::value_parser!(u16).range(1..), conflicts_with = "uri")]
+    pub port: Option<u16>,
+
+    /// Full readiness URL (any host, port and path), e.g. http://127.0.0.1:4191/ready
+    #[arg(short, long, env = "LINKERD_AWAIT_URI", value_name = "URL",
+          value_parser = parse_url)]
+    pub uri: Option<reqwest::Url>,
+
+    /// Service mesh whose readiness and shutdown endpoints to use
+    #[arg(long, env = "LINKERD_AWAIT_MESH", value_name = "MESH", value_enum,
+          default_value_t = Mesh::Linkerd)]
+    pub mesh: Mesh,
+
+    /// Maximum delay between two readiness checks
+    #[arg(short, long, env = "LINKERD_AWAIT_BACKOFF", value_name = "DUR",
+          value_parser = parse_duration, default_value = "50ms")]
+    pub backoff: Duration,
+
+    /// Delay after the first failed check; it grows by --backoff-factor up to --backoff
+    #[arg(long, env = "LINKERD_AWAIT_BACKOFF_INITIAL", value_name = "DUR",
+          value_parser = parse_duration, default_value = "5ms")]
+    pub backoff_initial: Duration,
+
+    /// Growth factor of the delay after each failed check (1 = constant delay)
+    #[arg(long, env = "LINKERD_AWAIT_BACKOFF_FACTOR", value_name = "F",
+          value_parser = parse_factor, default_value = "2")]
+    pub backoff_factor: f32,
+
+    /// Bound on one readiness check (connect and response head)
+    #[arg(long, env = "LINKERD_AWAIT_ATTEMPT_TIMEOUT", value_name = "DUR",
+          value_parser = parse_duration, default_value = "1s")]
+    pub attempt_timeout: Duration,
+
+    /// Overall readiness deadline; 0 or unset waits forever
+    #[arg(short, long, env = "LINKERD_AWAIT_TIMEOUT", value_name = "DUR",
+          value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+
+    /// On timeout: true exits 69 without running CMD; false logs a warning and runs CMD anyway
+    #[arg(long, env = "LINKERD_AWAIT_TIMEOUT_FATAL", value_name = "BOOL",
+          num_args = 0..=1, require_equals = true, default_value = "true",
+          default_missing_value = "true", action = ArgAction::Set,
+          value_parser = BoolishValueParser::new())]
+    pub timeout_fatal: bool,
+
+    /// Run CMD as a child and ask the proxy to shut down when it exits (Jobs, CronJobs)
+    #[arg(
+        short = 'S',
+        long,
+        env = "LINKERD_AWAIT_SHUTDOWN",
+        requires = "command"
+    )]
+    pub shutdown: bool,
+
+    /// Shutdown URL to POST to after CMD exits; repeatable, replaces the mesh's default
+    /// (comma-separated in the environment variable)
+    #[arg(long = "shutdown-uri", env = "LINKERD_AWAIT_SHUTDOWN_URI", value_name = "URL",
+          value_parser = parse_url, value_delimiter = ',', action = ArgAction::Append)]
+    pub shutdown_uri: Vec<reqwest::Url>,
+
+    /// Bound on all shutdown requests together
+    #[arg(long, env = "LINKERD_AWAIT_SHUTDOWN_TIMEOUT", value_name = "DUR",
+          value_parser = parse_duration, default_value = "5s")]
+    pub shutdown_timeout: Duration,
+
+    /// Shut the proxy down even when CMD failed; false keeps a failed pod inspectable
+    #[arg(long, env = "LINKERD_AWAIT_SHUTDOWN_ON_FAILURE", value_name = "BOOL",
+          num_args = 0..=1, require_equals = true, default_value = "true",
+          default_missing_value = "true", action = ArgAction::Set,
+          value_parser = BoolishValueParser::new())]
+    pub shutdown_on_failure: bool,
+
+    /// Debug-level logs, including why waiting was skipped when disabled
+    #[arg(short, long, env = "LINKERD_AWAIT_VERBOSE", conflicts_with = "quiet")]
+    pub verbose: bool,
+
+    /// Log errors only
+    #[arg(short, long, env = "LINKERD_AWAIT_QUIET")]
+    pub quiet: bool,
+
+    /// Log filter in tracing's EnvFilter syntax (e.g. debug); overrides -v/-q
+    #[arg(long = "log", env = "LINKERD_AWAIT_LOG", value_name = "FILTER")]
+    pub log_filter: Option<String>,
+
+    /// Format of the log lines on stderr
+    #[arg(long, env = "LINKERD_AWAIT_LOG_FORMAT", value_name = "FORMAT", value_enum,
+          default_value_t = LogFormat::Plain)]
+    pub log_format: LogFormat,
+
+    /// The command to run once the proxy is ready, and its arguments (passed byte for byte)
+    #[arg(value_name = "CMD", num_args = 1.., trailing_var_arg = true,
+          value_parser = clap::value_parser!(OsString))]
+    pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Mesh {
+    /// http://localhost:4191/ready; POST /shutdown on the same port
+    Linkerd,
+    /// http://localhost:15021/healthz/ready; POST http://localhost:15020/quitquitquit
+    Istio,
+    /// http://localhost:9901/ready; POST /quitquitquit on the same port
+    Envoy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines
+    Plain,
+    /// One JSON object per line, for log pipelines
+    Json,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    crate::duration::parse(s)
+}
+
+fn parse_factor(s: &str) -> Result<f32, String> {
+    match s.trim().parse::<f32>() {
+        Ok(f) if f.is_finite() && (1.0..=100.0).contains(&f) => Ok(f),
+        _ => Err("expected a number from 1 to 100, e.g. 2 or 1.5".to_string()),
+    }
+}
+
+fn parse_url(s: &str) -> Result<reqwest::Url, String> {
+    let url = reqwest::Url::parse(s.trim())
+        .map_err(|e| format!("{e}; expected e.g. http://localhost:4191/ready"))?;
+    if url.scheme() != "http" {
+        return Err(format!(
+            "scheme '{}' is not supported; only plain http:// to the local proxy is",
+            url.scheme()
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("missing host; expected e.g. http://localhost:4191/ready".to_string());
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_is_well_formed() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn every_option_has_an_env_var() {
+        let cmd = Args::command();
+        for arg in cmd.get_arguments() {
+            if arg.is_positional() || ["help", "version"].contains(&arg.get_id().as_str()) {
+                continue;
+            }
+            let env = arg.get_env().map(|e| e.to_string_lossy().into_owned());
+            assert!(
+                env.as_deref()
+                    .is_some_and(|e| e.starts_with("LINKERD_AWAIT_")),
+                "--{} has no LINKERD_AWAIT_ env var",
+                arg.get_id()
+            );
+        }
+    }
+
+    #[test]
+    fn urls_must_be_plain_http() {
+        assert!(parse_url("http://localhost:4191/ready").is_ok());
+        assert!(parse_url("https://localhost/ready").is_err());
+        assert!(parse_url("localhost:4191").is_err());
+        assert!(parse_url("not a url").is_err());
+    }
+
+    #[test]
+    fn factor_bounds() {
+        assert_eq!(parse_factor("2"), Ok(2.0));
+        assert_eq!(parse_factor("1"), Ok(1.0));
+        for bad in ["0.5", "0", "-2", "NaN", "inf", "x", "1000"] {
+            assert!(parse_factor(bad).is_err(), "{bad}");
+        }
+    }
+}

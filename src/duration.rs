@@ -1,0 +1,126 @@
+//! Duration syntax shared by every `<DUR>` option.
+//!
+//! Accepts what the original linkerd-await accepted (a bare `0`, or a number
+//! with one of `ms`, `s`, `m`, `h`, `d`, with surrounding whitespace) plus
+//! compound forms such as `1m30s`. Everything else is rejected with a reason,
+//! because a silently misread timeout in a manifest is worse than a pod that
+//! refuses to start and says why.
+
+use std::time::Duration;
+
+/// Shown in every error so the user sees a valid spelling next to the bad one.
+pub const EXAMPLES: &str = "e.g. 0, 500ms, 5s, 2m, 1h, 1d or 1m30s";
+
+/// Parses a duration such as `500ms`, `5s` or `1m30s`.
+pub fn parse(input: &str) -> Result<Duration, String> {
+    let text = input.trim();
+    if text.is_empty() {
+        return Err(format!("empty duration ({EXAMPLES})"));
+    }
+    // A bare zero has always meant "no duration"; any other bare number is
+    // ambiguous (seconds? milliseconds?) so it is refused.
+    if text.bytes().all(|b| b == b'0') {
+        return Ok(Duration::ZERO);
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(format!("expected a number at '{rest}' ({EXAMPLES})"));
+        }
+        let (number, tail) = rest.split_at(digits);
+        let unit_len = tail.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let (unit, tail) = tail.split_at(unit_len);
+        let value: u64 = number
+            .parse()
+            .map_err(|_| format!("'{number}' is too large ({EXAMPLES})"))?;
+        let part = match unit {
+            "ms" => Some(Duration::from_millis(value)),
+            "s" => Some(Duration::from_secs(value)),
+            "m" => value.checked_mul(60).map(Duration::from_secs),
+            "h" => value.checked_mul(60 * 60).map(Duration::from_secs),
+            "d" => value.checked_mul(24 * 60 * 60).map(Duration::from_secs),
+            "" => return Err(format!("'{number}' has no unit ({EXAMPLES})")),
+            other => return Err(format!("unknown unit '{other}' ({EXAMPLES})")),
+        };
+        total = part
+            .and_then(|p| total.checked_add(p))
+            .ok_or_else(|| format!("'{text}' is too large ({EXAMPLES})"))?;
+        rest = tail;
+    }
+    Ok(total)
+}
+
+/// Formats a duration for log lines: `1.23s`, `250ms`.
+pub fn human(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{:.2}s", d.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_everything_the_original_accepted() {
+        let cases = [
+            ("0", Duration::ZERO),
+            ("000", Duration::ZERO),
+            ("0ms", Duration::ZERO),
+            ("1ms", Duration::from_millis(1)),
+            ("500ms", Duration::from_millis(500)),
+            ("1s", Duration::from_secs(1)),
+            ("10s", Duration::from_secs(10)),
+            ("1m", Duration::from_secs(60)),
+            ("2h", Duration::from_secs(7200)),
+            ("1d", Duration::from_secs(86400)),
+            ("  5s ", Duration::from_secs(5)),
+            ("\t1m\n", Duration::from_secs(60)),
+        ];
+        for (input, want) in cases {
+            assert_eq!(parse(input), Ok(want), "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn accepts_compound_forms() {
+        assert_eq!(parse("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse("1h1m1s1ms"), Ok(Duration::from_millis(3_661_001)));
+        assert_eq!(parse("1s500ms"), Ok(Duration::from_millis(1500)));
+    }
+
+    #[test]
+    fn rejects_with_a_reason_and_an_example() {
+        for input in [
+            "",
+            " ",
+            "5",
+            "-1s",
+            "1x",
+            "s",
+            "1.5s",
+            "1 s",
+            "1s 2m",
+            "+1s",
+            "1S",
+            "ms",
+            "1sm",
+            "99999999999999999999s",
+            "18446744073709551615d",
+            "1m5",
+        ] {
+            let err = parse(input).expect_err(input);
+            assert!(err.contains("e.g."), "{input:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn human_is_short() {
+        assert_eq!(human(Duration::from_millis(250)), "250ms");
+        assert_eq!(human(Duration::from_millis(1234)), "1.23s");
+    }
+}

@@ -1,0 +1,203 @@
+//! One readiness check, and the HTTP client it (and `shutdown`) uses.
+//!
+//! The proxy's admin port is on loopback, so the client is set up for that and
+//! nothing else: no forward proxy, no redirects, no TLS, `localhost` answered
+//! locally, a bounded read of any body, and one kept-alive connection reused
+//! between checks.
+
+use std::{
+    fmt,
+    net::{Ipv4Addr, Ipv6Addr, SocketAddr},
+    sync::Arc,
+    time::Duration,
+};
+
+use reqwest::{
+    Client, StatusCode, Url,
+    dns::{Addrs, Name, Resolve, Resolving},
+};
+use tokio::time::{Instant, timeout, timeout_at};
+
+use crate::error::Error;
+
+/// Enough to let a small error page finish so the connection can be reused;
+/// anything larger is not worth reading and the connection is dropped instead.
+const BODY_LIMIT: usize = 4 * 1024;
+
+/// The client for the proxy's admin endpoints.
+pub fn http_client() -> Result<Client, Error> {
+    Client::builder()
+        // Apps often set HTTP_PROXY for their own traffic; a readiness check
+        // sent through it would never reach the local proxy.
+        .no_proxy()
+        // A 3xx from an admin port is a misconfiguration, not readiness; following
+        // it could leave loopback.
+        .redirect(reqwest::redirect::Policy::none())
+        .dns_resolver(Arc::new(LocalResolver))
+        .http1_only()
+        // One connection is all a sequential check loop ever uses.
+        .pool_max_idle_per_host(1)
+        .user_agent(concat!("linkerd-await/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(Error::Client)
+}
+
+/// Resolves `localhost` and `*.localhost` to the loopback addresses itself
+/// (RFC 6761 §6.3), so a static binary in a `FROM scratch` image works without
+/// `/etc/hosts` or NSS and without a blocking resolver thread. Other names go
+/// to the system resolver as usual; IP literals never reach a resolver.
+struct LocalResolver;
+
+impl Resolve for LocalResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let host = name.as_str().trim_end_matches('.').to_ascii_lowercase();
+        if host == "localhost" || host.ends_with(".localhost") {
+            // IPv4 first, IPv6 next: the connector falls back to ::1 at once when
+            // 127.0.0.1 refuses, so a proxy listening on either family is found.
+            // Port 0 is replaced by the URL's port.
+            let addrs: Addrs = Box::new(
+                [
+                    SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+                    SocketAddr::from((Ipv6Addr::LOCALHOST, 0)),
+                ]
+                .into_iter(),
+            );
+            return Box::pin(std::future::ready(Ok(addrs)));
+        }
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            Ok(Box::new(addrs.into_iter()) as Addrs)
+        })
+    }
+}
+
+/// Why a check did not find the proxy ready; shown to users in progress lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotReady {
+    /// A response with a non-2xx status.
+    Status(StatusCode),
+    /// A 3xx, which is never followed.
+    Redirect(StatusCode, String),
+    ConnectionRefused,
+    ConnectionReset,
+    /// No response head within the attempt timeout.
+    TimedOut(Duration),
+    /// Anything else: a malformed response, a closed connection, a DNS failure.
+    Other(String),
+}
+
+impl fmt::Display for NotReady {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NotReady::Status(status) => write!(f, "HTTP {status}"),
+            NotReady::Redirect(status, to) => {
+                write!(
+                    f,
+                    "HTTP {status} redirect to '{to}' (redirects are not followed)"
+                )
+            }
+            NotReady::ConnectionRefused => f.write_str("connection refused"),
+            NotReady::ConnectionReset => f.write_str("connection reset by peer"),
+            NotReady::TimedOut(after) => {
+                write!(
+                    f,
+                    "no response within {} (--attempt-timeout)",
+                    crate::duration::human(*after)
+                )
+            }
+            NotReady::Other(reason) => f.write_str(reason),
+        }
+    }
+}
+
+impl NotReady {
+    pub fn from_reqwest(err: &reqwest::Error) -> Self {
+        // reqwest wraps hyper which wraps the socket error; the innermost cause is
+        // the one a user can act on (like curl's "Connection refused").
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+        let mut innermost: &(dyn std::error::Error + 'static) = err;
+        while let Some(e) = source {
+            if let Some(io) = e.downcast_ref::<std::io::Error>() {
+                match io.kind() {
+                    std::io::ErrorKind::ConnectionRefused => return NotReady::ConnectionRefused,
+                    std::io::ErrorKind::ConnectionReset => return NotReady::ConnectionReset,
+                    _ => {}
+                }
+            }
+            innermost = e;
+            source = e.source();
+        }
+        if err.is_connect() {
+            NotReady::Other(format!("cannot connect: {innermost}"))
+        } else {
+            NotReady::Other(innermost.to_string())
+        }
+    }
+}
+
+/// Checks one readiness URL.
+pub struct Probe {
+    client: Client,
+    url: Url,
+    attempt_timeout: Duration,
+}
+
+impl Probe {
+    pub fn new(client: Client, url: Url, attempt_timeout: Duration) -> Self {
+        Probe {
+            client,
+            url,
+            attempt_timeout,
+        }
+    }
+
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// One check: ready iff the response status is 2xx.
+    pub async fn check(&self) -> Result<(), NotReady> {
+        let deadline = Instant::now() + self.attempt_timeout;
+        let mut response =
+            match timeout_at(deadline, self.client.get(self.url.clone()).send()).await {
+                Err(_elapsed) => return Err(NotReady::TimedOut(self.attempt_timeout)),
+                Ok(Err(e)) => return Err(NotReady::from_reqwest(&e)),
+                Ok(Ok(response)) => response,
+            };
+        let status = response.status();
+        if status.is_success() {
+            // The body is irrelevant and the connection will not be needed again.
+            return Ok(());
+        }
+        let reason = if status.is_redirection() {
+            let to = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .unwrap_or_default();
+            NotReady::Redirect(status, to)
+        } else {
+            NotReady::Status(status)
+        };
+        // Finish a small body so the connection can be reused for the next check;
+        // give up (and drop the connection) on a large, endless or stalled one.
+        let _ = timeout(
+            deadline.saturating_duration_since(Instant::now()),
+            drain(&mut response, BODY_LIMIT),
+        )
+        .await;
+        Err(reason)
+    }
+}
+
+/// Reads at most `limit` bytes of the body.
+async fn drain(response: &mut reqwest::Response, limit: usize) {
+    let mut read = 0;
+    while read <= limit {
+        match response.chunk().await {
+            Ok(Some(chunk)) => read += chunk.len(),
+            Ok(None) | Err(_) => return,
+        }
+    }
+}
