@@ -1,0 +1,429 @@
+//! Shared test support: a scripted fake proxy admin server on loopback and
+//! helpers that run the real `linkerd-await` binary as a bounded process.
+//!
+//! Each integration test file uses only part of this module.
+#![allow(dead_code)]
+
+use std::{
+    ffi::OsStr,
+    io::{BufRead, BufReader, Read, Write},
+    net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream},
+    os::unix::process::CommandExt,
+    process::{Child, Command, ExitStatus, Output, Stdio},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    thread,
+    time::{Duration, Instant},
+};
+
+/// Path of the binary under test.
+pub const GATE: &str = env!("CARGO_BIN_EXE_linkerd-await");
+
+/// Every test process is killed after this long, whatever it is doing.
+pub const PROCESS_LIMIT: Duration = Duration::from_secs(20);
+
+/// One request the fake proxy received.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub at: Instant,
+    /// Which connection (1-based, in accept order) carried it.
+    pub connection: usize,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What the fake proxy does with a request.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// A response with this status and a short body; the connection stays open.
+    Status(u16),
+    /// A 302 to this location.
+    Redirect(String),
+    /// This status, then a body that never ends (chunks until the peer leaves).
+    EndlessBody(u16),
+    /// Read the request and never answer (the connection stays open).
+    Hang,
+    /// Close the connection without answering.
+    Close,
+}
+
+type Script = dyn Fn(&Request, usize) -> Reply + Send + Sync;
+
+/// A loopback HTTP/1.1 server that plays the proxy's admin port. The script
+/// decides each reply from the request and its 1-based index.
+pub struct FakeProxy {
+    addr: SocketAddr,
+    requests: Arc<Mutex<Vec<Request>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl FakeProxy {
+    pub fn start(script: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static) -> Self {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind loopback");
+        Self::serve(listener, Arc::new(script))
+    }
+
+    /// Ready (200) from the n-th readiness request on; 503 before.
+    pub fn ready_after(n: usize) -> Self {
+        Self::start(move |_, i| if i >= n { Reply::Status(200) } else { Reply::Status(503) })
+    }
+
+    /// Serves on an already-bound listener (e.g. one on ::1).
+    pub fn serve(listener: TcpListener, script: Arc<Script>) -> Self {
+        let addr = listener.local_addr().expect("local addr");
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (reqs, stopping) = (requests.clone(), stop.clone());
+        thread::spawn(move || {
+            for (index, stream) in listener.incoming().enumerate() {
+                if stopping.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(stream) = stream else { continue };
+                let (reqs, script) = (reqs.clone(), script.clone());
+                thread::spawn(move || handle(stream, index + 1, &reqs, &*script));
+            }
+        });
+        FakeProxy {
+            addr,
+            requests,
+            stop,
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{}", self.port(), path)
+    }
+
+    pub fn requests(&self) -> Vec<Request> {
+        self.requests.lock().expect("requests lock").clone()
+    }
+
+    /// Requests whose path is `path`.
+    pub fn requests_to(&self, path: &str) -> Vec<Request> {
+        self.requests().into_iter().filter(|r| r.path == path).collect()
+    }
+
+    /// Blocks until `n` requests have arrived (or panics after `limit`).
+    pub fn wait_for_requests(&self, n: usize, limit: Duration) {
+        let start = Instant::now();
+        while self.requests().len() < n {
+            assert!(start.elapsed() < limit, "only {} of {n} requests arrived", self.requests().len());
+            thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+impl Drop for FakeProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag and ends.
+        let _ = TcpStream::connect(self.addr);
+    }
+}
+
+fn handle(stream: TcpStream, connection: usize, requests: &Mutex<Vec<Request>>, script: &Script) {
+    let mut writer = match stream.try_clone() {
+        Ok(w) => w,
+        Err(_) => return,
+    };
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut line = String::new();
+        match reader.read_line(&mut line) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        let mut parts = line.split_whitespace();
+        let method = parts.next().unwrap_or_default().to_string();
+        let path = parts.next().unwrap_or_default().to_string();
+        let mut headers = Vec::new();
+        loop {
+            let mut header = String::new();
+            match reader.read_line(&mut header) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+            let header = header.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = header.split_once(':') {
+                headers.push((k.trim().to_string(), v.trim().to_string()));
+            }
+        }
+        let length: usize = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let request = Request {
+            method,
+            path,
+            headers,
+            at: Instant::now(),
+            connection,
+        };
+        let index = {
+            let mut all = requests.lock().expect("requests lock");
+            all.push(request.clone());
+            all.len()
+        };
+        let written = match script(&request, index) {
+            Reply::Status(code) => {
+                let body = format!("status {code}\n");
+                writer.write_all(
+                    format!("HTTP/1.1 {code} X\r\ncontent-length: {}\r\n\r\n{body}", body.len()).as_bytes(),
+                )
+            }
+            Reply::Redirect(to) => writer
+                .write_all(format!("HTTP/1.1 302 Found\r\nlocation: {to}\r\ncontent-length: 0\r\n\r\n").as_bytes()),
+            Reply::EndlessBody(code) => {
+                let head = format!("HTTP/1.1 {code} X\r\ntransfer-encoding: chunked\r\n\r\n");
+                if writer.write_all(head.as_bytes()).is_err() {
+                    return;
+                }
+                let chunk = format!("{:x}\r\n{}\r\n", 1024, "x".repeat(1024));
+                // Until the client goes away; bounded so a stuck test cannot spin forever.
+                let start = Instant::now();
+                while start.elapsed() < PROCESS_LIMIT {
+                    if writer.write_all(chunk.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+                return;
+            }
+            Reply::Hang => {
+                thread::sleep(PROCESS_LIMIT);
+                return;
+            }
+            Reply::Close => return,
+        };
+        if written.is_err() {
+            return;
+        }
+    }
+}
+
+/// A port on loopback that nothing listens on (bound, then released).
+pub fn closed_port() -> u16 {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind loopback");
+    listener.local_addr().expect("local addr").port()
+}
+
+/// The gate as a command with a clean slate: none of our variables leak in
+/// from the developer's environment.
+pub fn gate() -> Command {
+    let mut cmd = Command::new(GATE);
+    for (key, _) in std::env::vars_os() {
+        let key_text = key.to_string_lossy();
+        if key_text.starts_with("LINKERD") || key_text.ends_with("_PROXY") || key_text.ends_with("_proxy") {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd.stdin(Stdio::null());
+    cmd
+}
+
+/// Fast backoff, so tests spend their time on behaviour rather than sleeping.
+pub fn gate_for(proxy: &FakeProxy) -> Command {
+    let mut cmd = gate();
+    cmd.args(["-p", &proxy.port().to_string()]);
+    cmd
+}
+
+/// A running process that is killed (and reaped) when dropped, so a failing
+/// assertion never leaves it behind.
+pub struct Running {
+    pub child: Child,
+    pub started: Instant,
+}
+
+impl Running {
+    pub fn spawn(cmd: &mut Command) -> Self {
+        let child = cmd.spawn().expect("spawn");
+        Running {
+            child,
+            started: Instant::now(),
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Waits at most `limit` for the exit; panics (after killing) if it does not come.
+    pub fn wait_within(&mut self, limit: Duration) -> ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            if start.elapsed() > limit {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!("process did not exit within {limit:?}");
+            }
+            thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Sends `sig` to the process.
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: plain kill(2) on our own child's PID.
+        let rc = unsafe { libc::kill(self.pid(), sig) };
+        assert_eq!(rc, 0, "kill({}, {sig})", self.pid());
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs to completion within `PROCESS_LIMIT`, capturing stdout and stderr.
+pub fn output(cmd: &mut Command) -> Output {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut running = Running::spawn(cmd);
+    let mut stdout = running.child.stdout.take().expect("stdout");
+    let mut stderr = running.child.stderr.take().expect("stderr");
+    let out_reader = thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stdout.read_to_end(&mut buf);
+        buf
+    });
+    let err_reader = thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stderr.read_to_end(&mut buf);
+        buf
+    });
+    let status = running.wait_within(PROCESS_LIMIT);
+    Output {
+        status,
+        stdout: out_reader.join().expect("stdout reader"),
+        stderr: err_reader.join().expect("stderr reader"),
+    }
+}
+
+/// Stderr as text, for log assertions.
+pub fn stderr_text(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Reads `reader` line by line until a line contains `needle`; panics after `limit`.
+/// Returns everything read so far.
+pub fn wait_for_line(reader: impl Read + Send + 'static, needle: &str, limit: Duration) -> (String, LineReader) {
+    let lines = LineReader::start(reader);
+    let text = lines.wait_for(needle, limit);
+    (text, lines)
+}
+
+/// Collects a stream's lines on a thread so a test can wait for a given one.
+pub struct LineReader {
+    text: Arc<Mutex<String>>,
+}
+
+impl LineReader {
+    pub fn start(reader: impl Read + Send + 'static) -> Self {
+        let text = Arc::new(Mutex::new(String::new()));
+        let sink = text.clone();
+        thread::spawn(move || {
+            let mut reader = BufReader::new(reader);
+            loop {
+                let mut line = String::new();
+                match reader.read_line(&mut line) {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => sink.lock().expect("lines lock").push_str(&line),
+                }
+            }
+        });
+        LineReader { text }
+    }
+
+    pub fn text(&self) -> String {
+        self.text.lock().expect("lines lock").clone()
+    }
+
+    pub fn wait_for(&self, needle: &str, limit: Duration) -> String {
+        let start = Instant::now();
+        loop {
+            let text = self.text();
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(start.elapsed() < limit, "no line with {needle:?} within {limit:?}; got:\n{text}");
+            thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+/// Makes the process that runs `cmd` start with SIGPIPE and SIGUSR1 ignored
+/// and SIGUSR2 blocked, as an unusual parent (a shell with traps, nohup) would.
+pub fn unusual_signal_parent(cmd: &mut Command) {
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+            libc::signal(libc::SIGUSR1, libc::SIG_IGN);
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGUSR2);
+            libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            Ok(())
+        });
+    }
+}
+
+/// The `Sig*` lines of a `/proc/<pid>/status` dump.
+pub fn signal_lines(status: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(status)
+        .lines()
+        .filter(|l| l.starts_with("SigIgn") || l.starts_with("SigBlk") || l.starts_with("SigCgt"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// True when this machine lets us create PID namespaces (root, unshare present).
+pub fn can_unshare_pid() -> bool {
+    Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "true"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// `unshare` prefix that makes the next command PID 1 of a new PID namespace.
+pub fn as_pid1(program: impl AsRef<OsStr>) -> Command {
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--pid", "--fork", "--mount-proc", "--kill-child"]).arg(program);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("LINKERD") {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd.stdin(Stdio::null());
+    cmd
+}
