@@ -1,0 +1,470 @@
+//! The startup race, and the gate that ends it, in two seconds on one machine:
+//!
+//! ```text
+//! cargo run --locked --example demo
+//! ```
+//!
+//! A simulated proxy (the `sim-proxy` example's server, run in this process on
+//! a free loopback port) refuses connections for 300 ms, answers 503 on
+//! `/ready` until 1.5 s, then 200. The real `linkerd-await` binary (built here
+//! with cargo if needed) waits for it and then execs a tiny app. The timeline
+//! shows the proxy turning ready, the gate's own log lines, and the app
+//! starting right after, in the gate's PID.
+//!
+//! Set `LINKERD_AWAIT_DEMO_GATE=<path>` to use an already built gate instead.
+
+#[path = "sim-proxy/server.rs"]
+mod server;
+
+use std::{
+    ffi::OsString,
+    io::{BufRead, BufReader, Read},
+    net::{Ipv4Addr, SocketAddr},
+    os::unix::process::CommandExt,
+    path::{Path, PathBuf},
+    process::{Child, Command, ExitCode, ExitStatus, Stdio},
+    sync::{Arc, mpsc},
+    thread,
+    time::{Duration, Instant},
+};
+
+use server::{Answered, Behaviour, Event, FailMode};
+
+/// How long the simulated proxy refuses connections, as a proxy still starting does.
+const REFUSE_FOR: Duration = Duration::from_millis(300);
+/// When it turns ready.
+const READY_AFTER: Duration = Duration::from_millis(1500);
+/// The whole demo (after the build) ends within this, whatever happens.
+const LIMIT: Duration = Duration::from_secs(20);
+/// The gate's own deadline, well inside `LIMIT`, so a stuck proxy shows up as the gate's timeout.
+const GATE_TIMEOUT: &str = "10s";
+/// The app: it says when it starts, and in which PID (the gate's, since the gate execs it).
+const APP_SCRIPT: &str = r#"echo "app started as PID $$""#;
+/// Marks the pure-Rust stand-in for the app on machines without `/bin/sh`.
+const AS_APP: &str = "--as-app";
+
+fn main() -> ExitCode {
+    if std::env::args_os().nth(1).is_some_and(|arg| arg == AS_APP) {
+        println!("app started as PID {}", std::process::id());
+        return ExitCode::SUCCESS;
+    }
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("demo failed: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Who a timeline line comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Proxy,
+    Gate,
+    App,
+}
+
+/// What the main loop hears about, from the threads that watch each party.
+enum Note {
+    Line(Who, Duration, String),
+    Request(Event),
+    /// The gate's stdout or stderr reached its end.
+    Closed,
+}
+
+fn run() -> Result<(), String> {
+    let gate = gate_binary()?;
+
+    // The proxy: bound at once (so its port is known) but not listening, i.e. refusing.
+    let reserved = server::reserve(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+        .map_err(|e| format!("cannot bind a loopback port for the simulated proxy: {e}"))?;
+    let port = reserved.addr().port();
+    let start = Instant::now();
+    let (notes, heard) = mpsc::channel();
+    start_proxy(reserved, start, notes.clone());
+
+    let (program, app_args) = app_command()?;
+    let mut command = Command::new(&gate);
+    command
+        .args(["-p", &port.to_string(), "--timeout", GATE_TIMEOUT, "--"])
+        .arg(&program)
+        .args(&app_args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // The demo shows the defaults: settings from the caller's environment would change the story.
+    for (name, _) in std::env::vars_os() {
+        let name_text = name.to_string_lossy();
+        if name_text.starts_with("LINKERD")
+            || name_text.ends_with("_PROXY")
+            || name_text.ends_with("_proxy")
+        {
+            command.env_remove(&name);
+        }
+    }
+    // SAFETY: prctl(2) is async-signal-safe and touches only the child. If the
+    // demo is killed, the gate (or the app it became) is killed too rather
+    // than left behind; exec keeps this setting.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+
+    println!("linkerd-await demo");
+    println!(
+        "  proxy: simulated on 127.0.0.1:{port}: refuses connections for {}, answers 503 on /ready until {}, then 200",
+        millis(REFUSE_FOR),
+        millis(READY_AFTER)
+    );
+    println!(
+        "  gate:  {} -p {port} --timeout {GATE_TIMEOUT} -- {}",
+        gate.display(),
+        shell_words(&program, &app_args)
+    );
+    println!();
+    print_line(
+        start.elapsed(),
+        Who::Proxy,
+        "not listening yet: connections are refused",
+    );
+
+    let mut gate_process = Guard(
+        command
+            .spawn()
+            .map_err(|e| format!("cannot start the gate {}: {e}", gate.display()))?,
+    );
+    let gate_pid = gate_process.0.id();
+    let stdout = gate_process.0.stdout.take();
+    let stderr = gate_process.0.stderr.take();
+    watch_lines(stdout, Who::App, start, notes.clone());
+    watch_lines(stderr, Who::Gate, start, notes);
+
+    let mut story = Story::default();
+    let status = loop {
+        if start.elapsed() > LIMIT {
+            return Err(format!(
+                "the gate did not finish within {}; stopped it",
+                seconds(LIMIT)
+            ));
+        }
+        match heard.recv_timeout(Duration::from_millis(10)) {
+            Ok(note) => story.hear(note),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            // Cannot happen while the proxy thread holds a sender; handled all the same.
+            Err(mpsc::RecvTimeoutError::Disconnected) => thread::sleep(Duration::from_millis(10)),
+        }
+        // Done once the gate (by then: the app) has exited and both its pipes are drained.
+        if story.closed == 2 {
+            match gate_process.0.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) => {}
+                Err(e) => return Err(format!("cannot wait for the gate: {e}")),
+            }
+        }
+    };
+    story.conclude(status, gate_pid)
+}
+
+/// The gate binary: `LINKERD_AWAIT_DEMO_GATE`, or built by cargo with this demo's profile.
+fn gate_binary() -> Result<PathBuf, String> {
+    if let Some(path) = std::env::var_os("LINKERD_AWAIT_DEMO_GATE") {
+        return Ok(PathBuf::from(path));
+    }
+    // `cargo run` sets CARGO to the cargo that runs us; the same toolchain builds the gate.
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+    let mut command = Command::new(&cargo);
+    command
+        .args([
+            "build",
+            "--locked",
+            "--bin",
+            "linkerd-await",
+            "--message-format=json-render-diagnostics",
+        ])
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .stdin(Stdio::null())
+        // Cargo's progress and any compiler message go straight to the user.
+        .stderr(Stdio::inherit());
+    // Same profile as this demo: a release demo gets a release gate.
+    if !cfg!(debug_assertions) {
+        command.arg("--release");
+    }
+    eprintln!("demo: building the gate (cargo build --locked --bin linkerd-await)");
+    let output = command.output().map_err(|e| {
+        format!(
+            "cannot run {} to build the gate: {e}",
+            cargo.to_string_lossy()
+        )
+    })?;
+    if !output.status.success() {
+        return Err(format!(
+            "building the gate failed ({}); see cargo's messages above",
+            output.status
+        ));
+    }
+    // The artifact message names the executable wherever the target directory is.
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|line| line.contains(r#""reason":"compiler-artifact""#))
+        .filter(|line| {
+            line.contains(r#""name":"linkerd-await""#) && line.contains(r#""kind":["bin"]"#)
+        })
+        .find_map(|line| json_string_after(line, r#""executable":"#))
+        .map(PathBuf::from)
+        .ok_or_else(|| "cargo built the gate but did not say where the executable is".to_string())
+}
+
+/// The JSON string value that follows `key` in `line` (cargo's one-line messages).
+fn json_string_after(line: &str, key: &str) -> Option<String> {
+    let rest = &line[line.find(key)? + key.len()..];
+    let mut chars = rest.strip_prefix('"')?.chars();
+    let mut value = String::new();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => return Some(value),
+            '\\' => match chars.next()? {
+                'n' => value.push('\n'),
+                't' => value.push('\t'),
+                // A path has no other escapes than \\ and \" in practice.
+                other => value.push(other),
+            },
+            c => value.push(c),
+        }
+    }
+    None
+}
+
+/// `sh -c '<app>'`, or this demo itself as the app where there is no shell.
+fn app_command() -> Result<(OsString, Vec<OsString>), String> {
+    if Path::new("/bin/sh").exists() {
+        return Ok(("sh".into(), vec!["-c".into(), APP_SCRIPT.into()]));
+    }
+    let me = std::env::current_exe()
+        .map_err(|e| format!("no /bin/sh, and cannot find the demo's own binary: {e}"))?;
+    Ok((me.into_os_string(), vec![AS_APP.into()]))
+}
+
+/// Runs the simulated proxy on threads of this process.
+fn start_proxy(reserved: server::Reserved, start: Instant, notes: mpsc::Sender<Note>) {
+    let behaviour = Arc::new(Behaviour {
+        ready_path: "/ready".to_string(),
+        ready_after: READY_AFTER,
+        fail_mode: FailMode::None,
+        shutdown_status: 200,
+    });
+    let ready_notes = notes.clone();
+    thread::spawn(move || {
+        thread::sleep(READY_AFTER.saturating_sub(start.elapsed()));
+        let _ = ready_notes.send(Note::Line(
+            Who::Proxy,
+            start.elapsed(),
+            "ready: GET /ready answers 200 from now on".to_string(),
+        ));
+    });
+    thread::spawn(move || {
+        thread::sleep(REFUSE_FOR.saturating_sub(start.elapsed()));
+        let listener = match reserved.listen() {
+            Ok(listener) => listener,
+            Err(e) => {
+                let _ = notes.send(Note::Line(
+                    Who::Proxy,
+                    start.elapsed(),
+                    format!("cannot listen: {e}"),
+                ));
+                return;
+            }
+        };
+        let _ = notes.send(Note::Line(
+            Who::Proxy,
+            start.elapsed(),
+            "listening; GET /ready answers 503 (not ready)".to_string(),
+        ));
+        let requests = notes.clone();
+        server::serve(
+            listener,
+            behaviour,
+            start,
+            Arc::new(move |event: &Event| {
+                // A send fails only once the demo is over.
+                let _ = requests.send(Note::Request(event.clone()));
+            }),
+        );
+    });
+}
+
+/// Sends each line of `stream` as it comes, stamped with its arrival time.
+fn watch_lines(
+    stream: Option<impl Read + Send + 'static>,
+    who: Who,
+    start: Instant,
+    notes: mpsc::Sender<Note>,
+) {
+    thread::spawn(move || {
+        if let Some(stream) = stream {
+            for line in BufReader::new(stream).lines() {
+                let Ok(line) = line else { break };
+                let _ = notes.send(Note::Line(who, start.elapsed(), line));
+            }
+        }
+        let _ = notes.send(Note::Closed);
+    });
+}
+
+/// What the timeline has shown so far.
+#[derive(Default)]
+struct Story {
+    not_ready_answers: usize,
+    first_ok: Option<Duration>,
+    app_started: Option<(Duration, String)>,
+    gate_said_ready: bool,
+    closed: usize,
+}
+
+impl Story {
+    fn hear(&mut self, note: Note) {
+        match note {
+            Note::Line(who, at, text) => {
+                let text = match who {
+                    Who::Gate => {
+                        self.gate_said_ready |= text.contains("proxy ready after");
+                        without_timestamp(&text).to_string()
+                    }
+                    Who::App => {
+                        if self.app_started.is_none() {
+                            self.app_started = Some((at, text.clone()));
+                        }
+                        text
+                    }
+                    Who::Proxy => text,
+                };
+                print_line(at, who, &text);
+            }
+            Note::Request(event) => {
+                let ok =
+                    matches!(event.answer, Answered::Status(code) if (200..300).contains(&code));
+                if ok && self.first_ok.is_none() {
+                    self.first_ok = Some(event.at);
+                    print_line(
+                        event.at,
+                        Who::Proxy,
+                        &format!("{} {} -> {}", event.method, event.path, event.answer),
+                    );
+                } else if !ok {
+                    self.not_ready_answers += 1;
+                    if self.not_ready_answers == 1 {
+                        let text = format!(
+                            "{} {} -> {}  (the gate keeps checking; further answers not shown)",
+                            event.method, event.path, event.answer
+                        );
+                        print_line(event.at, Who::Proxy, &text);
+                    }
+                }
+            }
+            Note::Closed => self.closed += 1,
+        }
+    }
+
+    /// Checks the outcome and prints the summary.
+    fn conclude(self, status: ExitStatus, gate_pid: u32) -> Result<(), String> {
+        println!();
+        if !status.success() {
+            return Err(format!(
+                "the gate (or the app) exited with {status}; its log is above"
+            ));
+        }
+        let Some((app_at, app_line)) = self.app_started else {
+            return Err("the app never printed its line".to_string());
+        };
+        if !self.gate_said_ready {
+            return Err("the gate never logged that the proxy was ready".to_string());
+        }
+        if app_at < READY_AFTER {
+            return Err(format!(
+                "the app started at {}, before the proxy turned ready at {}",
+                seconds(app_at),
+                seconds(READY_AFTER)
+            ));
+        }
+        println!(
+            "the proxy turned ready at {}; the app started at {}: {} later",
+            seconds(READY_AFTER),
+            seconds(app_at),
+            millis(app_at - READY_AFTER)
+        );
+        println!(
+            "the gate waited through {} of refused connections and {} not-ready answers; its checks are at most 50ms apart (-b/--backoff)",
+            millis(REFUSE_FOR),
+            self.not_ready_answers
+        );
+        if app_line.contains(&format!("PID {gate_pid}")) {
+            println!(
+                "the app kept the gate's PID {gate_pid}: the gate exec()s it, nothing stays in between"
+            );
+        }
+        println!("ok");
+        Ok(())
+    }
+}
+
+fn print_line(at: Duration, who: Who, text: &str) {
+    let who = match who {
+        Who::Proxy => "proxy",
+        Who::Gate => "gate",
+        Who::App => "app",
+    };
+    println!("  {:>7}  {who:<5}  {text}", seconds(at));
+}
+
+/// The gate's plain log lines start with an RFC 3339 timestamp; the timeline has its own clock.
+fn without_timestamp(line: &str) -> &str {
+    match line.split_once(' ') {
+        Some((first, rest))
+            if first.len() > 10
+                && first.starts_with(|c: char| c.is_ascii_digit())
+                && first.contains('T') =>
+        {
+            rest.trim_start()
+        }
+        _ => line,
+    }
+}
+
+fn seconds(d: Duration) -> String {
+    format!("{:.3}s", d.as_secs_f64())
+}
+
+fn millis(d: Duration) -> String {
+    format!("{}ms", d.as_millis())
+}
+
+/// `sh -c 'echo ...'` as a user would type it.
+fn shell_words(program: &OsString, args: &[OsString]) -> String {
+    std::iter::once(program)
+        .chain(args)
+        .map(|word| {
+            let word = word.to_string_lossy();
+            if word.contains(|c: char| c.is_whitespace() || c == '"' || c == '$') {
+                format!("'{word}'")
+            } else {
+                word.into_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Kills and reaps the gate when the demo ends, whichever way it ends.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        // Both fail harmlessly once the process has exited and been reaped.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
