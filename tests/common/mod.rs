@@ -77,7 +77,13 @@ impl FakeProxy {
 
     /// Ready (200) from the n-th readiness request on; 503 before.
     pub fn ready_after(n: usize) -> Self {
-        Self::start(move |_, i| if i >= n { Reply::Status(200) } else { Reply::Status(503) })
+        Self::start(move |_, i| {
+            if i >= n {
+                Reply::Status(200)
+            } else {
+                Reply::Status(503)
+            }
+        })
     }
 
     /// Serves on an already-bound listener (e.g. one on ::1).
@@ -117,14 +123,21 @@ impl FakeProxy {
 
     /// Requests whose path is `path`.
     pub fn requests_to(&self, path: &str) -> Vec<Request> {
-        self.requests().into_iter().filter(|r| r.path == path).collect()
+        self.requests()
+            .into_iter()
+            .filter(|r| r.path == path)
+            .collect()
     }
 
     /// Blocks until `n` requests have arrived (or panics after `limit`).
     pub fn wait_for_requests(&self, n: usize, limit: Duration) {
         let start = Instant::now();
         while self.requests().len() < n {
-            assert!(start.elapsed() < limit, "only {} of {n} requests arrived", self.requests().len());
+            assert!(
+                start.elapsed() < limit,
+                "only {} of {n} requests arrived",
+                self.requests().len()
+            );
             thread::sleep(Duration::from_millis(2));
         }
     }
@@ -193,11 +206,17 @@ fn handle(stream: TcpStream, connection: usize, requests: &Mutex<Vec<Request>>, 
             Reply::Status(code) => {
                 let body = format!("status {code}\n");
                 writer.write_all(
-                    format!("HTTP/1.1 {code} X\r\ncontent-length: {}\r\n\r\n{body}", body.len()).as_bytes(),
+                    format!(
+                        "HTTP/1.1 {code} X\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    )
+                    .as_bytes(),
                 )
             }
-            Reply::Redirect(to) => writer
-                .write_all(format!("HTTP/1.1 302 Found\r\nlocation: {to}\r\ncontent-length: 0\r\n\r\n").as_bytes()),
+            Reply::Redirect(to) => writer.write_all(
+                format!("HTTP/1.1 302 Found\r\nlocation: {to}\r\ncontent-length: 0\r\n\r\n")
+                    .as_bytes(),
+            ),
             Reply::EndlessBody(code) => {
                 let head = format!("HTTP/1.1 {code} X\r\ntransfer-encoding: chunked\r\n\r\n");
                 if writer.write_all(head.as_bytes()).is_err() {
@@ -237,7 +256,10 @@ pub fn gate() -> Command {
     let mut cmd = Command::new(GATE);
     for (key, _) in std::env::vars_os() {
         let key_text = key.to_string_lossy();
-        if key_text.starts_with("LINKERD") || key_text.ends_with("_PROXY") || key_text.ends_with("_proxy") {
+        if key_text.starts_with("LINKERD")
+            || key_text.ends_with("_PROXY")
+            || key_text.ends_with("_proxy")
+        {
             cmd.env_remove(&key);
         }
     }
@@ -334,7 +356,11 @@ pub fn stderr_text(out: &Output) -> String {
 
 /// Reads `reader` line by line until a line contains `needle`; panics after `limit`.
 /// Returns everything read so far.
-pub fn wait_for_line(reader: impl Read + Send + 'static, needle: &str, limit: Duration) -> (String, LineReader) {
+pub fn wait_for_line(
+    reader: impl Read + Send + 'static,
+    needle: &str,
+    limit: Duration,
+) -> (String, LineReader) {
     let lines = LineReader::start(reader);
     let text = lines.wait_for(needle, limit);
     (text, lines)
@@ -373,7 +399,10 @@ impl LineReader {
             if text.contains(needle) {
                 return text;
             }
-            assert!(start.elapsed() < limit, "no line with {needle:?} within {limit:?}; got:\n{text}");
+            assert!(
+                start.elapsed() < limit,
+                "no line with {needle:?} within {limit:?}; got:\n{text}"
+            );
             thread::sleep(Duration::from_millis(2));
         }
     }
@@ -418,7 +447,8 @@ pub fn can_unshare_pid() -> bool {
 /// `unshare` prefix that makes the next command PID 1 of a new PID namespace.
 pub fn as_pid1(program: impl AsRef<OsStr>) -> Command {
     let mut cmd = Command::new("unshare");
-    cmd.args(["--pid", "--fork", "--mount-proc", "--kill-child"]).arg(program);
+    cmd.args(["--pid", "--fork", "--mount-proc", "--kill-child"])
+        .arg(program);
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("LINKERD") {
             cmd.env_remove(&key);
@@ -426,4 +456,48 @@ pub fn as_pid1(program: impl AsRef<OsStr>) -> Command {
     }
     cmd.stdin(Stdio::null());
     cmd
+}
+
+/// A loopback port where connections are refused (a bound socket that does
+/// not listen) until `listen`. Unlike `closed_port`, no other test can take
+/// the port in the meantime, so "refused" is guaranteed.
+pub struct RefusedPort {
+    fd: std::os::fd::OwnedFd,
+    pub port: u16,
+}
+
+impl RefusedPort {
+    pub fn new() -> Self {
+        use std::os::fd::FromRawFd;
+        // SAFETY: socket calls on a fresh fd owned right away; every
+        // out-parameter is a zeroed sockaddr_in of the size passed.
+        unsafe {
+            let raw = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+            assert!(raw >= 0, "socket: {}", std::io::Error::last_os_error());
+            let fd = std::os::fd::OwnedFd::from_raw_fd(raw);
+            let mut addr: libc::sockaddr_in = std::mem::zeroed();
+            addr.sin_family = libc::AF_INET as libc::sa_family_t;
+            addr.sin_addr.s_addr = u32::from(Ipv4Addr::LOCALHOST).to_be();
+            let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+            let rc = libc::bind(raw, (&raw const addr).cast(), len);
+            assert_eq!(rc, 0, "bind: {}", std::io::Error::last_os_error());
+            let mut bound: libc::sockaddr_in = std::mem::zeroed();
+            let mut bound_len = len;
+            let rc = libc::getsockname(raw, (&raw mut bound).cast(), &mut bound_len);
+            assert_eq!(rc, 0, "getsockname: {}", std::io::Error::last_os_error());
+            RefusedPort {
+                fd,
+                port: u16::from_be(bound.sin_port),
+            }
+        }
+    }
+
+    /// Starts accepting on the port (e.g. for `FakeProxy::serve`).
+    pub fn listen(self) -> TcpListener {
+        use std::os::fd::AsRawFd;
+        // SAFETY: listen(2) on a bound socket we own.
+        let rc = unsafe { libc::listen(self.fd.as_raw_fd(), 128) };
+        assert_eq!(rc, 0, "listen: {}", std::io::Error::last_os_error());
+        TcpListener::from(self.fd)
+    }
 }

@@ -1,0 +1,418 @@
+//! The command line as a user meets it: help and version, what each flag and
+//! its LINKERD_AWAIT_* variable accept, and usage errors (exit 2) that name
+//! the flag, the bad value and a valid example.
+
+mod common;
+use common::*;
+
+use std::process::{Command, Output};
+
+/// Every option with the variable that sets it (besides --help and --version).
+const OPTIONS: [(&str, &str); 17] = [
+    ("--port", "LINKERD_AWAIT_PORT"),
+    ("--uri", "LINKERD_AWAIT_URI"),
+    ("--mesh", "LINKERD_AWAIT_MESH"),
+    ("--backoff", "LINKERD_AWAIT_BACKOFF"),
+    ("--backoff-initial", "LINKERD_AWAIT_BACKOFF_INITIAL"),
+    ("--backoff-factor", "LINKERD_AWAIT_BACKOFF_FACTOR"),
+    ("--attempt-timeout", "LINKERD_AWAIT_ATTEMPT_TIMEOUT"),
+    ("--timeout", "LINKERD_AWAIT_TIMEOUT"),
+    ("--timeout-fatal", "LINKERD_AWAIT_TIMEOUT_FATAL"),
+    ("--shutdown", "LINKERD_AWAIT_SHUTDOWN"),
+    ("--shutdown-uri", "LINKERD_AWAIT_SHUTDOWN_URI"),
+    ("--shutdown-timeout", "LINKERD_AWAIT_SHUTDOWN_TIMEOUT"),
+    ("--shutdown-on-failure", "LINKERD_AWAIT_SHUTDOWN_ON_FAILURE"),
+    ("--verbose", "LINKERD_AWAIT_VERBOSE"),
+    ("--quiet", "LINKERD_AWAIT_QUIET"),
+    ("--log", "LINKERD_AWAIT_LOG"),
+    ("--log-format", "LINKERD_AWAIT_LOG_FORMAT"),
+];
+
+/// Options that take a `<DUR>` value, with their variables.
+const DURATION_OPTIONS: [(&str, &str); 5] = [
+    ("--backoff", "LINKERD_AWAIT_BACKOFF"),
+    ("--backoff-initial", "LINKERD_AWAIT_BACKOFF_INITIAL"),
+    ("--attempt-timeout", "LINKERD_AWAIT_ATTEMPT_TIMEOUT"),
+    ("--timeout", "LINKERD_AWAIT_TIMEOUT"),
+    ("--shutdown-timeout", "LINKERD_AWAIT_SHUTDOWN_TIMEOUT"),
+];
+
+/// The gate with a deadline and nothing listening, so a value wrongly
+/// accepted ends in 69 after a moment instead of a wait forever.
+fn cli() -> Command {
+    let mut cmd = gate();
+    cmd.env("LINKERD_AWAIT_TIMEOUT", "2s").env(
+        "LINKERD_AWAIT_URI",
+        format!("http://127.0.0.1:{}/ready", closed_port()),
+    );
+    cmd
+}
+
+fn stdout_text(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Exit 2 with every `needles` on stderr; nothing on stdout; no app started.
+fn assert_usage_error(out: &Output, needles: &[&str]) {
+    let err = stderr_text(out);
+    assert_eq!(out.status.code(), Some(2), "stderr:\n{err}");
+    assert!(out.stdout.is_empty(), "stdout: {}", stdout_text(out));
+    for needle in needles {
+        assert!(err.contains(needle), "{needle:?} missing from:\n{err}");
+    }
+}
+
+/// The options listed in `--help`, each with the text of its entry.
+fn help_entries(help: &str) -> Vec<(String, String)> {
+    let mut entries: Vec<(String, String)> = Vec::new();
+    for line in help.lines() {
+        let indent = line.len() - line.trim_start().len();
+        let is_header = (1..=6).contains(&indent) && line.trim_start().starts_with('-');
+        if is_header {
+            let long = line
+                .split_whitespace()
+                .find(|w| w.starts_with("--"))
+                .map(|w| w.split(['[', '=', ',']).next().unwrap_or(w).to_string())
+                .unwrap_or_else(|| panic!("no long form in {line:?}"));
+            entries.push((long, String::new()));
+        } else if let Some((_, text)) = entries.last_mut() {
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    entries
+}
+
+#[test]
+fn help_lists_every_option_with_its_env_var() {
+    let out = output(gate().arg("--help"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    let help = stdout_text(&out);
+    let entries = help_entries(&help);
+    let listed: Vec<&str> = entries.iter().map(|(flag, _)| flag.as_str()).collect();
+    for (flag, var) in OPTIONS {
+        let (_, text) = entries
+            .iter()
+            .find(|(f, _)| f == flag)
+            .unwrap_or_else(|| panic!("{flag} not in --help; listed: {listed:?}"));
+        assert!(
+            text.contains(&format!("[env: {var}=]")),
+            "{flag} does not name {var}:\n{text}"
+        );
+    }
+    // Nothing listed that the table above does not know (a new option needs
+    // its variable too).
+    for flag in &listed {
+        assert!(
+            ["--help", "--version"].contains(flag) || OPTIONS.iter().any(|(f, _)| f == flag),
+            "{flag} is in --help but not in this test's table"
+        );
+    }
+    assert!(help.contains("LINKERD_AWAIT_DISABLED"), "{help}");
+    assert!(help.contains("LINKERD2_PROXY_ADMIN_LISTEN_ADDR"), "{help}");
+}
+
+#[test]
+fn version_exits_0_and_prints_the_version() {
+    for flag in ["--version", "-V"] {
+        let out = output(gate().arg(flag));
+        assert_eq!(out.status.code(), Some(0), "{flag}: {}", stderr_text(&out));
+        assert_eq!(
+            stdout_text(&out),
+            format!("linkerd-await {}\n", env!("CARGO_PKG_VERSION")),
+            "{flag}"
+        );
+    }
+}
+
+/// Every spelling the original accepted, plus compound forms, with how the
+/// gate then reports the deadline (`None`: no deadline).
+const ACCEPTED_DURATIONS: [(&str, Option<&str>); 12] = [
+    ("0", None),
+    ("000", None),
+    ("1ms", Some("1ms")),
+    ("500ms", Some("500ms")),
+    ("10s", Some("10.00s")),
+    ("1m", Some("60.00s")),
+    ("1h", Some("3600.00s")),
+    ("1d", Some("86400.00s")),
+    (" 5s ", Some("5.00s")),
+    ("\t1m\n", Some("60.00s")),
+    ("1m30s", Some("90.00s")),
+    ("1s500ms", Some("1.50s")),
+];
+
+/// Runs the gate against a ready proxy with the timeout set by `set`, and
+/// checks the deadline it announces.
+fn assert_timeout_accepted(input: &str, shown: Option<&str>, set: impl Fn(&mut Command)) {
+    let proxy = FakeProxy::ready_after(1);
+    let mut cmd = gate_for(&proxy);
+    // A 1 ms deadline may pass before the first answer: proceed either way.
+    cmd.arg("--timeout-fatal=false");
+    set(&mut cmd);
+    let out = output(&mut cmd);
+    let err = stderr_text(&out);
+    assert_eq!(out.status.code(), Some(0), "{input:?}:\n{err}");
+    let waiting = err
+        .lines()
+        .find(|l| l.contains("waiting for the proxy"))
+        .unwrap_or_else(|| panic!("{input:?}: no waiting line in:\n{err}"));
+    match shown {
+        Some(shown) => assert!(
+            waiting.contains(&format!("(timeout {shown})")),
+            "{input:?}: {waiting}"
+        ),
+        None => assert!(!waiting.contains("timeout"), "{input:?}: {waiting}"),
+    }
+}
+
+#[test]
+fn every_duration_spelling_is_accepted_as_a_flag() {
+    for (input, shown) in ACCEPTED_DURATIONS {
+        assert_timeout_accepted(input, shown, |cmd| {
+            cmd.args(["--timeout", input]);
+        });
+    }
+}
+
+#[test]
+fn every_duration_spelling_is_accepted_in_the_env_var() {
+    for (input, shown) in ACCEPTED_DURATIONS {
+        assert_timeout_accepted(input, shown, |cmd| {
+            cmd.env("LINKERD_AWAIT_TIMEOUT", input);
+        });
+    }
+}
+
+/// Refused spellings, each with the part of the value the message quotes.
+const REJECTED_DURATIONS: [&str; 6] = ["5", "-1s", "1x", "1.5s", "99999999999999999999s", "1m5"];
+
+#[test]
+fn bad_duration_flag_exits_2_naming_flag_value_and_example() {
+    for input in REJECTED_DURATIONS {
+        let out = output(
+            cli()
+                .arg(format!("--timeout={input}"))
+                .args(["sh", "-c", "echo ran"]),
+        );
+        assert_usage_error(
+            &out,
+            &[
+                "'--timeout <DUR>'",
+                &format!("'{input}'"),
+                "e.g. 0, 500ms, 5s",
+            ],
+        );
+    }
+}
+
+#[test]
+fn bad_duration_env_var_exits_2_naming_flag_value_and_example() {
+    for input in REJECTED_DURATIONS {
+        let out = output(
+            cli()
+                .env("LINKERD_AWAIT_TIMEOUT", input)
+                .args(["sh", "-c", "echo ran"]),
+        );
+        assert_usage_error(
+            &out,
+            &[
+                "'--timeout <DUR>'",
+                &format!("'{input}'"),
+                "e.g. 0, 500ms, 5s",
+            ],
+        );
+    }
+}
+
+#[test]
+fn negative_duration_as_a_separate_argument_exits_2() {
+    let out = output(cli().args(["--timeout", "-1s", "sh", "-c", "echo ran"]));
+    assert_usage_error(&out, &["-1"]);
+}
+
+#[test]
+fn every_duration_option_refuses_a_bare_number_as_flag_and_env_var() {
+    for (flag, var) in DURATION_OPTIONS {
+        let needles = [
+            format!("'{flag} <DUR>'"),
+            "'5'".to_string(),
+            "e.g.".to_string(),
+        ];
+        let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+        let out = output(cli().args([flag, "5"]));
+        assert_usage_error(&out, &needles);
+        let out = output(cli().env(var, "5"));
+        assert_usage_error(&out, &needles);
+    }
+}
+
+#[test]
+fn https_uri_exits_2_with_a_clear_message() {
+    let out = output(cli().args(["-u", "https://localhost:4191/ready", "true"]));
+    assert_usage_error(
+        &out,
+        &[
+            "'--uri <URL>'",
+            "https://localhost:4191/ready",
+            "only plain http://",
+        ],
+    );
+}
+
+#[test]
+fn uri_without_scheme_exits_2() {
+    // `localhost:4191` parses as scheme `localhost`; the message still says
+    // what is expected.
+    let out = output(cli().args(["-u", "localhost:4191", "true"]));
+    assert_usage_error(&out, &["'--uri <URL>'", "'localhost:4191'", "http://"]);
+    let out = output(cli().args(["-u", "not a url", "true"]));
+    assert_usage_error(&out, &["'--uri <URL>'", "e.g. http://localhost:4191/ready"]);
+}
+
+#[test]
+fn port_0_exits_2() {
+    let out = output(
+        cli()
+            .env_remove("LINKERD_AWAIT_URI")
+            .args(["--port", "0", "true"]),
+    );
+    assert_usage_error(&out, &["'--port <PORT>'", "'0'"]);
+}
+
+#[test]
+fn port_70000_exits_2() {
+    let out = output(
+        cli()
+            .env_remove("LINKERD_AWAIT_URI")
+            .args(["--port", "70000", "true"]),
+    );
+    assert_usage_error(&out, &["'--port <PORT>'", "'70000'"]);
+}
+
+#[test]
+fn port_with_uri_exits_2() {
+    let out = output(gate().args(["-p", "4191", "-u", "http://127.0.0.1:4191/ready", "true"]));
+    assert_usage_error(&out, &["cannot be used with", "--port", "--uri"]);
+}
+
+#[test]
+fn unknown_flag_before_cmd_exits_2_without_running_cmd() {
+    let out = output(cli().args(["--bogus", "sh", "-c", "echo ran"]));
+    assert_usage_error(&out, &["'--bogus'"]);
+}
+
+#[test]
+fn bad_proxy_admin_listen_addr_exits_2_naming_the_variable() {
+    for value in ["nope", "127.0.0.1:0", "127.0.0.1:99999", "127.0.0.1:"] {
+        let out = output(
+            cli()
+                .env_remove("LINKERD_AWAIT_URI")
+                .env("LINKERD2_PROXY_ADMIN_LISTEN_ADDR", value)
+                .args(["sh", "-c", "echo ran"]),
+        );
+        assert_usage_error(
+            &out,
+            &[
+                "LINKERD2_PROXY_ADMIN_LISTEN_ADDR",
+                &format!("'{value}'"),
+                "--port",
+            ],
+        );
+    }
+}
+
+#[test]
+fn bad_log_filter_exits_2_naming_the_flag() {
+    let out = output(cli().args(["--log", "a=[", "sh", "-c", "echo ran"]));
+    assert_usage_error(&out, &["'--log <FILTER>'", "'a=['", "e.g. debug"]);
+    let out = output(
+        cli()
+            .env("LINKERD_AWAIT_LOG", "a=[")
+            .args(["sh", "-c", "echo ran"]),
+    );
+    assert_usage_error(&out, &["LINKERD_AWAIT_LOG", "'a=['"]);
+}
+
+/// The gate against a refusing port, with a short deadline; the caller
+/// keeps the port refusing while the gate runs.
+fn timing_out(refused: &RefusedPort) -> Command {
+    let mut cmd = gate();
+    cmd.args(["-p", &refused.port.to_string(), "-t", "300ms"]);
+    cmd
+}
+
+const APP: [&str; 3] = ["sh", "-c", "echo app ran; exit 3"];
+
+fn assert_fatal(out: &Output) {
+    assert_eq!(out.status.code(), Some(69), "{}", stderr_text(out));
+    assert!(out.stdout.is_empty(), "the app ran: {}", stdout_text(out));
+}
+
+fn assert_proceeded(out: &Output) {
+    assert_eq!(out.status.code(), Some(3), "{}", stderr_text(out));
+    assert_eq!(stdout_text(out), "app ran\n");
+}
+
+#[test]
+fn timeout_fatal_without_value_is_fatal() {
+    let refused = RefusedPort::new();
+    assert_fatal(&output(
+        timing_out(&refused).arg("--timeout-fatal").args(APP),
+    ));
+}
+
+#[test]
+fn timeout_fatal_false_runs_the_app_anyway() {
+    let refused = RefusedPort::new();
+    assert_proceeded(&output(
+        timing_out(&refused).arg("--timeout-fatal=false").args(APP),
+    ));
+}
+
+#[test]
+fn timeout_fatal_false_in_the_env_var_runs_the_app_anyway() {
+    let refused = RefusedPort::new();
+    assert_proceeded(&output(
+        timing_out(&refused)
+            .env("LINKERD_AWAIT_TIMEOUT_FATAL", "false")
+            .args(APP),
+    ));
+}
+
+#[test]
+fn timeout_fatal_flag_wins_over_its_env_var() {
+    let refused = RefusedPort::new();
+    assert_fatal(&output(
+        timing_out(&refused)
+            .env("LINKERD_AWAIT_TIMEOUT_FATAL", "false")
+            .arg("--timeout-fatal")
+            .args(APP),
+    ));
+}
+
+#[test]
+fn timeout_fatal_accepts_every_boolean_spelling() {
+    let refused = RefusedPort::new();
+    for value in ["no", "off", "0", "n"] {
+        assert_proceeded(&output(
+            timing_out(&refused)
+                .arg(format!("--timeout-fatal={value}"))
+                .args(APP),
+        ));
+    }
+    for value in ["yes", "on", "1", "true"] {
+        assert_fatal(&output(
+            timing_out(&refused)
+                .env("LINKERD_AWAIT_TIMEOUT_FATAL", value)
+                .args(APP),
+        ));
+    }
+}
+
+#[test]
+fn timeout_fatal_with_a_bad_value_exits_2() {
+    let refused = RefusedPort::new();
+    let out = output(timing_out(&refused).arg("--timeout-fatal=maybe").args(APP));
+    assert_usage_error(&out, &["--timeout-fatal", "'maybe'"]);
+}

@@ -1,0 +1,477 @@
+//! The readiness probe as a user sees it: what the gate sends to the proxy's
+//! admin port, what it counts as ready, how it reports progress and how long
+//! it takes.
+
+mod common;
+use common::*;
+
+use std::{
+    net::{Ipv6Addr, TcpListener},
+    process::{Output, Stdio},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+/// Runs `cmd` to completion and also returns how long it took.
+fn timed_output(cmd: &mut std::process::Command) -> (Output, Duration) {
+    let start = Instant::now();
+    let out = output(cmd);
+    (out, start.elapsed())
+}
+
+fn stdout_text(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A proxy that never becomes ready.
+fn never_ready() -> FakeProxy {
+    FakeProxy::start(|_, _| Reply::Status(503))
+}
+
+/// The gate's log lines that report progress while waiting.
+fn progress_lines(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|l| l.contains("still waiting"))
+        .collect()
+}
+
+#[test]
+fn ready_after_three_failed_checks_exits_0_after_exactly_four_requests() {
+    let proxy = FakeProxy::ready_after(4);
+    let out = output(gate_for(&proxy).args(["-t", "10s"]));
+    let log = stderr_text(&out);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert_eq!(proxy.requests().len(), 4, "{:?}", proxy.requests());
+    assert_eq!(proxy.requests_to("/ready").len(), 4);
+    assert!(log.contains("proxy ready after"), "{log}");
+    assert!(log.contains("4 checks"), "{log}");
+    assert!(out.stdout.is_empty(), "the gate never writes to stdout");
+}
+
+#[test]
+fn first_check_is_immediate_not_after_a_backoff_delay() {
+    // With a 5 s backoff, a gate that slept before its first check would
+    // take 5 s; an immediate check finishes in milliseconds.
+    let proxy = FakeProxy::ready_after(1);
+    let mut running = Running::spawn(
+        gate_for(&proxy)
+            .args(["--backoff-initial", "5s", "-b", "5s", "-t", "10s"])
+            .stderr(Stdio::null()),
+    );
+    let status = running.wait_within(Duration::from_secs(4));
+    assert_eq!(status.code(), Some(0));
+    let requests = proxy.requests();
+    assert_eq!(requests.len(), 1);
+    let first_after = requests[0].at.duration_since(running.started);
+    assert!(
+        first_after < Duration::from_millis(2000),
+        "first request {first_after:?} after start"
+    );
+}
+
+#[test]
+fn not_ready_within_timeout_exits_69_without_running_cmd() {
+    let proxy = never_ready();
+    let dir = TempDir::new("timeout-69");
+    let marker = dir.path.join("ran");
+    let (out, took) = timed_output(
+        gate_for(&proxy)
+            .args(["-t", "1s", "sh", "-c"])
+            .arg(format!("echo ran; touch '{}'", marker.display())),
+    );
+    let log = stderr_text(&out);
+    assert_eq!(out.status.code(), Some(69), "{log}");
+    assert!(
+        took >= Duration::from_millis(950),
+        "gave up early: {took:?}"
+    );
+    assert!(took < Duration::from_secs(3), "gave up late: {took:?}");
+    assert!(out.stdout.is_empty(), "CMD ran: {}", stdout_text(&out));
+    assert!(!marker.exists(), "CMD ran: {} exists", marker.display());
+    assert!(!proxy.requests().is_empty());
+    assert!(log.contains("not ready after"), "{log}");
+    assert!(log.contains("HTTP 503"), "{log}");
+    assert!(log.contains("not starting the app"), "{log}");
+}
+
+#[test]
+fn timeout_not_fatal_runs_cmd_and_exits_with_its_code() {
+    let proxy = never_ready();
+    let (out, took) = timed_output(gate_for(&proxy).args([
+        "-t",
+        "300ms",
+        "--timeout-fatal=false",
+        "sh",
+        "-c",
+        "echo app ran; exit 7",
+    ]));
+    let log = stderr_text(&out);
+    assert_eq!(out.status.code(), Some(7), "{log}");
+    assert_eq!(stdout_text(&out), "app ran\n");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    assert!(log.contains("starting the app anyway"), "{log}");
+}
+
+#[test]
+fn connection_refused_at_first_then_ready_once_the_proxy_listens() {
+    let reserved = RefusedPort::new();
+    let port = reserved.port.to_string();
+    let mut running = Running::spawn(
+        gate()
+            .args(["-p", &port, "-v", "-t", "10s"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    );
+    let log = LineReader::start(running.child.stderr.take().expect("stderr"));
+    // Debug lines report each failed check: wait for a refused one.
+    log.wait_for("connection refused", Duration::from_secs(5));
+    let proxy = FakeProxy::serve(reserved.listen(), Arc::new(|_, _| Reply::Status(200)));
+    let status = running.wait_within(Duration::from_secs(5));
+    let text = log.wait_for("proxy ready after", Duration::from_secs(2));
+    assert_eq!(status.code(), Some(0), "{text}");
+    assert_eq!(proxy.requests().len(), 1, "{text}");
+}
+
+#[test]
+fn unanswered_check_is_abandoned_after_attempt_timeout_and_a_later_one_succeeds() {
+    let proxy = FakeProxy::start(|_, n| {
+        if n == 1 {
+            Reply::Hang
+        } else {
+            Reply::Status(200)
+        }
+    });
+    let (out, took) =
+        timed_output(gate_for(&proxy).args(["--attempt-timeout", "200ms", "-v", "-t", "10s"]));
+    let log = stderr_text(&out);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(took >= Duration::from_millis(200), "{took:?}");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    assert!(log.contains("no response within 200ms"), "{log}");
+    let requests = proxy.requests();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert_ne!(
+        requests[0].connection, requests[1].connection,
+        "the hung connection must not be reused"
+    );
+}
+
+#[test]
+fn redirect_is_not_followed_and_is_not_ready() {
+    let proxy = FakeProxy::start(|req, _| {
+        if req.path == "/ready" {
+            Reply::Redirect("/elsewhere".to_string())
+        } else {
+            Reply::Status(200)
+        }
+    });
+    let (out, took) = timed_output(gate_for(&proxy).args(["-t", "500ms", "-v"]));
+    let log = stderr_text(&out);
+    assert_eq!(out.status.code(), Some(69), "{log}");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    assert!(!proxy.requests_to("/ready").is_empty());
+    assert!(
+        proxy.requests_to("/elsewhere").is_empty(),
+        "the redirect was followed"
+    );
+    assert!(log.contains("redirect"), "{log}");
+    assert!(log.contains("302"), "{log}");
+    assert!(log.contains("/elsewhere"), "{log}");
+}
+
+#[test]
+fn http_proxy_environment_variables_are_ignored() {
+    let proxy = FakeProxy::ready_after(1);
+    let nowhere = format!("http://127.0.0.1:{}", closed_port());
+    let mut cmd = gate_for(&proxy);
+    // After gate(), which removes *_PROXY variables.
+    for var in [
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "HTTPS_PROXY",
+    ] {
+        cmd.env(var, &nowhere);
+    }
+    cmd.env_remove("NO_PROXY").env_remove("no_proxy");
+    let out = output(cmd.args(["-t", "3s"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    assert_eq!(proxy.requests_to("/ready").len(), 1);
+}
+
+#[test]
+fn endless_error_body_is_not_read_to_the_end() {
+    // A long attempt timeout: a gate that read the whole body would hang here
+    // until the fake proxy gives up (20 s), far beyond the bound below.
+    let proxy = FakeProxy::start(|_, n| {
+        if n == 1 {
+            Reply::EndlessBody(503)
+        } else {
+            Reply::Status(200)
+        }
+    });
+    let (out, took) =
+        timed_output(gate_for(&proxy).args(["--attempt-timeout", "15s", "-t", "15s"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    let requests = proxy.requests();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert_ne!(
+        requests[0].connection, requests[1].connection,
+        "a connection with an unread body cannot be reused"
+    );
+}
+
+#[test]
+fn uri_with_a_custom_path_and_query_is_what_is_checked() {
+    let proxy = FakeProxy::start(|req, _| {
+        if req.path == "/custom/ready?probe=1" {
+            Reply::Status(200)
+        } else {
+            Reply::Status(404)
+        }
+    });
+    let url = proxy.url("/custom/ready?probe=1");
+    let out = output(gate().args(["-u", &url, "-t", "3s"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    let paths: Vec<String> = proxy.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths, ["/custom/ready?probe=1"]);
+}
+
+#[test]
+fn uri_env_var_picks_the_url() {
+    let proxy = FakeProxy::start(|req, _| {
+        if req.path == "/env/ready" {
+            Reply::Status(200)
+        } else {
+            Reply::Status(404)
+        }
+    });
+    let out = output(
+        gate()
+            .env("LINKERD_AWAIT_URI", proxy.url("/env/ready"))
+            .args(["-t", "3s"]),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    assert_eq!(proxy.requests_to("/env/ready").len(), 1);
+}
+
+#[test]
+fn proxy_listening_only_on_ipv6_loopback_is_found_via_localhost() {
+    let listener = match TcpListener::bind((Ipv6Addr::LOCALHOST, 0)) {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("skipped: IPv6 loopback unavailable ({e})");
+            return;
+        }
+    };
+    let proxy = FakeProxy::serve(listener, Arc::new(|_, _| Reply::Status(200)));
+    let (out, took) = timed_output(gate_for(&proxy).args(["-t", "5s"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    assert_eq!(proxy.requests_to("/ready").len(), 1);
+    assert_eq!(
+        proxy.requests()[0].header("host"),
+        Some(format!("localhost:{}", proxy.port()).as_str())
+    );
+}
+
+fn assert_disabled_by(var: &str) {
+    let proxy = never_ready();
+    // Were waiting not skipped, the gate would wait 3 s and exit 69.
+    let (out, took) =
+        timed_output(
+            gate_for(&proxy)
+                .env(var, "1")
+                .args(["-t", "3s", "sh", "-c", "echo app ran"]),
+        );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    assert_eq!(stdout_text(&out), "app ran\n");
+    assert!(took < Duration::from_millis(2000), "{took:?}");
+    assert!(
+        proxy.requests().is_empty(),
+        "no check when disabled: {:?}",
+        proxy.requests()
+    );
+}
+
+#[test]
+fn linkerd_await_disabled_skips_waiting_and_runs_cmd_at_once() {
+    assert_disabled_by("LINKERD_AWAIT_DISABLED");
+}
+
+#[test]
+fn linkerd_disabled_skips_waiting_and_runs_cmd_at_once() {
+    assert_disabled_by("LINKERD_DISABLED");
+}
+
+#[test]
+fn disabled_with_verbose_says_why_waiting_was_skipped() {
+    let proxy = never_ready();
+    let out = output(
+        gate_for(&proxy)
+            .env("LINKERD_AWAIT_DISABLED", "yes")
+            .args(["-v", "-t", "3s"]),
+    );
+    let log = stderr_text(&out);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(log.contains("LINKERD_AWAIT_DISABLED=yes"), "{log}");
+    assert!(proxy.requests().is_empty());
+}
+
+#[test]
+fn empty_disable_variables_do_not_disable_waiting() {
+    let proxy = FakeProxy::ready_after(2);
+    let out = output(
+        gate_for(&proxy)
+            .env("LINKERD_AWAIT_DISABLED", "")
+            .env("LINKERD_DISABLED", "")
+            .args(["-t", "3s", "sh", "-c", "echo app ran"]),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    assert_eq!(stdout_text(&out), "app ran\n");
+    assert_eq!(proxy.requests().len(), 2, "waiting was skipped");
+}
+
+#[test]
+fn port_flag_picks_the_port() {
+    let proxy = FakeProxy::ready_after(1);
+    let out = output(gate().args(["-p", &proxy.port().to_string(), "-t", "3s"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    assert_eq!(proxy.requests_to("/ready").len(), 1);
+}
+
+#[test]
+fn linkerd_await_port_env_picks_the_port() {
+    let proxy = FakeProxy::ready_after(1);
+    let out = output(
+        gate()
+            .env("LINKERD_AWAIT_PORT", proxy.port().to_string())
+            .args(["-t", "3s"]),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    assert_eq!(proxy.requests_to("/ready").len(), 1);
+}
+
+#[test]
+fn proxy_admin_listen_addr_picks_the_port() {
+    let proxy = FakeProxy::ready_after(1);
+    let out = output(
+        gate()
+            .env(
+                "LINKERD2_PROXY_ADMIN_LISTEN_ADDR",
+                format!("127.0.0.1:{}", proxy.port()),
+            )
+            .args(["-t", "3s"]),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    assert_eq!(proxy.requests_to("/ready").len(), 1);
+}
+
+#[test]
+fn port_flag_wins_over_proxy_admin_listen_addr() {
+    let chosen = FakeProxy::ready_after(1);
+    let other = FakeProxy::ready_after(1);
+    let out = output(
+        gate()
+            .env(
+                "LINKERD2_PROXY_ADMIN_LISTEN_ADDR",
+                format!("127.0.0.1:{}", other.port()),
+            )
+            .args(["-p", &chosen.port().to_string(), "-t", "3s"]),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    assert_eq!(chosen.requests().len(), 1);
+    assert!(other.requests().is_empty(), "{:?}", other.requests());
+}
+
+#[test]
+fn linkerd_await_port_wins_over_proxy_admin_listen_addr() {
+    let chosen = FakeProxy::ready_after(1);
+    let other = FakeProxy::ready_after(1);
+    let out = output(
+        gate()
+            .env(
+                "LINKERD2_PROXY_ADMIN_LISTEN_ADDR",
+                format!("127.0.0.1:{}", other.port()),
+            )
+            .env("LINKERD_AWAIT_PORT", chosen.port().to_string())
+            .args(["-t", "3s"]),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    assert_eq!(chosen.requests().len(), 1);
+    assert!(other.requests().is_empty(), "{:?}", other.requests());
+}
+
+#[test]
+fn port_flag_wins_over_linkerd_await_port() {
+    let chosen = FakeProxy::ready_after(1);
+    let other = FakeProxy::ready_after(1);
+    let out = output(
+        gate()
+            .env("LINKERD_AWAIT_PORT", other.port().to_string())
+            .args(["-p", &chosen.port().to_string(), "-t", "3s"]),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    assert_eq!(chosen.requests().len(), 1);
+    assert!(other.requests().is_empty(), "{:?}", other.requests());
+}
+
+#[test]
+fn progress_lines_are_few_and_name_the_last_http_status() {
+    let proxy = never_ready();
+    let out = output(gate_for(&proxy).args(["-t", "2500ms"]));
+    let log = stderr_text(&out);
+    assert_eq!(out.status.code(), Some(69), "{log}");
+    let lines = progress_lines(&log);
+    let checks = proxy.requests().len();
+    assert!(
+        (1..=3).contains(&lines.len()),
+        "{} progress lines for {checks} checks:\n{log}",
+        lines.len()
+    );
+    assert!(
+        checks > 10,
+        "too few checks ({checks}) to tell apart from one line per check"
+    );
+    for line in lines {
+        assert!(line.contains("HTTP 503"), "{line}");
+        assert!(line.contains("checks"), "{line}");
+    }
+}
+
+#[test]
+fn progress_lines_say_connection_refused_when_nothing_listens() {
+    let refused = RefusedPort::new();
+    let out = output(gate().args(["-p", &refused.port.to_string(), "-t", "1500ms"]));
+    let log = stderr_text(&out);
+    assert_eq!(out.status.code(), Some(69), "{log}");
+    let lines = progress_lines(&log);
+    assert!(!lines.is_empty(), "{log}");
+    for line in lines {
+        assert!(line.contains("connection refused"), "{line}");
+    }
+    assert!(log.contains("last: connection refused"), "{log}");
+}
+
+/// A scratch directory removed on drop.
+struct TempDir {
+    path: std::path::PathBuf,
+}
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let path =
+            std::env::temp_dir().join(format!("linkerd-await-probe-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&path).expect("create temp dir");
+        TempDir { path }
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
