@@ -134,6 +134,24 @@ fn argv_is_passed_byte_for_byte_including_flags_after_cmd() {
 }
 
 #[test]
+fn double_dash_before_cmd_as_in_an_entrypoint_is_not_passed_to_the_app() {
+    // ENTRYPOINT ["/linkerd-await", "--"]: the gate's `--` ends its options;
+    // a later `--` and anything flag-like belong to the app.
+    let proxy = FakeProxy::ready_after(1);
+    let out = output(gate_ready(&proxy).args([
+        "--",
+        "sh",
+        "-c",
+        "printf '%s\\0' \"$0\" \"$@\"",
+        "-v",
+        "--",
+        "--help",
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    assert_eq!(out.stdout, b"-v\0--\0--help\0");
+}
+
+#[test]
 fn environment_reaches_the_app_unchanged() {
     let proxy = FakeProxy::ready_after(1);
     let nowhere = format!("http://127.0.0.1:{}", closed_port());
