@@ -20,10 +20,11 @@ pub struct Args {
     /// Proxy admin port; the readiness URL becomes http://localhost:<PORT>/ready
     /// [default: 4191, or the port of LINKERD2_PROXY_ADMIN_LISTEN_ADDR when set]
     #[arg(short, long, env = "LINKERD_AWAIT_PORT", value_name = "PORT",
-          value_parser = clap::value_parser!(u16).range(1..), conflicts_with = "uri")]
+          value_parser = clap::value_parser!(u16).range(1..))]
     pub port: Option<u16>,
 
-    /// Full readiness URL (any host, port and path), e.g. http://127.0.0.1:4191/ready
+    /// Full readiness URL (any host, port and path), e.g. http://127.0.0.1:4191/ready;
+    /// conflicts with --port on the command line, and wins over LINKERD_AWAIT_PORT
     #[arg(short, long, env = "LINKERD_AWAIT_URI", value_name = "URL",
           value_parser = parse_url)]
     pub uri: Option<reqwest::Url>,
@@ -35,12 +36,12 @@ pub struct Args {
 
     /// Maximum delay between two readiness checks
     #[arg(short, long, env = "LINKERD_AWAIT_BACKOFF", value_name = "DUR",
-          value_parser = parse_duration, default_value = "50ms")]
+          allow_hyphen_values = true, value_parser = parse_duration, default_value = "50ms")]
     pub backoff: Duration,
 
     /// Delay after the first failed check; it grows by --backoff-factor up to --backoff
     #[arg(long, env = "LINKERD_AWAIT_BACKOFF_INITIAL", value_name = "DUR",
-          value_parser = parse_duration, default_value = "5ms")]
+          allow_hyphen_values = true, value_parser = parse_duration, default_value = "5ms")]
     pub backoff_initial: Duration,
 
     /// Growth factor of the delay after each failed check (1 = constant delay)
@@ -50,12 +51,12 @@ pub struct Args {
 
     /// Bound on one readiness check (connect and response head)
     #[arg(long, env = "LINKERD_AWAIT_ATTEMPT_TIMEOUT", value_name = "DUR",
-          value_parser = parse_duration, default_value = "1s")]
+          allow_hyphen_values = true, value_parser = parse_duration, default_value = "1s")]
     pub attempt_timeout: Duration,
 
     /// Overall readiness deadline; 0 or unset waits forever
     #[arg(short, long, env = "LINKERD_AWAIT_TIMEOUT", value_name = "DUR",
-          value_parser = parse_duration)]
+          allow_hyphen_values = true, value_parser = parse_duration)]
     pub timeout: Option<Duration>,
 
     /// On timeout: true exits 69 without running CMD; false logs a warning and runs CMD anyway
@@ -82,7 +83,7 @@ pub struct Args {
 
     /// Bound on all shutdown requests together
     #[arg(long, env = "LINKERD_AWAIT_SHUTDOWN_TIMEOUT", value_name = "DUR",
-          value_parser = parse_duration, default_value = "5s")]
+          allow_hyphen_values = true, value_parser = parse_duration, default_value = "5s")]
     pub shutdown_timeout: Duration,
 
     /// Shut the proxy down even when CMD failed; false keeps a failed pod inspectable
@@ -145,6 +146,9 @@ fn parse_factor(s: &str) -> Result<f32, String> {
 }
 
 fn parse_url(s: &str) -> Result<reqwest::Url, String> {
+    if !s.contains("://") {
+        return Err("missing 'http://'; expected e.g. http://localhost:4191/ready".to_string());
+    }
     let url = reqwest::Url::parse(s.trim())
         .map_err(|e| format!("{e}; expected e.g. http://localhost:4191/ready"))?;
     if url.scheme() != "http" {

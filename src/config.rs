@@ -7,7 +7,11 @@
 use std::{ffi::OsString, time::Duration};
 
 use backon::BackoffBuilder;
-use clap::Parser;
+use clap::{
+    CommandFactory, FromArgMatches,
+    error::{ContextKind, ContextValue, ErrorKind},
+    parser::ValueSource,
+};
 use reqwest::Url;
 
 use crate::{
@@ -131,12 +135,64 @@ pub enum Loaded {
 }
 
 pub fn load(argv: Vec<OsString>) -> Result<Loaded, Error> {
-    let args = match Args::try_parse_from(argv) {
+    let mut command = Args::command();
+    let parsed = command
+        .try_get_matches_from_mut(argv.clone())
+        .and_then(|matches| {
+            // --port and --uri conflict only when both were typed: an image's
+            // `-u` must not break because a manifest sets LINKERD_AWAIT_PORT.
+            let typed = |id| matches.value_source(id) == Some(ValueSource::CommandLine);
+            if typed("port") && typed("uri") {
+                return Err(command.error(
+                    ErrorKind::ArgumentConflict,
+                    "the argument '--uri <URL>' cannot be used with '--port <PORT>'",
+                ));
+            }
+            Args::from_arg_matches(&matches)
+        });
+    let args = match parsed {
         Ok(args) => args,
-        Err(e) => return Ok(Loaded::Clap(e)),
+        Err(e) => return Ok(Loaded::Clap(with_env_source(e, &command, &argv))),
     };
     let env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
     from_args(args, env).map(|c| Loaded::Config(Box::new(c)))
+}
+
+/// A bad value that came from a `LINKERD_AWAIT_*` variable is reported by
+/// clap under the flag's name; say which variable to fix as well.
+fn with_env_source(
+    mut err: clap::Error,
+    command: &clap::Command,
+    argv: &[OsString],
+) -> clap::Error {
+    let Some(ContextValue::String(shown)) = err.get(ContextKind::InvalidArg).cloned() else {
+        return err;
+    };
+    let Some(arg) = command.get_arguments().find(|a| a.to_string() == shown) else {
+        return err;
+    };
+    let Some(var) = arg.get_env() else { return err };
+    let typed = argv.iter().skip(1).any(|a| {
+        let a = a.to_string_lossy();
+        arg.get_long()
+            .is_some_and(|l| a.starts_with(&format!("--{l}")))
+            || arg
+                .get_short()
+                .is_some_and(|s| a.starts_with(&format!("-{s}")))
+    });
+    if !typed && std::env::var_os(var).is_some() {
+        err.insert(
+            ContextKind::Suggested,
+            ContextValue::StyledStrs(vec![
+                format!(
+                    "the value comes from the environment variable {}",
+                    var.to_string_lossy()
+                )
+                .into(),
+            ]),
+        );
+    }
+    err
 }
 
 /// Builds the config; `env` reads the variables that are not clap options (tests pass a map).
@@ -247,6 +303,7 @@ fn port_of_listen_addr(value: &OsString) -> Result<u16, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
     use std::collections::HashMap;
 
     fn config(argv: &[&str], vars: &[(&str, &str)]) -> Result<Config, Error> {

@@ -416,3 +416,40 @@ fn timeout_fatal_with_a_bad_value_exits_2() {
     let out = output(timing_out(&refused).arg("--timeout-fatal=maybe").args(APP));
     assert_usage_error(&out, &["--timeout-fatal", "'maybe'"]);
 }
+
+#[test]
+fn uri_flag_wins_over_a_port_from_the_environment() {
+    let proxy = FakeProxy::ready_after(1);
+    let out =
+        output(
+            gate()
+                .env("LINKERD_AWAIT_PORT", "1")
+                .args(["-u", &proxy.url("/custom"), "true"]),
+        );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    assert_eq!(proxy.requests_to("/custom").len(), 1);
+}
+
+#[test]
+fn bad_value_from_an_env_var_names_the_variable() {
+    let out = output(gate().env("LINKERD_AWAIT_TIMEOUT", "5").arg("true"));
+    assert_usage_error(&out, &["'--timeout <DUR>'", "'5'", "LINKERD_AWAIT_TIMEOUT"]);
+    // Typed on the command line, the flag alone is named.
+    let out = output(
+        gate()
+            .env("LINKERD_AWAIT_TIMEOUT", "5s")
+            .args(["-t", "5", "true"]),
+    );
+    assert_usage_error(&out, &["'--timeout <DUR>'", "'5'"]);
+    assert!(
+        !stderr_text(&out).contains("LINKERD_AWAIT_TIMEOUT"),
+        "{}",
+        stderr_text(&out)
+    );
+}
+
+#[test]
+fn negative_duration_is_a_duration_error() {
+    let out = output(gate().args(["--timeout", "-1s", "true"]));
+    assert_usage_error(&out, &["'--timeout <DUR>'", "'-1s'", "e.g."]);
+}
