@@ -71,7 +71,7 @@ pub struct Args {
         short = 'S',
         long,
         env = "LINKERD_AWAIT_SHUTDOWN",
-        requires = "command"
+        value_parser = BoolishValueParser::new()
     )]
     pub shutdown: bool,
 
@@ -94,11 +94,12 @@ pub struct Args {
     pub shutdown_on_failure: bool,
 
     /// Debug-level logs, including why waiting was skipped when disabled
-    #[arg(short, long, env = "LINKERD_AWAIT_VERBOSE", conflicts_with = "quiet")]
+    #[arg(short, long, env = "LINKERD_AWAIT_VERBOSE", conflicts_with = "quiet",
+          value_parser = BoolishValueParser::new())]
     pub verbose: bool,
 
     /// Log errors only
-    #[arg(short, long, env = "LINKERD_AWAIT_QUIET")]
+    #[arg(short, long, env = "LINKERD_AWAIT_QUIET", value_parser = BoolishValueParser::new())]
     pub quiet: bool,
 
     /// Log filter in tracing's EnvFilter syntax (e.g. debug); overrides -v/-q

@@ -148,7 +148,16 @@ pub fn load(argv: Vec<OsString>) -> Result<Loaded, Error> {
                     "the argument '--uri <URL>' cannot be used with '--port <PORT>'",
                 ));
             }
-            Args::from_arg_matches(&matches)
+            let args = Args::from_arg_matches(&matches)?;
+            // Checked here rather than with clap's `requires`, which would also
+            // fire for LINKERD_AWAIT_SHUTDOWN=false.
+            if args.shutdown && args.command.is_empty() {
+                return Err(command.error(
+                    ErrorKind::MissingRequiredArgument,
+                    "--shutdown needs a command to supervise: linkerd-await --shutdown -- CMD [ARGS]...",
+                ));
+            }
+            Ok(args)
         });
     let args = match parsed {
         Ok(args) => args,

@@ -178,7 +178,11 @@ async fn wait_for_proxy(
     );
     match wait::until_ready(&probe, &config.backoff, config.timeout, signals).await? {
         Waited::Ready { elapsed, checks } => {
-            info!("proxy ready after {}, {checks} checks", human(elapsed));
+            info!(
+                "proxy ready after {}, {}",
+                human(elapsed),
+                wait::checks(checks)
+            );
             Ok(None)
         }
         Waited::Signalled(sig) => {
@@ -192,9 +196,10 @@ async fn wait_for_proxy(
         } => {
             let last = last.map_or_else(|| "no check finished".to_string(), |r| r.to_string());
             let summary = format!(
-                "proxy at {} not ready after {} ({checks} checks, last: {last})",
+                "proxy at {} not ready after {} ({}, last: {last})",
                 probe.url(),
-                human(elapsed)
+                human(elapsed),
+                wait::checks(checks)
             );
             match config.on_timeout {
                 OnTimeout::Fail => {

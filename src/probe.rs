@@ -33,7 +33,9 @@ pub fn http_client() -> Result<Client, Error> {
         // A 3xx from an admin port is a misconfiguration, not readiness; following
         // it could leave loopback.
         .redirect(reqwest::redirect::Policy::none())
-        .dns_resolver(Arc::new(LocalResolver))
+        .dns_resolver(Arc::new(LocalResolver {
+            ipv6_loopback: has_ipv6_loopback(),
+        }))
         .http1_only()
         // One connection is all a sequential check loop ever uses.
         .pool_max_idle_per_host(1)
@@ -46,7 +48,16 @@ pub fn http_client() -> Result<Client, Error> {
 /// (RFC 6761 §6.3), so a static binary in a `FROM scratch` image works without
 /// `/etc/hosts` or NSS and without a blocking resolver thread. Other names go
 /// to the system resolver as usual; IP literals never reach a resolver.
-struct LocalResolver;
+struct LocalResolver {
+    ipv6_loopback: bool,
+}
+
+/// Containers often have no ::1 (IPv6 disabled). Offering it anyway would make
+/// every failed check end on "address not available" instead of the real
+/// reason from 127.0.0.1 ("connection refused"). Asked once, without traffic.
+fn has_ipv6_loopback() -> bool {
+    std::net::UdpSocket::bind((Ipv6Addr::LOCALHOST, 0)).is_ok()
+}
 
 impl Resolve for LocalResolver {
     fn resolve(&self, name: Name) -> Resolving {
@@ -55,13 +66,13 @@ impl Resolve for LocalResolver {
             // IPv4 first, IPv6 next: the connector falls back to ::1 at once when
             // 127.0.0.1 refuses, so a proxy listening on either family is found.
             // Port 0 is replaced by the URL's port.
-            let addrs: Addrs = Box::new(
-                [
-                    SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-                    SocketAddr::from((Ipv6Addr::LOCALHOST, 0)),
-                ]
-                .into_iter(),
-            );
+            let v4 = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+            let v6 = SocketAddr::from((Ipv6Addr::LOCALHOST, 0));
+            let addrs: Addrs = if self.ipv6_loopback {
+                Box::new([v4, v6].into_iter())
+            } else {
+                Box::new(std::iter::once(v4))
+            };
             return Box::pin(std::future::ready(Ok(addrs)));
         }
         Box::pin(async move {

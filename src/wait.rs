@@ -78,10 +78,10 @@ pub async fn until_ready(
         let elapsed = start.elapsed();
         if elapsed >= next_report {
             info!(
-                "still waiting for the proxy at {}: {} elapsed, {} checks, last: {}",
+                "still waiting for the proxy at {}: {} elapsed, {}, last: {}",
                 probe.url(),
                 human(elapsed),
-                checks,
+                crate::wait::checks(checks),
                 last.as_ref().map_or_else(String::new, ToString::to_string)
             );
             report_gap = (report_gap * 2).min(MAX_REPORT_GAP);
@@ -105,5 +105,14 @@ async fn until(deadline: Option<Instant>) {
     match deadline {
         Some(at) => sleep_until(at).await,
         None => std::future::pending().await,
+    }
+}
+
+/// "1 check", "14 checks".
+pub fn checks(n: u64) -> String {
+    if n == 1 {
+        "1 check".to_string()
+    } else {
+        format!("{n} checks")
     }
 }

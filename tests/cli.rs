@@ -453,3 +453,40 @@ fn negative_duration_is_a_duration_error() {
     let out = output(gate().args(["--timeout", "-1s", "true"]));
     assert_usage_error(&out, &["'--timeout <DUR>'", "'-1s'", "e.g."]);
 }
+
+#[test]
+fn boolean_env_vars_accept_every_spelling() {
+    for (value, verbose) in [
+        ("1", true),
+        ("yes", true),
+        ("on", true),
+        ("0", false),
+        ("off", false),
+    ] {
+        let out = output(
+            gate()
+                .env("LINKERD_AWAIT_DISABLED", "1")
+                .env("LINKERD_AWAIT_VERBOSE", value)
+                .arg("true"),
+        );
+        assert_eq!(out.status.code(), Some(0), "{value}: {}", stderr_text(&out));
+        assert_eq!(
+            stderr_text(&out).contains("not waiting"),
+            verbose,
+            "{value}: {}",
+            stderr_text(&out)
+        );
+    }
+}
+
+#[test]
+fn shutdown_false_in_the_env_needs_no_command() {
+    let out = output(
+        gate()
+            .env("LINKERD_AWAIT_DISABLED", "1")
+            .env("LINKERD_AWAIT_SHUTDOWN", "false"),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    let out = output(gate().env("LINKERD_AWAIT_DISABLED", "1").arg("--shutdown"));
+    assert_usage_error(&out, &["--shutdown needs a command"]);
+}

@@ -189,7 +189,6 @@ fn gate_is_pid_1_while_waiting_and_the_app_is_the_same_pid_1_after_exec() {
 }
 
 #[test]
-#[ignore = "bug in src/probe.rs: without ::1 in the container (Docker's default) the reason is 'Address not available (os error 99)'"]
 fn progress_line_in_a_container_without_ipv6_loopback_says_connection_refused() {
     const TEST: &str = "refused-reason";
     let images = images_or_skip!(TEST);
