@@ -10,7 +10,7 @@ use std::{ffi::OsString, os::unix::process::CommandExt, process::Command};
 use nix::{
     errno::Errno,
     sys::{
-        signal::{Signal, kill},
+        signal::{SigHandler, SigSet, SigmaskHow, Signal, kill, signal},
         wait::{WaitPidFlag, WaitStatus, waitpid},
     },
     unistd::Pid,
@@ -57,6 +57,14 @@ pub async fn run(
     // (and SIGCHLD for a fast child is not missed).
     signals.add(&FORWARDED, inherited)?;
     signals.add(&[Signal::SIGCHLD], inherited)?;
+    // A parent may hand us SIGCHLD set to "ignore" (it survives exec). The
+    // kernel then reaps our children itself and sends no SIGCHLD at all
+    // (POSIX.1-2001 auto-reaping): the gate would never learn how the app
+    // ended and would hang, and std's spawn would panic on a failed exec when
+    // its own waitpid finds no child. The gate owns its children, so it takes
+    // the default disposition back; the app still gets the inherited one
+    // (`Inherited::restore` in the child).
+    default_sigchld()?;
 
     let Some((program, args)) = argv.split_first() else {
         return Ok(Err(ExecError::new(std::io::Error::from_raw_os_error(
@@ -64,6 +72,11 @@ pub async fn run(
         ))));
     };
     let inherited_copy = *inherited;
+    // Decided here, in the parent, because only the parent knows its own
+    // process group: the app takes the terminal only from a gate that has it.
+    // A gate started in the background (`gate -S app &` from a shell) must
+    // not steal the terminal from the shell in the foreground.
+    let take_tty = owns_terminal();
     let mut command = Command::new(program);
     command
         .args(args)
@@ -75,7 +88,9 @@ pub async fn run(
     // allocates nothing.
     unsafe {
         command.pre_exec(move || {
-            take_terminal();
+            if take_tty {
+                take_terminal();
+            }
             // The app sees the signal state the gate was given, not our blocked set.
             inherited_copy.restore();
             Ok(())
@@ -83,7 +98,13 @@ pub async fn run(
     }
     let child = match command.spawn() {
         Ok(child) => child,
-        Err(e) => return Ok(Err(ExecError::new(e))),
+        Err(e) => {
+            // The child took the terminal in `pre_exec` before its exec failed.
+            if take_tty {
+                give_back_terminal();
+            }
+            return Ok(Err(ExecError::new(e)));
+        }
     };
     let pid = Pid::from_raw(child.id() as i32);
     // The reap loop below is the only owner of child statuses; std's handle is
@@ -95,6 +116,9 @@ pub async fn run(
         let sig = signals.recv().await?;
         if sig == Signal::SIGCHLD {
             if let Some(end) = reap(pid) {
+                if take_tty {
+                    give_back_terminal();
+                }
                 return Ok(Ok(end));
             }
             continue;
@@ -145,9 +169,59 @@ fn become_subreaper() {
     }
 }
 
-/// In the child: make its process group the terminal's foreground group, so
-/// Ctrl-C and job control act on the app. Not a terminal (ENOTTY) or no
-/// controlling terminal (ENXIO) is the normal case in a pod and is fine.
+/// Puts SIGCHLD back to its default action in the gate (see `run`).
+fn default_sigchld() -> Result<(), Error> {
+    // SAFETY: SIG_DFL installs no code; nothing else in the gate relies on a
+    // SIGCHLD handler (it is read from the signalfd).
+    unsafe { signal(Signal::SIGCHLD, SigHandler::SigDfl) }
+        .map(drop)
+        .map_err(|e| Error::os("cannot reset SIGCHLD to its default action", e))
+}
+
+/// True when stdin is a terminal whose foreground process group is the gate's.
+fn owns_terminal() -> bool {
+    // SAFETY: plain queries on fd 0; they fail harmlessly (ENOTTY, EBADF)
+    // when it is not a terminal or is closed.
+    unsafe {
+        libc::isatty(libc::STDIN_FILENO) == 1
+            && libc::tcgetpgrp(libc::STDIN_FILENO) == libc::getpgrp()
+    }
+}
+
+/// After the app ended: make the gate's process group the terminal's
+/// foreground group again. Otherwise the terminal stays with the app's dead
+/// group, and whatever started the gate (a script in `docker run -it`, a
+/// shell without job control) can no longer read the terminal (EIO/SIGTTIN)
+/// nor be interrupted with Ctrl-C.
+fn give_back_terminal() {
+    // tcsetpgrp from a background group raises SIGTTOU (default: stop the
+    // gate) unless the caller blocks it; blocking it in this thread is
+    // enough (the kernel checks the caller's mask).
+    let mut ttou = SigSet::empty();
+    ttou.add(Signal::SIGTTOU);
+    let previous = match ttou.thread_swap_mask(SigmaskHow::SIG_BLOCK) {
+        Ok(previous) => previous,
+        Err(e) => {
+            warn!("cannot block SIGTTOU to take the terminal back: {e}");
+            return;
+        }
+    };
+    // SAFETY: plain calls on fd 0 and our own process group.
+    if unsafe { libc::tcsetpgrp(libc::STDIN_FILENO, libc::getpgrp()) } != 0 {
+        debug!(
+            "cannot take the terminal back: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    if let Err(e) = previous.thread_set_mask() {
+        warn!("cannot restore the signal mask after taking the terminal back: {e}");
+    }
+}
+
+/// In the child (only when the gate had the terminal): make its process group
+/// the terminal's foreground group, so Ctrl-C and job control act on the app.
+/// Not a terminal (ENOTTY) or no controlling terminal (ENXIO) is the normal
+/// case in a pod and is fine.
 fn take_terminal() {
     // SAFETY: async-signal-safe calls on the child's own state.
     unsafe {
