@@ -109,8 +109,13 @@ fn phases(
         .enable_time()
         .build()
         .map_err(|e| Error::os("cannot start the event loop", e))?;
+    let watcher = watcher?;
+    if matches!(config.handoff, Handoff::Supervise(..)) {
+        // Signals meant for the app that arrive while we wait are kept for it.
+        watcher.hold(&signals::FORWARDED, inherited)?;
+    }
     runtime.block_on(async {
-        let mut signals = watcher?.into_async()?;
+        let mut signals = watcher.into_async()?;
         let client = probe::http_client()?;
 
         // Phase 1: wait for readiness.
@@ -142,7 +147,7 @@ fn phases(
                 info!("starting {} and supervising it", argv[0].to_string_lossy());
                 let (outcome, succeeded) = match supervise::run(&argv, inherited, &mut signals).await? {
                     Ok(end) => {
-                        info!("app exited: {end:?}");
+                        info!("the app {end}");
                         (end.outcome(), end.succeeded())
                     }
                     Err(e) => {

@@ -15,7 +15,8 @@ use crate::{duration::human, probe::NotReady};
 /// Linkerd ≥ 2.16 only serves `/shutdown` with this annotation; otherwise it answers 404.
 pub const LINKERD_ANNOTATION: &str = "config.linkerd.io/proxy-admin-shutdown: enabled";
 
-/// Pause between retries of a refused connection (the proxy may be restarting its listener).
+/// Pause between retries (the proxy may be restarting its listener, or have
+/// closed a kept-alive connection just as the POST went out).
 const RETRY_DELAY: Duration = Duration::from_millis(50);
 
 /// POSTs to every URL at once; all of it ends within `total`, whatever the proxies do.
@@ -26,11 +27,13 @@ pub async fn request(client: &Client, urls: &[Url], total: Duration) {
         let client = client.clone();
         let url = url.clone();
         requests.spawn(async move {
-            match timeout_at(deadline, post(&client, &url)).await {
-                Ok(result) => report(&url, result),
+            let mut last_failure = None;
+            match timeout_at(deadline, post(&client, &url, &mut last_failure)).await {
+                Ok(status) => report(&url, status),
                 Err(_elapsed) => warn!(
-                    "no answer from the proxy's shutdown endpoint {url} within {} (--shutdown-timeout); the pod may not complete until the proxy stops",
-                    human(total)
+                    "shutdown request to {url} got no answer within {} (--shutdown-timeout; last: {}); the pod may not complete until the proxy stops",
+                    human(total),
+                    last_failure.map_or_else(|| "no response".to_string(), |r: NotReady| r.to_string())
                 ),
             }
         });
@@ -38,26 +41,26 @@ pub async fn request(client: &Client, urls: &[Url], total: Duration) {
     while requests.join_next().await.is_some() {}
 }
 
-/// One POST, retried while the connection is refused.
-async fn post(client: &Client, url: &Url) -> Result<StatusCode, NotReady> {
+/// One POST, retried after any transport failure (refused, reset, closed)
+/// until the caller's deadline; `last_failure` says why, if it never got through.
+async fn post(client: &Client, url: &Url, last_failure: &mut Option<NotReady>) -> StatusCode {
     loop {
         match client.post(url.clone()).send().await {
-            Ok(response) => return Ok(response.status()),
-            Err(e) => match NotReady::from_reqwest(&e) {
-                NotReady::ConnectionRefused => sleep(RETRY_DELAY).await,
-                other => return Err(other),
-            },
+            Ok(response) => return response.status(),
+            Err(e) => {
+                *last_failure = Some(NotReady::from_reqwest(&e));
+                sleep(RETRY_DELAY).await;
+            }
         }
     }
 }
 
-fn report(url: &Url, result: Result<StatusCode, NotReady>) {
-    match result {
-        Ok(status) if status.is_success() => info!("asked the proxy to shut down at {url}"),
-        Ok(StatusCode::NOT_FOUND) => error!(
+fn report(url: &Url, status: StatusCode) {
+    match status {
+        status if status.is_success() => info!("asked the proxy to shut down at {url}"),
+        StatusCode::NOT_FOUND => error!(
             "the proxy's shutdown endpoint {url} answered 404: Linkerd 2.16 and later disable it unless the pod template has the annotation `{LINKERD_ANNOTATION}`; add it so the Job's pod can complete"
         ),
-        Ok(status) => warn!("shutdown request to {url} failed: HTTP {status}"),
-        Err(reason) => warn!("shutdown request to {url} failed: {reason}"),
+        status => warn!("shutdown request to {url} failed: HTTP {status}"),
     }
 }

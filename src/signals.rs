@@ -164,6 +164,20 @@ impl Watcher {
             .map_err(|e| Error::os("cannot update the signalfd", e))
     }
 
+    /// Blocks `signals` without reading them yet: they stay pending until a
+    /// later `add` widens the signalfd (in supervise mode, to be forwarded to
+    /// the app once it runs, instead of killing the gate while it waits).
+    pub fn hold(&self, signals: &[Signal], inherited: &Inherited) -> Result<(), Error> {
+        let mut set = SigSet::empty();
+        for &sig in signals {
+            if !inherited.is_ignored(sig) {
+                set.add(sig);
+            }
+        }
+        sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None)
+            .map_err(|e| Error::os("cannot block signals", e))
+    }
+
     /// A signal already pending, without waiting.
     pub fn pending(&self) -> Option<Signal> {
         read_one(&self.fd)

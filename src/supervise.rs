@@ -44,6 +44,18 @@ impl ChildEnd {
     }
 }
 
+impl std::fmt::Display for ChildEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            ChildEnd::Exited(code) => write!(f, "exited with code {code}"),
+            ChildEnd::Killed(sig) => match Signal::try_from(sig) {
+                Ok(name) => write!(f, "was killed by {name}"),
+                Err(_) => write!(f, "was killed by signal {sig}"),
+            },
+        }
+    }
+}
+
 /// Runs `argv` to completion. `Ok(Err(_))` means the child could not be started.
 pub async fn run(
     argv: &[OsString],

@@ -1220,3 +1220,37 @@ fn terminal_comes_back_after_the_app_could_not_start() {
     assert!(text.contains("gate exited 127"), "{text}");
     terminal_comes_back(terminal, keyboard);
 }
+
+#[test]
+fn signal_for_the_app_sent_while_waiting_is_kept_for_the_app() {
+    let ready = Arc::new(AtomicBool::new(false));
+    let flag = ready.clone();
+    let proxy = FakeProxy::start(move |req, _| match req.path.as_str() {
+        "/ready" if flag.load(Ordering::SeqCst) => Reply::Status(200),
+        "/ready" => Reply::Status(503),
+        _ => Reply::Status(200),
+    });
+    let mut cmd = gate_for(&proxy);
+    cmd.arg("-S");
+    app(
+        &mut cmd,
+        r#"trap 'echo got USR1' USR1; echo started; sleep 0.3; echo done"#,
+        &[],
+    );
+    let mut gate = Gate::spawn(&mut cmd);
+    proxy.wait_for_requests(1, LIMIT);
+    gate.signal(libc::SIGUSR1);
+    // The gate must survive it (without the hold, SIGUSR1's default action
+    // kills it): it goes on checking.
+    let seen = proxy.requests_to("/ready").len();
+    proxy.wait_for_requests(seen + 3, LIMIT);
+    ready.store(true, Ordering::SeqCst);
+    let (code, out, err) = gate.finish();
+    // Forwarded as soon as the app exists: either its trap caught it, or it
+    // arrived before the trap was set and its default action ended the app.
+    assert!(
+        (code == 0 && out.contains("got USR1")) || code == 128 + libc::SIGUSR1,
+        "code {code}; stdout:\n{out}\nstderr:\n{err}"
+    );
+    assert_eq!(proxy.requests_to("/shutdown").len(), 1, "{err}");
+}
