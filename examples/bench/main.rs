@@ -1,0 +1,495 @@
+//! Benchmark of the startup gate against the budgets of issue 5.
+//!
+//! ```text
+//! cargo run --release --locked --example bench [-- --quick] [-- --json PATH]
+//! ```
+//!
+//! Builds the binary users get (release, stripped, static musl), then
+//! measures it as a real process against a scripted proxy on loopback:
+//! detection lag, ready-path overhead, memory, CPU while waiting, size.
+//! Prints a table and writes `bench/results.json` and `bench/RESULTS.md`
+//! (a `--quick` run writes under `target/bench/` instead, so it never
+//! overwrites the committed full results).
+
+mod elf;
+mod json;
+mod measure;
+mod process;
+mod proxy;
+mod report;
+mod stats;
+
+use std::{
+    ffi::OsString,
+    path::{Path, PathBuf},
+    process::{Command, ExitCode, Stdio},
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use crate::{
+    measure::Ctx,
+    process::now_ns,
+    report::{Machine, Results},
+};
+
+const MUSL: &str = "x86_64-unknown-linux-musl";
+const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
+
+const USAGE: &str = "\
+usage: cargo run --release --locked --example bench -- [OPTIONS]
+
+  --quick           short run (well under a minute)
+  --json PATH       where to write the JSON results [default: bench/results.json]
+  --markdown PATH   where to write the Markdown report [default: bench/RESULTS.md]
+For experiments (such runs write under target/bench/ unless --json/--markdown say otherwise):
+  --gate PATH       measure this binary instead of building the musl release binary
+  --gate-arg ARG    add ARG to every gate command line (repeatable), e.g. --gate-arg=--backoff=40ms
+  --only LIST       run only these sections: lag,poll,ready,memory,cpu (size always runs)";
+
+const SECTIONS: [&str; 5] = ["lag", "poll", "ready", "memory", "cpu"];
+
+struct Options {
+    quick: bool,
+    json: Option<PathBuf>,
+    markdown: Option<PathBuf>,
+    gate: Option<PathBuf>,
+    gate_args: Vec<OsString>,
+    only: Option<Vec<String>>,
+}
+
+impl Options {
+    /// The run whose results the repository keeps: full, default settings,
+    /// the binary built here.
+    fn official(&self) -> bool {
+        !self.quick && self.gate.is_none() && self.gate_args.is_empty() && self.only.is_none()
+    }
+
+    fn runs(&self, section: &str) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|only| only.iter().any(|s| s == section))
+    }
+}
+
+/// How much of everything to do.
+struct Plan {
+    delays_ms: Vec<u64>,
+    lag_per_delay: usize,
+    poll_per_delay: usize,
+    ready_runs: usize,
+    warmup: usize,
+    stand_in_runs: usize,
+    stand_in_idle_runs: usize,
+    cpu_runs: usize,
+}
+
+impl Plan {
+    fn new(quick: bool) -> Plan {
+        if quick {
+            Plan {
+                delays_ms: vec![200, 500, 1000, 2000],
+                lag_per_delay: 2,
+                poll_per_delay: 1,
+                ready_runs: 60,
+                warmup: 5,
+                stand_in_runs: 15,
+                stand_in_idle_runs: 3,
+                cpu_runs: 1,
+            }
+        } else {
+            Plan {
+                delays_ms: vec![200, 500, 1000, 2000, 4000],
+                lag_per_delay: 8,
+                poll_per_delay: 3,
+                ready_runs: 200,
+                warmup: 10,
+                stand_in_runs: 40,
+                stand_in_idle_runs: 8,
+                cpu_runs: 2,
+            }
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    // The stand-in app modes come first: their start cost is what is measured.
+    match args.first().and_then(|a| a.to_str()) {
+        Some("--stamp") if args.len() >= 2 => {
+            return code(measure::stamp_main(&args[1], args.get(2)));
+        }
+        Some("--stamp-exec") if args.len() >= 2 => {
+            let me = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/proc/self/exe"));
+            let idle_ms = args
+                .get(2)
+                .and_then(|a| a.to_str()?.parse().ok())
+                .unwrap_or(0);
+            return code(measure::stamp_exec_main(&me, &args[1], idle_ms));
+        }
+        _ => {}
+    }
+    let options = match parse(args) {
+        Ok(Some(o)) => o,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(msg) => {
+            eprintln!("{msg}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("bench: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn code(c: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(c).unwrap_or(1))
+}
+
+/// `Ok(None)` for `--help`.
+fn parse(args: Vec<OsString>) -> Result<Option<Options>, String> {
+    let mut options = Options {
+        quick: false,
+        json: None,
+        markdown: None,
+        gate: None,
+        gate_args: Vec::new(),
+        only: None,
+    };
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        // `--name=value` and `--name value` are both accepted.
+        let text = arg.to_string_lossy().into_owned();
+        let (name, inline) = match text.split_once('=') {
+            Some((name, value)) if name.starts_with("--") => {
+                (name.to_string(), Some(OsString::from(value)))
+            }
+            _ => (text.clone(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match name.as_str() {
+            "--quick" => options.quick = true,
+            "--json" => options.json = Some(value()?.into()),
+            "--markdown" => options.markdown = Some(value()?.into()),
+            "--gate" => options.gate = Some(value()?.into()),
+            "--gate-arg" => options.gate_args.push(value()?),
+            "--only" => {
+                let list: Vec<String> = value()?
+                    .to_string_lossy()
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .collect();
+                if let Some(bad) = list.iter().find(|s| !SECTIONS.contains(&s.as_str())) {
+                    return Err(format!("unknown section {bad:?} in --only"));
+                }
+                options.only = Some(list);
+            }
+            "-h" | "--help" => return Ok(None),
+            _ => return Err(format!("unknown argument {arg:?}")),
+        }
+    }
+    Ok(Some(options))
+}
+
+fn run(options: Options) -> Result<(), String> {
+    let began = now_ns();
+    let plan = Plan::new(options.quick);
+    let manifest = Path::new(MANIFEST_DIR);
+    let gate = match &options.gate {
+        Some(path) => path.clone(),
+        None => build_gate(manifest)?,
+    };
+    let me = std::env::current_exe()
+        .map_err(|e| format!("cannot find this benchmark's executable: {e}"))?;
+    let tmp = std::env::temp_dir().join(format!("linkerd-await-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    let ctx = Ctx::new(gate.clone(), me, tmp.clone(), options.gate_args.clone())?;
+    let machine = machine(manifest);
+    eprintln!("bench: measuring {}", gate.display());
+    eprintln!(
+        "bench: machine: {} · {} CPUs · Linux {}",
+        machine.cpu, machine.nproc, machine.kernel
+    );
+
+    let result = measure_all(&ctx, &plan, &options, &gate, machine, began);
+    let _ = std::fs::remove_dir_all(&tmp);
+    let results = result?;
+
+    print!("{}", report::console(&results));
+    let (out_dir, suffix) = if options.official() {
+        (manifest.join("bench"), "")
+    } else if options.gate.is_none() && options.gate_args.is_empty() && options.only.is_none() {
+        (manifest.join("target").join("bench"), "-quick")
+    } else {
+        (manifest.join("target").join("bench"), "-experiment")
+    };
+    let json_path = options
+        .json
+        .unwrap_or_else(|| out_dir.join(format!("results{suffix}.json")));
+    let md_path = options
+        .markdown
+        .unwrap_or_else(|| out_dir.join(format!("RESULTS{suffix}.md")));
+    write(&json_path, &report::json(&results).render())?;
+    write(&md_path, &report::markdown(&results))?;
+    println!("wrote {} and {}", json_path.display(), md_path.display());
+    Ok(())
+}
+
+fn write(path: &Path, text: &str) -> Result<(), String> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn measure_all(
+    ctx: &Ctx,
+    plan: &Plan,
+    options: &Options,
+    gate: &Path,
+    machine: Machine,
+    began: u64,
+) -> Result<Results, String> {
+    let step = |what: &str| eprintln!("bench: {what}");
+    step("5. size");
+    let size = measure::size(gate)?;
+    let (mut stand_in_ms, mut stand_in_idle_ms) = (Vec::new(), Vec::new());
+    if options.runs("lag") || options.runs("poll") {
+        step("   stand-in app start cost");
+        stand_in_ms = measure::stand_in_cost(ctx, plan.stand_in_runs, 0)?;
+        stand_in_idle_ms = measure::stand_in_cost(ctx, plan.stand_in_idle_runs, 1000)?;
+    }
+    let mut ready = measure::ReadyPath::default();
+    if options.runs("ready") {
+        step("2. ready-path overhead");
+        ready = measure::ready_path(ctx, plan.ready_runs, plan.warmup)?;
+    }
+    let mut memory = Vec::new();
+    if options.runs("memory") {
+        step("3. memory");
+        memory.push(measure::memory_waiting(ctx, false, 1000)?);
+        memory.push(measure::memory_waiting(ctx, true, 1000)?);
+        let (running, through) = measure::memory_supervising(ctx)?;
+        memory.extend([running, through]);
+    }
+    let mut cpu = Vec::new();
+    if options.runs("cpu") {
+        step("4. CPU while waiting (5 s per run)");
+        for _ in 0..plan.cpu_runs {
+            cpu.push(measure::cpu_waiting(ctx)?);
+        }
+    }
+    let mut lag = measure::LagRun::empty("default settings", vec![], 50);
+    if options.runs("lag") {
+        let trials = plan.delays_ms.len() * plan.lag_per_delay;
+        step(&format!(
+            "1. detection lag, default settings ({trials} trials)"
+        ));
+        lag = measure::detection_lag(
+            ctx,
+            lag.label,
+            vec![],
+            lag.period_ms,
+            &plan.delays_ms,
+            plan.lag_per_delay,
+        )?;
+    }
+    // Context: the original linkerd-await's constant 1 s delay between checks.
+    let mut poll_1s = measure::LagRun::empty(
+        "fixed 1 s poll (as the original linkerd-await)",
+        vec![
+            "--backoff",
+            "1s",
+            "--backoff-initial",
+            "1s",
+            "--backoff-factor",
+            "1",
+        ],
+        1000,
+    );
+    if options.runs("poll") {
+        let trials = plan.delays_ms.len() * plan.poll_per_delay;
+        step(&format!(
+            "1b. detection lag, fixed 1 s poll for context ({trials} trials)"
+        ));
+        poll_1s = measure::detection_lag(
+            ctx,
+            poll_1s.label,
+            poll_1s.args.clone(),
+            poll_1s.period_ms,
+            &plan.delays_ms,
+            plan.poll_per_delay,
+        )?;
+    }
+    let mut notes = Vec::new();
+    if let Some(only) = &options.only {
+        notes.push(format!("partial run: only {}", only.join(",")));
+    }
+    if !options.gate_args.is_empty() {
+        let args: Vec<_> = options
+            .gate_args
+            .iter()
+            .map(|a| a.to_string_lossy())
+            .collect();
+        notes.push(format!(
+            "experiment: every gate run had the extra arguments `{}`, so these are not the default settings",
+            args.join(" ")
+        ));
+    }
+    if options.gate.is_some() {
+        notes.push(
+            "experiment: a given binary was measured instead of the one built here".to_string(),
+        );
+    }
+    Ok(Results {
+        quick: options.quick,
+        notes,
+        machine,
+        gate_path: gate.display().to_string(),
+        stand_in_ms,
+        stand_in_idle_ms,
+        lag,
+        poll_1s,
+        ready,
+        memory,
+        cpu,
+        size,
+        took_s: (now_ns() - began) as f64 / 1e9,
+    })
+}
+
+/// Builds the musl release binary with the project's own profile.
+fn build_gate(manifest: &Path) -> Result<PathBuf, String> {
+    let sysroot = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .current_dir(manifest)
+        .output()
+        .map_err(|e| format!("cannot run rustc: {e}"))?;
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
+    if !sysroot.join("lib/rustlib").join(MUSL).exists() {
+        return Err(format!(
+            "the {MUSL} target is not installed; it is needed to build the static binary users get.\n\
+             Install it with:  rustup target add {MUSL}"
+        ));
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    eprintln!("bench: building the static release binary ({MUSL})");
+    let output = Command::new(&cargo)
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "--target",
+            MUSL,
+            "--bin",
+            "linkerd-await",
+        ])
+        .arg("--message-format=json-render-diagnostics")
+        .current_dir(manifest)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", cargo.to_string_lossy()))?;
+    if !output.status.success() {
+        return Err(format!("the release build failed ({})", output.status));
+    }
+    // cargo names the artifact in its JSON messages, wherever the target dir is.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let built = stdout
+        .lines()
+        .filter(|l| l.contains("\"compiler-artifact\""))
+        .find_map(|l| {
+            let rest = &l[l.find("\"executable\":\"")? + 14..];
+            Some(PathBuf::from(&rest[..rest.find('"')?]))
+        });
+    built
+        .filter(|p| p.exists())
+        .ok_or_else(|| "cargo build did not report the linkerd-await executable".to_string())
+}
+
+fn machine(manifest: &Path) -> Machine {
+    let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
+    let cpuinfo = read("/proc/cpuinfo");
+    let cpu = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|rest| rest.trim_start_matches([' ', '\t', ':']).trim().to_string())
+        .unwrap_or_else(|| "unknown CPU".to_string());
+    let stdout = |cmd: &mut Command| {
+        cmd.output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let commit = stdout(
+        Command::new("git")
+            .args(["rev-parse", "--short", "HEAD"])
+            .current_dir(manifest),
+    );
+    let dirty = stdout(
+        Command::new("git")
+            .args([
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                "src",
+                "Cargo.toml",
+                "Cargo.lock",
+            ])
+            .current_dir(manifest),
+    )
+    .is_some_and(|s| !s.is_empty());
+    Machine {
+        nproc: std::thread::available_parallelism().map_or(0, |n| n.get()),
+        cpu,
+        kernel: read("/proc/sys/kernel/osrelease").trim().to_string(),
+        date_utc: date_utc(),
+        loadavg: read("/proc/loadavg")
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" "),
+        rustc: stdout(Command::new("rustc").arg("--version").current_dir(manifest))
+            .unwrap_or_else(|| "rustc unknown".to_string()),
+        commit: match commit {
+            Some(c) if dirty => format!("{c} (with uncommitted changes to src/ or Cargo.*)"),
+            Some(c) => c,
+            None => "unknown".to_string(),
+        },
+    }
+}
+
+/// `YYYY-MM-DD HH:MM UTC`, from the civil-from-days algorithm (H. Hinnant),
+/// to avoid a date crate for one line.
+fn date_utc() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60
+    )
+}
