@@ -102,7 +102,7 @@ pub struct Args {
     #[arg(short, long, env = "LINKERD_AWAIT_QUIET", value_parser = BoolishValueParser::new())]
     pub quiet: bool,
 
-    /// Log filter in tracing's EnvFilter syntax (e.g. debug); overrides -v/-q
+    /// Log filter: a level or target=level list (e.g. debug, linkerd_await=debug,warn); overrides -v/-q
     #[arg(long = "log", env = "LINKERD_AWAIT_LOG", value_name = "FILTER")]
     pub log_filter: Option<String>,
 

@@ -490,3 +490,9 @@ fn shutdown_false_in_the_env_needs_no_command() {
     let out = output(gate().env("LINKERD_AWAIT_DISABLED", "1").arg("--shutdown"));
     assert_usage_error(&out, &["--shutdown needs a command"]);
 }
+
+#[test]
+fn span_filter_in_log_is_refused_rather_than_silently_matching_nothing() {
+    let out = output(gate().args(["--log", "[span]=debug", "true"]));
+    assert_usage_error(&out, &["'--log <FILTER>'", "'['"]);
+}
