@@ -10,7 +10,7 @@ use common::*;
 
 use std::{
     fs,
-    io::{BufRead, BufReader, Read, Write},
+    io::{Read, Write},
     os::unix::process::CommandExt,
     path::{Path, PathBuf},
     process::{Command, Stdio},
@@ -97,74 +97,21 @@ impl Drop for TempDir {
     }
 }
 
-/// One output stream of a process, collected line by line on a thread, so a
-/// test can wait for a line or for the end of the stream (after the process
-/// exited, its last lines may still be in the pipe).
-struct Stream {
-    text: Arc<Mutex<String>>,
-    ended: Arc<AtomicBool>,
-}
-
-impl Stream {
-    fn start(reader: impl Read + Send + 'static) -> Self {
-        let text = Arc::new(Mutex::new(String::new()));
-        let ended = Arc::new(AtomicBool::new(false));
-        let (sink, end) = (text.clone(), ended.clone());
-        thread::spawn(move || {
-            let mut reader = BufReader::new(reader);
-            let mut line = Vec::new();
-            while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
-                sink.lock()
-                    .expect("stream lock")
-                    .push_str(&String::from_utf8_lossy(&line));
-                line.clear();
-            }
-            end.store(true, Ordering::SeqCst);
-        });
-        Stream { text, ended }
-    }
-
-    fn text(&self) -> String {
-        self.text.lock().expect("stream lock").clone()
-    }
-
-    /// Everything so far, once a line containing `needle` arrived.
-    fn wait_for(&self, needle: &str, limit: Duration) -> String {
-        poll(limit, || {
-            let text = self.text();
-            text.contains(needle).then_some(text)
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "no line with {needle:?} within {limit:?}; got:\n{}",
-                self.text()
-            )
-        })
-    }
-
-    /// Everything, once every writer closed the stream.
-    fn all(&self) -> String {
-        poll(LIMIT, || self.ended.load(Ordering::SeqCst).then_some(()))
-            .unwrap_or_else(|| panic!("stream still open; got:\n{}", self.text()));
-        self.text()
-    }
-}
-
 /// A running gate with its stdout and stderr collected line by line.
 struct Gate {
     running: Running,
     /// The gate's PID as this test sees it (not `unshare`'s when run as PID 1).
     pid: i32,
-    out: Stream,
-    err: Stream,
+    out: LineReader,
+    err: LineReader,
 }
 
 impl Gate {
     fn spawn(cmd: &mut Command) -> Self {
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut running = Running::spawn(cmd);
-        let out = Stream::start(running.child.stdout.take().expect("stdout"));
-        let err = Stream::start(running.child.stderr.take().expect("stderr"));
+        let out = LineReader::start(running.child.stdout.take().expect("stdout"));
+        let err = LineReader::start(running.child.stderr.take().expect("stderr"));
         let pid = running.pid();
         Gate {
             running,
@@ -213,7 +160,7 @@ impl Gate {
     /// (within `LIMIT`) and its output streams ended.
     fn finish(&mut self) -> (i32, String, String) {
         let code = self.code_within(LIMIT);
-        (code, self.out.all(), self.err.all())
+        (code, self.out.finish(LIMIT), self.err.finish(LIMIT))
     }
 }
 
@@ -492,7 +439,7 @@ fn signal_around_app_start_is_never_lost(pid1: bool, rounds: u32) {
         thread::sleep(delay);
         gate.signal(sig);
         let code = gate.code_within(Duration::from_secs(5));
-        let (out, err) = (gate.out.all(), gate.err.all());
+        let (out, err) = (gate.out.finish(LIMIT), gate.err.finish(LIMIT));
         assert!(
             code == 128 + sig || code == 42,
             "round {round}: signal {sig} after request {anchor} + {delay:?}: exit {code}; stderr:\n{err}"
@@ -541,7 +488,7 @@ fn termination_signal_while_waiting_exits_128_plus_n_without_app_or_shutdown() {
         let took = sent.elapsed();
         assert_eq!(code, 128 + sig, "{}", gate.err.text());
         assert!(took < Duration::from_secs(1), "exit took {took:?}");
-        assert_eq!(gate.out.all(), "", "the app must not run");
+        assert_eq!(gate.out.finish(LIMIT), "", "the app must not run");
         let paths: Vec<String> = proxy.requests().into_iter().map(|r| r.path).collect();
         assert!(
             paths.iter().all(|p| p == "/ready"),
@@ -660,7 +607,7 @@ fn shutdown_is_posted_once_to_slash_shutdown_after_the_app_exited() {
     let mut gate = Gate::spawn(&mut cmd);
     let code = gate.code_within(LIMIT);
     let exited = Instant::now();
-    let err = gate.err.all();
+    let err = gate.err.finish(LIMIT);
     assert_eq!(code, 0, "{err}");
     let shutdowns = watched.proxy.requests_to("/shutdown");
     assert_eq!(shutdowns.len(), 1, "{:?}", watched.proxy.requests());
@@ -735,7 +682,7 @@ fn hung_shutdown_endpoint_is_abandoned_after_shutdown_timeout() {
         waited >= Duration::from_millis(450) && waited < Duration::from_millis(1000),
         "exited {waited:?} after the shutdown request"
     );
-    let err = gate.err.all();
+    let err = gate.err.finish(LIMIT);
     assert!(err.contains("--shutdown-timeout"), "{err}");
 }
 

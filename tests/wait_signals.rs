@@ -6,91 +6,31 @@ mod common;
 use common::*;
 
 use std::{
-    io::Read,
     os::unix::process::CommandExt,
     process::{Command, ExitStatus, Stdio},
     sync::{
-        Arc, Mutex,
+        Arc,
         atomic::{AtomicBool, Ordering},
     },
-    thread,
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 /// How long the gate may take to exit after a termination signal.
 const SIGNAL_EXIT_LIMIT: Duration = Duration::from_secs(1);
 
-/// Everything a stream produced, collected on a thread; knows when it ended.
-struct Capture {
-    bytes: Arc<Mutex<Vec<u8>>>,
-    done: Arc<AtomicBool>,
-}
-
-impl Capture {
-    fn start(mut reader: impl Read + Send + 'static) -> Self {
-        let bytes = Arc::new(Mutex::new(Vec::new()));
-        let done = Arc::new(AtomicBool::new(false));
-        let (sink, finished) = (bytes.clone(), done.clone());
-        thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            loop {
-                match reader.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => sink
-                        .lock()
-                        .expect("capture lock")
-                        .extend_from_slice(&buf[..n]),
-                }
-            }
-            finished.store(true, Ordering::SeqCst);
-        });
-        Capture { bytes, done }
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.bytes.lock().expect("capture lock")).into_owned()
-    }
-
-    /// Waits until `needle` has been written; panics after `limit`.
-    fn wait_for(&self, needle: &str, limit: Duration) -> String {
-        let start = Instant::now();
-        loop {
-            let text = self.text();
-            if text.contains(needle) {
-                return text;
-            }
-            assert!(
-                start.elapsed() < limit,
-                "no {needle:?} within {limit:?}; got:\n{text}"
-            );
-            thread::sleep(Duration::from_millis(2));
-        }
-    }
-
-    /// Everything, once the writer closed the stream (the process exited).
-    fn finish(&self, limit: Duration) -> String {
-        let start = Instant::now();
-        while !self.done.load(Ordering::SeqCst) {
-            assert!(start.elapsed() < limit, "stream still open after {limit:?}");
-            thread::sleep(Duration::from_millis(2));
-        }
-        self.text()
-    }
-}
-
 /// A running gate (or `unshare` around it) with its output captured.
 struct Session {
     process: Running,
-    stdout: Capture,
-    stderr: Capture,
+    stdout: LineReader,
+    stderr: LineReader,
 }
 
 impl Session {
     fn start(cmd: &mut Command) -> Self {
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut process = Running::spawn(cmd);
-        let stdout = Capture::start(process.child.stdout.take().expect("stdout"));
-        let stderr = Capture::start(process.child.stderr.take().expect("stderr"));
+        let stdout = LineReader::start(process.child.stdout.take().expect("stdout"));
+        let stderr = LineReader::start(process.child.stderr.take().expect("stderr"));
         Session {
             process,
             stdout,

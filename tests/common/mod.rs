@@ -354,44 +354,40 @@ pub fn stderr_text(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// Reads `reader` line by line until a line contains `needle`; panics after `limit`.
-/// Returns everything read so far.
-pub fn wait_for_line(
-    reader: impl Read + Send + 'static,
-    needle: &str,
-    limit: Duration,
-) -> (String, LineReader) {
-    let lines = LineReader::start(reader);
-    let text = lines.wait_for(needle, limit);
-    (text, lines)
-}
-
-/// Collects a stream's lines on a thread so a test can wait for a given one.
+/// Collects everything a stream produces on a thread, so a test can wait for
+/// a given piece of output, or for the end of the stream (the writer exited).
 pub struct LineReader {
-    text: Arc<Mutex<String>>,
+    bytes: Arc<Mutex<Vec<u8>>>,
+    ended: Arc<AtomicBool>,
 }
 
 impl LineReader {
-    pub fn start(reader: impl Read + Send + 'static) -> Self {
-        let text = Arc::new(Mutex::new(String::new()));
-        let sink = text.clone();
+    pub fn start(mut reader: impl Read + Send + 'static) -> Self {
+        let bytes = Arc::new(Mutex::new(Vec::new()));
+        let ended = Arc::new(AtomicBool::new(false));
+        let (sink, end) = (bytes.clone(), ended.clone());
         thread::spawn(move || {
-            let mut reader = BufReader::new(reader);
+            let mut buf = [0u8; 4096];
             loop {
-                let mut line = String::new();
-                match reader.read_line(&mut line) {
-                    Ok(0) | Err(_) => return,
-                    Ok(_) => sink.lock().expect("lines lock").push_str(&line),
+                match reader.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => sink
+                        .lock()
+                        .expect("reader lock")
+                        .extend_from_slice(&buf[..n]),
                 }
             }
+            end.store(true, Ordering::SeqCst);
         });
-        LineReader { text }
+        LineReader { bytes, ended }
     }
 
+    /// Everything so far, as text (invalid UTF-8 replaced).
     pub fn text(&self) -> String {
-        self.text.lock().expect("lines lock").clone()
+        String::from_utf8_lossy(&self.bytes.lock().expect("reader lock")).into_owned()
     }
 
+    /// Everything so far, once it contains `needle`; panics after `limit`.
     pub fn wait_for(&self, needle: &str, limit: Duration) -> String {
         let start = Instant::now();
         loop {
@@ -401,10 +397,25 @@ impl LineReader {
             }
             assert!(
                 start.elapsed() < limit,
-                "no line with {needle:?} within {limit:?}; got:\n{text}"
+                "no {needle:?} within {limit:?}; got:\n{text}"
             );
             thread::sleep(Duration::from_millis(2));
         }
+    }
+
+    /// Everything, once the writer closed the stream; panics after `limit`
+    /// (after a process exits, its last output may still be in the pipe).
+    pub fn finish(&self, limit: Duration) -> String {
+        let start = Instant::now();
+        while !self.ended.load(Ordering::SeqCst) {
+            assert!(
+                start.elapsed() < limit,
+                "stream still open after {limit:?}; got:\n{}",
+                self.text()
+            );
+            thread::sleep(Duration::from_millis(2));
+        }
+        self.text()
     }
 }
 
