@@ -46,7 +46,15 @@ pub const CANNOT_INVOKE: u8 = 126;
 pub const NOT_FOUND: u8 = 127;
 
 impl Outcome {
-    /// The exit code the gate's parent sees.
+    /// The signal that ended the gate (while waiting) or its app, if one did.
+    pub fn signal(self) -> Option<i32> {
+        match self {
+            Outcome::Signalled(sig) | Outcome::ChildKilled(sig) => Some(sig),
+            _ => None,
+        }
+    }
+
+    /// The exit code the gate's parent sees when the gate does not die by a signal.
     pub fn code(self) -> u8 {
         match self {
             Outcome::Ready => 0,
@@ -61,6 +69,19 @@ impl Outcome {
             Outcome::Signalled(sig) | Outcome::ChildKilled(sig) => 128u8.wrapping_add(sig as u8),
         }
     }
+}
+
+/// Ends the gate the way it or its app ended. A signal death is passed on as
+/// one (Cracauer's rule: a shell stops its loop on Ctrl-C only if the
+/// command died *by* SIGINT, not if it exited 130); `$?` still reads 128+n.
+/// As PID 1 the kernel ignores a self-sent signal, so the code is returned.
+pub fn finish(outcome: Outcome) -> u8 {
+    match outcome.signal() {
+        // Returns only if this signal does not end a process by default.
+        Some(sig) if std::process::id() != 1 => crate::signals::die_by(sig.into()),
+        _ => {}
+    }
+    outcome.code()
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ mod probe;
 mod shutdown;
 mod signals;
 mod supervise;
+mod terminal;
 mod wait;
 
 use std::ffi::OsString;
@@ -29,11 +30,11 @@ use std::ffi::OsString;
 use tracing::{debug, error, info, warn};
 
 use crate::{
-    config::{Config, Handoff, Loaded, OnTimeout},
+    config::{Config, Handoff, Loaded, OnTimeout, Shutdown},
     duration::human,
     error::Error,
     exit_code::Outcome,
-    signals::{Inherited, Signals, Watcher},
+    signals::{Event, Inherited, Phase, Signals, Watcher},
     wait::Waited,
 };
 
@@ -45,19 +46,22 @@ mod entry {
         os::unix::ffi::OsStringExt,
     };
 
-    use crate::signals::{self, Inherited, TERMINATION, Watcher};
+    use crate::signals::{self, Inherited, Phase, Watcher};
 
+    /// SAFETY (of `no_mangle`): this is the only `main` symbol in the binary
+    /// (`#![no_main]` removes Rust's), with the C signature libc calls.
     #[unsafe(no_mangle)]
     pub extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
         // First, before anything can change it: the signal state we were given.
         let inherited = Inherited::capture();
         // Then block the termination signals at once: from here on a `docker
         // stop` is queued for the wait loop, even when we are PID 1.
-        let watcher = Watcher::block(&TERMINATION, &inherited);
+        let watcher = Watcher::new(Phase::Waiting, &inherited);
         signals::ignore_sigpipe();
         // SAFETY: the C runtime passes `argc` valid NUL-terminated strings.
         let argv = unsafe { args(argc, argv) };
-        c_int::from(crate::run(argv, inherited, watcher).code())
+        let outcome = crate::run(argv, inherited, watcher);
+        c_int::from(crate::exit_code::finish(outcome))
     }
 
     /// argv as given, byte for byte (std's `args_os` is not filled in
@@ -109,10 +113,10 @@ fn phases(
         .enable_time()
         .build()
         .map_err(|e| Error::os("cannot start the event loop", e))?;
-    let watcher = watcher?;
+    let mut watcher = watcher?;
     if matches!(config.handoff, Handoff::Supervise(..)) {
         // Signals meant for the app that arrive while we wait are kept for it.
-        watcher.hold(&signals::FORWARDED, inherited)?;
+        watcher.enter(Phase::WaitingToSupervise)?;
     }
     runtime.block_on(async {
         let mut signals = watcher.into_async()?;
@@ -122,14 +126,19 @@ fn phases(
         if let Some(reason) = &config.disabled {
             debug!("not waiting for the proxy: {reason}");
         } else if let Some(outcome) = wait_for_proxy(&config, client.clone(), &signals).await? {
+            if let (Outcome::TimedOut, Handoff::Supervise(_, shutdown)) = (outcome, &config.handoff)
+            {
+                // A Job whose proxy never became ready must still complete.
+                shut_proxy_down(&client, shutdown, false).await;
+            }
             return Ok(outcome);
         }
         // A signal that came after the last look at the signalfd still came
         // before the app started: honour it rather than start an app that is
         // already being stopped.
-        if let Some(sig) = signals.pending() {
+        if let Some(Event::Terminate(sig)) = signals.pending() {
             info!("received {sig} before starting the app; exiting");
-            return Ok(Outcome::Signalled(sig as i32));
+            return Ok(Outcome::Signalled(sig.number()));
         }
 
         // Phase 2: hand off.
@@ -145,7 +154,7 @@ fn phases(
             }
             Handoff::Supervise(argv, shutdown) => {
                 info!("starting {} and supervising it", argv[0].to_string_lossy());
-                let (outcome, succeeded) = match supervise::run(&argv, inherited, &mut signals).await? {
+                let (outcome, succeeded) = match supervise::run(&argv, &mut signals).await? {
                     Ok(end) => {
                         info!("the app {end}");
                         (end.outcome(), end.succeeded())
@@ -156,15 +165,21 @@ fn phases(
                     }
                 };
                 // Phase 3: let the pod complete.
-                if succeeded || shutdown.on_failure {
-                    shutdown::request(&client, &shutdown.urls, shutdown.timeout).await;
-                } else {
-                    info!("the app failed; leaving the proxy running for inspection (--shutdown-on-failure=false)");
-                }
+                shut_proxy_down(&client, &shutdown, succeeded).await;
                 Ok(outcome)
             }
         }
     })
+}
+
+/// Asks the proxy to shut down, unless the run failed and the user wants a
+/// failed pod kept for inspection.
+async fn shut_proxy_down(client: &reqwest::Client, shutdown: &Shutdown, succeeded: bool) {
+    if succeeded || shutdown.on_failure {
+        shutdown::request(client, &shutdown.urls, shutdown.timeout).await;
+    } else {
+        info!("leaving the proxy running for inspection (--shutdown-on-failure=false)");
+    }
 }
 
 /// Waits; `Some(outcome)` when the gate must stop here instead of handing off.
@@ -192,7 +207,7 @@ async fn wait_for_proxy(
         }
         Waited::Signalled(sig) => {
             info!("received {sig} while waiting for the proxy; exiting without starting the app");
-            Ok(Some(Outcome::Signalled(sig as i32)))
+            Ok(Some(Outcome::Signalled(sig.number())))
         }
         Waited::TimedOut {
             elapsed,

@@ -1,16 +1,19 @@
 //! Handing off by supervision (`--shutdown`): run the app as a child, pass
-//! signals on to it, reap every zombie, and report how the child ended.
+//! signals on to it, reap every zombie, follow its job-control stops, and
+//! report how the child ended.
 //!
 //! The gate is usually PID 1 of the container in this mode, so it does what
 //! an init must (after tini): forward signals, reap orphans, exit with the
-//! child's status.
+//! child's status. Under an interactive shell it also does what sudo does for
+//! job control: when the app stops, the gate stops too, so the shell sees its
+//! job stop, and when the shell continues the gate, the gate continues the app.
 
 use std::{ffi::OsString, os::unix::process::CommandExt, process::Command};
 
 use nix::{
     errno::Errno,
     sys::{
-        signal::{SigHandler, SigSet, SigmaskHow, Signal, kill, signal},
+        signal::{SigHandler, Signal, signal},
         wait::{WaitPidFlag, WaitStatus, waitpid},
     },
     unistd::Pid,
@@ -21,14 +24,15 @@ use crate::{
     error::Error,
     exec::ExecError,
     exit_code::Outcome,
-    signals::{FORWARDED, Inherited, Signals},
+    signals::{self, Event, Phase, Sig, Signals},
+    terminal::Terminal,
 };
 
 /// How the child ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChildEnd {
     Exited(i32),
-    Killed(i32),
+    Killed(Sig),
 }
 
 impl ChildEnd {
@@ -39,7 +43,7 @@ impl ChildEnd {
     pub fn outcome(self) -> Outcome {
         match self {
             ChildEnd::Exited(code) => Outcome::ChildExited(code),
-            ChildEnd::Killed(sig) => Outcome::ChildKilled(sig),
+            ChildEnd::Killed(sig) => Outcome::ChildKilled(sig.number()),
         }
     }
 }
@@ -48,27 +52,30 @@ impl std::fmt::Display for ChildEnd {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match *self {
             ChildEnd::Exited(code) => write!(f, "exited with code {code}"),
-            ChildEnd::Killed(sig) => match Signal::try_from(sig) {
-                Ok(name) => write!(f, "was killed by {name}"),
-                Err(_) => write!(f, "was killed by signal {sig}"),
-            },
+            ChildEnd::Killed(sig) => write!(f, "was killed by {sig}"),
         }
     }
+}
+
+/// What one look at the child's status found.
+enum ChildState {
+    Ended(ChildEnd),
+    Stopped(Sig),
+    Continued,
 }
 
 /// Runs `argv` to completion. `Ok(Err(_))` means the child could not be started.
 pub async fn run(
     argv: &[OsString],
-    inherited: &Inherited,
     signals: &mut Signals,
 ) -> Result<Result<ChildEnd, ExecError>, Error> {
     become_subreaper();
 
-    // Block every forwarded signal and SIGCHLD *before* the child exists: one
-    // that arrives between spawn and the first read is then pending, not lost
-    // (and SIGCHLD for a fast child is not missed).
-    signals.add(&FORWARDED, inherited)?;
-    signals.add(&[Signal::SIGCHLD], inherited)?;
+    // Every signal for the app, and SIGCHLD, is read from here on. The switch
+    // happens *before* the child exists: a signal that arrives between spawn
+    // and the first read is then pending, not lost (and SIGCHLD for a fast
+    // child is not missed).
+    signals.enter(Phase::Supervising)?;
     // A parent may hand us SIGCHLD set to "ignore" (it survives exec). The
     // kernel then reaps our children itself and sends no SIGCHLD at all
     // (POSIX.1-2001 auto-reaping): the gate would never learn how the app
@@ -83,28 +90,25 @@ pub async fn run(
             libc::ENOENT,
         ))));
     };
-    let inherited_copy = *inherited;
+    let inherited = *signals.inherited();
+    let terminal = Terminal::controlling();
     // Decided here, in the parent, because only the parent knows its own
     // process group: the app takes the terminal only from a gate that has it.
-    // A gate started in the background (`gate -S app &` from a shell) must
-    // not steal the terminal from the shell in the foreground.
-    let take_tty = owns_terminal();
+    let take_tty = terminal.filter(Terminal::gate_in_foreground);
     let mut command = Command::new(program);
-    command
-        .args(args)
-        // Its own process group, so a terminal's Ctrl-C reaches the app once
-        // (from the terminal) instead of twice (terminal + our forward).
-        .process_group(0);
+    command.args(args).process_group(0);
     // SAFETY: the closure runs in the forked child before exec and only makes
-    // async-signal-safe calls (sigprocmask, tcsetpgrp, sigaction); it
-    // allocates nothing.
+    // async-signal-safe calls (pthread_sigmask, tcsetpgrp, sigaction,
+    // sigprocmask); it allocates nothing. The child sets the foreground
+    // itself, as tini does: it must be in place before the app's first
+    // terminal access, which the parent cannot order.
     unsafe {
         command.pre_exec(move || {
-            if take_tty {
-                take_terminal();
+            if let Some(terminal) = take_tty {
+                terminal.take_foreground_in_child();
             }
             // The app sees the signal state the gate was given, not our blocked set.
-            inherited_copy.restore();
+            inherited.restore();
             Ok(())
         });
     }
@@ -112,8 +116,8 @@ pub async fn run(
         Ok(child) => child,
         Err(e) => {
             // The child took the terminal in `pre_exec` before its exec failed.
-            if take_tty {
-                give_back_terminal();
+            if let Some(terminal) = take_tty {
+                terminal.take_back();
             }
             return Ok(Err(ExecError::new(e)));
         }
@@ -124,44 +128,146 @@ pub async fn run(
     drop(child);
     debug!(pid = pid.as_raw(), "child started");
 
+    let mut app = App {
+        pid,
+        terminal,
+        stopped: false,
+    };
     loop {
-        let sig = signals.recv().await?;
-        if sig == Signal::SIGCHLD {
-            if let Some(end) = reap(pid) {
-                if take_tty {
-                    give_back_terminal();
+        match signals.recv().await? {
+            Event::ChildChanged => match reap(pid) {
+                Some(ChildState::Ended(end)) => {
+                    if take_tty.is_some() {
+                        app.take_back_terminal();
+                    }
+                    return Ok(Ok(end));
                 }
-                return Ok(Ok(end));
-            }
-            continue;
-        }
-        debug!(signal = %sig, pid = pid.as_raw(), "forwarding signal");
-        match kill(pid, sig) {
-            Ok(()) => {}
-            // The child is already gone; its SIGCHLD is on the way.
-            Err(Errno::ESRCH) => debug!(signal = %sig, "child already exited"),
-            Err(e) => warn!(signal = %sig, "cannot forward signal to the app: {e}"),
+                Some(ChildState::Stopped(sig)) => app.stopped(sig),
+                Some(ChildState::Continued) => app.stopped = false,
+                None => {}
+            },
+            // Terminate cannot come while supervising; a termination signal
+            // is forwarded like any other.
+            Event::Forward(sig) | Event::Terminate(sig) => app.forward(sig),
         }
     }
 }
 
-/// Reaps every exited child (orphans included) and returns the main child's end, if it ended.
-fn reap(main: Pid) -> Option<ChildEnd> {
-    let mut main_end = None;
+/// The running app, as the gate sees it.
+struct App {
+    pid: Pid,
+    terminal: Option<Terminal>,
+    /// Stopped by a signal and not continued since.
+    stopped: bool,
+}
+
+impl App {
+    fn forward(&mut self, sig: Sig) {
+        debug!(signal = %sig, pid = self.pid.as_raw(), "forwarding signal");
+        self.kill(sig);
+        if sig == Sig::CONT {
+            // `fg` from the shell: it gave the terminal to the gate's group and
+            // continued it; the app is the one that reads the terminal.
+            self.pass_terminal();
+            self.stopped = false;
+        } else if self.stopped && sig.is_termination() {
+            // A stopped process acts on no signal but SIGKILL until it is
+            // continued: without this, `docker stop` of a stopped app waits
+            // out the whole grace period and ends in SIGKILL.
+            self.kill(Sig::CONT);
+        }
+    }
+
+    /// The app stopped (Ctrl-Z, SIGSTOP, or background terminal access).
+    fn stopped(&mut self, sig: Sig) {
+        self.stopped = true;
+        // As PID 1 there is no job control: nobody would continue the gate,
+        // so a stopped app just stays stopped until it is sent SIGCONT. The
+        // same without a terminal: a stopped gate could not react to a later
+        // SIGTERM while its app runs again.
+        let Some(terminal) = self.terminal.filter(|_| std::process::id() != 1) else {
+            debug!(signal = %sig, "the app stopped");
+            return;
+        };
+        let background_access = [libc::SIGTTIN, libc::SIGTTOU].contains(&sig.number());
+        if background_access && terminal.gate_in_foreground() {
+            // The app wants the terminal the gate holds: hand it over rather
+            // than stop (sudo does the same).
+            self.resume();
+            return;
+        }
+        debug!(signal = %sig, "the app stopped; stopping the gate too");
+        signals::stop_self(sig);
+        debug!("continued; continuing the app");
+        self.resume();
+    }
+
+    /// Gives the app the terminal (if the gate has it) and continues its
+    /// whole process group, as a shell's `fg` does for a job.
+    fn resume(&mut self) {
+        self.pass_terminal();
+        // SAFETY: killpg on the app's own group (its PID, see process_group(0)).
+        if unsafe { libc::killpg(self.pid.as_raw(), libc::SIGCONT) } != 0 {
+            debug!(
+                "cannot continue the app: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+        self.stopped = false;
+    }
+
+    fn pass_terminal(&self) {
+        if let Some(terminal) = self.terminal.filter(Terminal::gate_in_foreground) {
+            terminal.give_to(self.pid.as_raw());
+        }
+    }
+
+    fn take_back_terminal(&self) {
+        if let Some(terminal) = self.terminal {
+            terminal.take_back();
+        }
+    }
+
+    fn kill(&self, sig: Sig) {
+        // SAFETY: kill(2) on our own child's PID with a valid signal number.
+        if unsafe { libc::kill(self.pid.as_raw(), sig.number()) } == 0 {
+            return;
+        }
+        match Errno::last() {
+            // The child is already gone; its SIGCHLD is on the way.
+            Errno::ESRCH => debug!(signal = %sig, "child already exited"),
+            e => warn!(signal = %sig, "cannot forward signal to the app: {e}"),
+        }
+    }
+}
+
+/// Reaps every exited child (orphans included) and returns what happened to
+/// the main child, if anything.
+fn reap(main: Pid) -> Option<ChildState> {
+    let mut state = None;
+    // WUNTRACED/WCONTINUED: job-control stops and continues of the main
+    // child are reported too (orphans' ones are only logged).
+    let flags = WaitPidFlag::WNOHANG | WaitPidFlag::WUNTRACED | WaitPidFlag::WCONTINUED;
     loop {
-        match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+        match waitpid(Pid::from_raw(-1), Some(flags)) {
             Ok(WaitStatus::Exited(pid, code)) if pid == main => {
-                main_end = Some(ChildEnd::Exited(code))
+                state = Some(ChildState::Ended(ChildEnd::Exited(code)));
             }
             Ok(WaitStatus::Signaled(pid, sig, _)) if pid == main => {
-                main_end = Some(ChildEnd::Killed(sig as i32));
+                state = Some(ChildState::Ended(ChildEnd::Killed(Sig::from(sig as i32))));
             }
-            Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => return main_end,
+            Ok(WaitStatus::Stopped(pid, sig)) if pid == main => {
+                state = Some(ChildState::Stopped(Sig::from(sig as i32)));
+            }
+            Ok(WaitStatus::Continued(pid)) if pid == main => {
+                state = Some(ChildState::Continued);
+            }
+            Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => return state,
             Ok(status) => debug!(?status, "reaped"),
             Err(Errno::EINTR) => {}
             Err(e) => {
                 warn!("waitpid failed: {e}");
-                return main_end;
+                return state;
             }
         }
     }
@@ -188,64 +294,4 @@ fn default_sigchld() -> Result<(), Error> {
     unsafe { signal(Signal::SIGCHLD, SigHandler::SigDfl) }
         .map(drop)
         .map_err(|e| Error::os("cannot reset SIGCHLD to its default action", e))
-}
-
-/// True when stdin is a terminal whose foreground process group is the gate's.
-fn owns_terminal() -> bool {
-    // SAFETY: plain queries on fd 0; they fail harmlessly (ENOTTY, EBADF)
-    // when it is not a terminal or is closed.
-    unsafe {
-        libc::isatty(libc::STDIN_FILENO) == 1
-            && libc::tcgetpgrp(libc::STDIN_FILENO) == libc::getpgrp()
-    }
-}
-
-/// After the app ended: make the gate's process group the terminal's
-/// foreground group again. Otherwise the terminal stays with the app's dead
-/// group, and whatever started the gate (a script in `docker run -it`, a
-/// shell without job control) can no longer read the terminal (EIO/SIGTTIN)
-/// nor be interrupted with Ctrl-C.
-fn give_back_terminal() {
-    // tcsetpgrp from a background group raises SIGTTOU (default: stop the
-    // gate) unless the caller blocks it; blocking it in this thread is
-    // enough (the kernel checks the caller's mask).
-    let mut ttou = SigSet::empty();
-    ttou.add(Signal::SIGTTOU);
-    let previous = match ttou.thread_swap_mask(SigmaskHow::SIG_BLOCK) {
-        Ok(previous) => previous,
-        Err(e) => {
-            warn!("cannot block SIGTTOU to take the terminal back: {e}");
-            return;
-        }
-    };
-    // SAFETY: plain calls on fd 0 and our own process group.
-    if unsafe { libc::tcsetpgrp(libc::STDIN_FILENO, libc::getpgrp()) } != 0 {
-        debug!(
-            "cannot take the terminal back: {}",
-            std::io::Error::last_os_error()
-        );
-    }
-    if let Err(e) = previous.thread_set_mask() {
-        warn!("cannot restore the signal mask after taking the terminal back: {e}");
-    }
-}
-
-/// In the child (only when the gate had the terminal): make its process group
-/// the terminal's foreground group, so Ctrl-C and job control act on the app.
-/// Not a terminal (ENOTTY) or no controlling terminal (ENXIO) is the normal
-/// case in a pod and is fine.
-fn take_terminal() {
-    // SAFETY: async-signal-safe calls on the child's own state.
-    unsafe {
-        if libc::isatty(libc::STDIN_FILENO) != 1 {
-            return;
-        }
-        // A background process group calling tcsetpgrp gets SIGTTOU unless it
-        // blocks it; the mask is reset from the inherited one right after.
-        let mut ttou: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut ttou);
-        libc::sigaddset(&mut ttou, libc::SIGTTOU);
-        libc::sigprocmask(libc::SIG_BLOCK, &ttou, std::ptr::null_mut());
-        libc::tcsetpgrp(libc::STDIN_FILENO, libc::getpgrp());
-    }
 }

@@ -1,9 +1,12 @@
 //! The wait for readiness: check, back off, repeat, until ready, the deadline,
 //! or a termination signal, whichever comes first.
+//!
+//! The loop only sees two seams, [`Readiness`] (one check) and [`Stop`] (the
+//! next termination signal), so its timing is unit-tested on tokio's paused
+//! clock with scripted checks and signals.
 
-use std::time::Duration;
+use std::{future::Future, time::Duration};
 
-use nix::sys::signal::Signal;
 use tokio::time::{Instant, sleep, sleep_until};
 use tracing::{debug, info};
 
@@ -12,11 +15,44 @@ use crate::{
     duration::human,
     error::Error,
     probe::{NotReady, Probe},
-    signals::Signals,
+    signals::{Event, Sig, Signals},
 };
 
+/// One readiness check.
+pub trait Readiness {
+    fn check(&self) -> impl Future<Output = Result<(), NotReady>>;
+    /// What is awaited, for progress lines.
+    fn describe(&self) -> String;
+}
+
+/// The source of signals that end the wait.
+pub trait Stop {
+    fn next(&self) -> impl Future<Output = Result<Sig, Error>>;
+}
+
+impl Readiness for Probe {
+    fn check(&self) -> impl Future<Output = Result<(), NotReady>> {
+        Probe::check(self)
+    }
+
+    fn describe(&self) -> String {
+        self.url().to_string()
+    }
+}
+
+impl Stop for Signals {
+    async fn next(&self) -> Result<Sig, Error> {
+        loop {
+            // While waiting only termination signals are read (signals::action).
+            if let Event::Terminate(sig) = self.recv().await? {
+                return Ok(sig);
+            }
+        }
+    }
+}
+
 /// How the wait ended.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub enum Waited {
     Ready {
         elapsed: Duration,
@@ -27,28 +63,53 @@ pub enum Waited {
         checks: u64,
         last: Option<NotReady>,
     },
-    Signalled(Signal),
+    Signalled(Sig),
 }
 
-/// Progress lines come at widening intervals (1 s, 2 s, 4 s, ...) up to
-/// one every 30 s: frequent enough to show a slow start, rare enough not to
-/// flood the logs of a pod that waits for minutes.
+/// When the "still waiting" lines come: after 1 s, then after gaps that
+/// double up to 30 s (at 1, 3, 7, 15, 31, 61, 91 s, ...): frequent enough to
+/// show a slow start, rare enough not to flood the logs of a pod that waits
+/// for minutes.
+#[derive(Debug)]
+struct Reports {
+    next: Duration,
+    gap: Duration,
+}
+
 const FIRST_REPORT: Duration = Duration::from_secs(1);
 const MAX_REPORT_GAP: Duration = Duration::from_secs(30);
 
+impl Reports {
+    fn new() -> Self {
+        Reports {
+            next: FIRST_REPORT,
+            gap: FIRST_REPORT,
+        }
+    }
+
+    /// True when a line is due at `elapsed`; schedules the next one.
+    fn due(&mut self, elapsed: Duration) -> bool {
+        if elapsed < self.next {
+            return false;
+        }
+        self.gap = (self.gap * 2).min(MAX_REPORT_GAP);
+        self.next = elapsed + self.gap;
+        true
+    }
+}
+
 pub async fn until_ready(
-    probe: &Probe,
+    probe: &impl Readiness,
     backoff: &Backoff,
     timeout: Option<Duration>,
-    signals: &Signals,
+    stop: &impl Stop,
 ) -> Result<Waited, Error> {
     let start = Instant::now();
     let deadline = timeout.map(|t| start + t);
     let mut delays = backoff.delays();
     let mut checks = 0u64;
     let mut last = None;
-    let mut next_report = FIRST_REPORT;
-    let mut report_gap = FIRST_REPORT;
+    let mut reports = Reports::new();
 
     loop {
         // Each check, and each pause after it, races the deadline and signals,
@@ -56,7 +117,7 @@ pub async fn until_ready(
         checks += 1;
         let result = tokio::select! {
             biased;
-            sig = signals.recv() => return Ok(Waited::Signalled(sig?)),
+            sig = stop.next() => return Ok(Waited::Signalled(sig?)),
             () = until(deadline) => {
                 return Ok(Waited::TimedOut { elapsed: start.elapsed(), checks, last });
             }
@@ -76,22 +137,20 @@ pub async fn until_ready(
         }
 
         let elapsed = start.elapsed();
-        if elapsed >= next_report {
+        if reports.due(elapsed) {
             info!(
                 "still waiting for the proxy at {}: {} elapsed, {}, last: {}",
-                probe.url(),
+                probe.describe(),
                 human(elapsed),
-                crate::wait::checks(checks),
+                self::checks(checks),
                 last.as_ref().map_or_else(String::new, ToString::to_string)
             );
-            report_gap = (report_gap * 2).min(MAX_REPORT_GAP);
-            next_report = elapsed + report_gap;
         }
 
         let delay = delays.next().unwrap_or(backoff.max);
         tokio::select! {
             biased;
-            sig = signals.recv() => return Ok(Waited::Signalled(sig?)),
+            sig = stop.next() => return Ok(Waited::Signalled(sig?)),
             () = until(deadline) => {
                 return Ok(Waited::TimedOut { elapsed: start.elapsed(), checks, last });
             }
@@ -114,5 +173,195 @@ pub fn checks(n: u64) -> String {
         "1 check".to_string()
     } else {
         format!("{n} checks")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{cell::RefCell, collections::VecDeque};
+
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    /// Scripted checks: each takes `took` and answers `ready` or 503; it
+    /// records the instant (since the test's start) at which it began.
+    struct Script {
+        start: Instant,
+        answers: RefCell<VecDeque<(Duration, bool)>>,
+        began: RefCell<Vec<Duration>>,
+    }
+
+    impl Script {
+        fn new(answers: impl IntoIterator<Item = (Duration, bool)>) -> Self {
+            Script {
+                start: Instant::now(),
+                answers: RefCell::new(answers.into_iter().collect()),
+                began: RefCell::default(),
+            }
+        }
+
+        /// Never ready; every check answers at once.
+        fn never_ready() -> Self {
+            Self::new(std::iter::empty())
+        }
+
+        fn began_ms(&self) -> Vec<u128> {
+            self.began
+                .borrow()
+                .iter()
+                .map(Duration::as_millis)
+                .collect()
+        }
+    }
+
+    impl Readiness for Script {
+        async fn check(&self) -> Result<(), NotReady> {
+            self.began.borrow_mut().push(self.start.elapsed());
+            let (took, ready) = self
+                .answers
+                .borrow_mut()
+                .pop_front()
+                .unwrap_or((Duration::ZERO, false));
+            sleep(took).await;
+            if ready {
+                Ok(())
+            } else {
+                Err(NotReady::Status(reqwest::StatusCode::SERVICE_UNAVAILABLE))
+            }
+        }
+
+        fn describe(&self) -> String {
+            "script".to_string()
+        }
+    }
+
+    /// A termination signal at a fixed instant, or never.
+    struct SignalAt(Option<Instant>);
+
+    impl Stop for SignalAt {
+        async fn next(&self) -> Result<Sig, Error> {
+            until(self.0).await;
+            Ok(Sig::TERM)
+        }
+    }
+
+    const NO_SIGNAL: SignalAt = SignalAt(None);
+
+    fn default_backoff() -> Backoff {
+        Backoff {
+            initial: 5 * MS,
+            max: 50 * MS,
+            factor: 2.0,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn checks_follow_the_exponential_backoff_up_to_its_cap() {
+        let mut answers = vec![(Duration::ZERO, false); 7];
+        answers.push((Duration::ZERO, true));
+        let script = Script::new(answers);
+        let waited = until_ready(&script, &default_backoff(), None, &NO_SIGNAL)
+            .await
+            .unwrap();
+        // Pauses of 5, 10, 20, 40, then 50 ms (the cap) between checks.
+        assert_eq!(script.began_ms(), [0, 5, 15, 35, 75, 125, 175, 225]);
+        assert_eq!(
+            waited,
+            Waited::Ready {
+                elapsed: 225 * MS,
+                checks: 8
+            }
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_check_does_not_add_to_the_pause() {
+        let script = Script::new([(300 * MS, false), (Duration::ZERO, true)]);
+        let waited = until_ready(&script, &default_backoff(), None, &NO_SIGNAL)
+            .await
+            .unwrap();
+        assert_eq!(script.began_ms(), [0, 305]);
+        assert!(matches!(waited, Waited::Ready { checks: 2, .. }));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_deadline_ends_the_wait_at_the_deadline_with_the_last_reason() {
+        let script = Script::never_ready();
+        let waited = until_ready(&script, &default_backoff(), Some(1000 * MS), &NO_SIGNAL)
+            .await
+            .unwrap();
+        match waited {
+            Waited::TimedOut {
+                elapsed,
+                checks,
+                last,
+            } => {
+                assert_eq!(elapsed, 1000 * MS);
+                // 0, 5, 15, 35, 75, then every 50 ms up to 975.
+                assert_eq!(checks, 5 + 18);
+                assert_eq!(
+                    last,
+                    Some(NotReady::Status(reqwest::StatusCode::SERVICE_UNAVAILABLE))
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_deadline_cuts_a_hung_check_short() {
+        let script = Script::new([(Duration::from_secs(3600), true)]);
+        let waited = until_ready(&script, &default_backoff(), Some(200 * MS), &NO_SIGNAL)
+            .await
+            .unwrap();
+        assert_eq!(
+            waited,
+            Waited::TimedOut {
+                elapsed: 200 * MS,
+                checks: 1,
+                last: None
+            }
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_signal_at_any_point_ends_the_wait_at_once() {
+        // At the start, during a check, during a pause, and just as a check
+        // would begin: the wait ends at that instant, never later.
+        for at_ms in [0u64, 3, 7, 15, 20, 74, 500] {
+            let start = Instant::now();
+            let script = Script::new(std::iter::repeat_n((4 * MS, false), 100));
+            let signal = SignalAt(Some(start + Duration::from_millis(at_ms)));
+            let waited = until_ready(&script, &default_backoff(), Some(1000 * MS), &signal)
+                .await
+                .unwrap();
+            assert_eq!(waited, Waited::Signalled(Sig::TERM), "signal at {at_ms} ms");
+            assert_eq!(
+                start.elapsed(),
+                Duration::from_millis(at_ms),
+                "signal at {at_ms} ms"
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_signal_wins_over_readiness_and_the_deadline_at_the_same_instant() {
+        let start = Instant::now();
+        let script = Script::never_ready();
+        let signal = SignalAt(Some(start + 100 * MS));
+        let waited = until_ready(&script, &default_backoff(), Some(100 * MS), &signal)
+            .await
+            .unwrap();
+        assert_eq!(waited, Waited::Signalled(Sig::TERM));
+    }
+
+    #[test]
+    fn still_waiting_lines_come_at_1_3_7_15_31_then_every_30_seconds() {
+        let mut reports = Reports::new();
+        let due: Vec<u64> = (0..=200u64)
+            .filter(|&s| reports.due(Duration::from_secs(s)))
+            .collect();
+        assert_eq!(due, [1, 3, 7, 15, 31, 61, 91, 121, 151, 181]);
     }
 }

@@ -29,21 +29,30 @@ const LIMIT: Duration = Duration::from_secs(10);
 /// The linkerd annotation that Linkerd ≥ 2.16 needs before it serves `/shutdown`.
 const ANNOTATION: &str = "config.linkerd.io/proxy-admin-shutdown";
 
-/// The signals the gate passes on to its child, by shell name and number.
-const FORWARDED: [(&str, i32); 12] = [
-    ("TERM", libc::SIGTERM),
-    ("INT", libc::SIGINT),
-    ("HUP", libc::SIGHUP),
-    ("QUIT", libc::SIGQUIT),
-    ("USR1", libc::SIGUSR1),
-    ("USR2", libc::SIGUSR2),
-    ("WINCH", libc::SIGWINCH),
-    ("ALRM", libc::SIGALRM),
-    ("CONT", libc::SIGCONT),
-    ("TSTP", libc::SIGTSTP),
-    ("PWR", libc::SIGPWR),
-    ("URG", libc::SIGURG),
-];
+/// The signals the gate passes on to its child: every signal but SIGCHLD,
+/// the synchronous faults, SIGTTIN/SIGTTOU, the uncatchable SIGKILL/SIGSTOP
+/// and the numbers the C library keeps for itself (32 to SIGRTMIN-1): the
+/// real-time signals included, as tini does.
+fn forwarded() -> Vec<i32> {
+    let denied = [
+        libc::SIGCHLD,
+        libc::SIGSEGV,
+        libc::SIGBUS,
+        libc::SIGFPE,
+        libc::SIGILL,
+        libc::SIGABRT,
+        libc::SIGTRAP,
+        libc::SIGSYS,
+        libc::SIGTTIN,
+        libc::SIGTTOU,
+        libc::SIGKILL,
+        libc::SIGSTOP,
+    ];
+    (1..=31)
+        .filter(|n| !denied.contains(n))
+        .chain(libc::SIGRTMIN()..=libc::SIGRTMAX())
+        .collect()
+}
 
 // ---------------------------------------------------------------------------
 // Helpers local to this file.
@@ -141,15 +150,10 @@ impl Gate {
         assert_eq!(rc, 0, "kill({}, {sig})", self.pid);
     }
 
-    /// The exit code; panics if the gate does not exit within `limit` or was killed.
+    /// What a shell's `$?` shows once the gate ended (128 + n when it died
+    /// by signal n); panics if it does not end within `limit`.
     fn code_within(&mut self, limit: Duration) -> i32 {
-        let status = self.running.wait_within(limit);
-        status.code().unwrap_or_else(|| {
-            panic!(
-                "gate killed by a signal ({status:?}); stderr:\n{}",
-                self.err.text()
-            )
-        })
+        shell_code(self.running.wait_within(limit))
     }
 
     fn wait_out(&self, needle: &str) -> String {
@@ -284,27 +288,33 @@ const RECORD_PID_THEN_EXIT: &str = r#"echo $$ > "$1/pid"; sleep 0.1; echo app do
 // ---------------------------------------------------------------------------
 
 #[test]
-fn app_exit_code_and_death_by_signal_become_the_gates_exit_code() {
+fn app_exit_code_becomes_the_gates_and_a_killed_app_kills_the_gate_by_the_same_signal() {
+    use std::os::unix::process::ExitStatusExt;
     let proxy = proxy_answering(Reply::Status(200));
-    for (script, want) in [
-        ("exit 0", 0),
-        ("exit 3", 3),
-        ("exit 255", 255),
-        ("kill -KILL $$", 137),
-        ("kill -TERM $$", 143),
+    for (script, code, signal) in [
+        ("exit 0", Some(0), None),
+        ("exit 3", Some(3), None),
+        ("exit 255", Some(255), None),
+        ("kill -KILL $$", None, Some(libc::SIGKILL)),
+        ("kill -TERM $$", None, Some(libc::SIGTERM)),
+        ("kill -QUIT $$", None, Some(libc::SIGQUIT)),
     ] {
         let mut cmd = gate_for(&proxy);
         cmd.arg("-S");
         app(&mut cmd, script, &[]);
         let out = output(&mut cmd);
-        // A normal exit with the shell's code, not a death by signal of the gate.
+        let err = stderr_text(&out);
+        assert_eq!(out.status.code(), code, "app `{script}`; stderr:\n{err}");
+        // Died by the app's signal, after the shutdown request (Cracauer's
+        // rule), and without a core dump of the gate's own.
         assert_eq!(
-            out.status.code(),
-            Some(want),
-            "app `{script}`; stderr:\n{}",
-            stderr_text(&out)
+            out.status.signal(),
+            signal,
+            "app `{script}`; stderr:\n{err}"
         );
+        assert!(!out.status.core_dumped(), "app `{script}`");
     }
+    assert_eq!(proxy.requests_to("/shutdown").len(), 6);
 }
 
 #[test]
@@ -340,10 +350,11 @@ exit 5"#,
 // Signal forwarding.
 // ---------------------------------------------------------------------------
 
-/// Traps every forwarded signal, reports each delivery on its own line, and
-/// exits once it has seen as many deliveries as there are forwarded signals.
+/// Traps every forwarded signal (by number), reports each delivery on its
+/// own line, and exits once it has seen as many deliveries as there are
+/// forwarded signals.
 fn trap_every_forwarded_signal() -> String {
-    let names: Vec<&str> = FORWARDED.iter().map(|(name, _)| *name).collect();
+    let names: Vec<String> = forwarded().iter().map(i32::to_string).collect();
     format!(
         r#"n=0
 for s in {names}; do trap "n=\$((n+1)); echo got $s" $s; done
@@ -358,25 +369,24 @@ echo "total $n""#,
 
 fn forwarded_signals_reach_the_app_exactly_once(mut gate: Gate) {
     gate.wait_out("started\n");
-    for (name, sig) in FORWARDED {
+    let signals = forwarded();
+    for &sig in &signals {
         gate.signal(sig);
         // One at a time: the next one is sent only once this one arrived, so a
-        // lost signal is named, and two equal signals can never merge.
-        gate.out.wait_for(&format!("got {name}\n"), LIMIT);
+        // lost signal is named, and two equal signals can never merge. Without
+        // forwarding, most of them would kill the gate with their default action.
+        gate.out.wait_for(&format!("got {sig}\n"), LIMIT);
     }
     let (code, out, err) = gate.finish();
     assert_eq!(code, 0, "{err}");
-    for (name, _) in FORWARDED {
-        let got = out.lines().filter(|l| *l == format!("got {name}")).count();
+    for sig in &signals {
+        let got = out.lines().filter(|l| *l == format!("got {sig}")).count();
         assert_eq!(
             got, 1,
-            "SIG{name} reached the app {got} times; stdout:\n{out}"
+            "signal {sig} reached the app {got} times; stdout:\n{out}"
         );
     }
-    assert!(
-        out.contains(&format!("total {}\n", FORWARDED.len())),
-        "{out}"
-    );
+    assert!(out.contains(&format!("total {}\n", signals.len())), "{out}");
 }
 
 #[test]
@@ -787,8 +797,8 @@ fn shutdown_on_failure_false_leaves_the_proxy_running_only_when_the_app_failed()
         app(&mut cmd, script, &[]);
         let out = output(&mut cmd);
         assert_eq!(
-            out.status.code(),
-            Some(want),
+            shell_code(out.status),
+            want,
             "{script}: {}",
             stderr_text(&out)
         );
@@ -829,6 +839,108 @@ fn readiness_timeout_not_fatal_runs_the_app_and_still_shuts_down() {
     assert_eq!(posts.len(), 1, "{:?}", proxy.requests());
     assert_eq!(posts[0].method, "POST");
     assert_eq!(*app_gone.lock().expect("lock"), [true]);
+}
+
+#[test]
+fn readiness_timeout_in_a_job_exits_69_and_still_asks_the_proxy_to_shut_down() {
+    // A Job whose proxy never turns ready (identity never issued) must still
+    // complete: the proxy is asked to stop, unless the user keeps failed pods.
+    for (flags, posts) in [(&[][..], 1), (&["--shutdown-on-failure=false"][..], 0)] {
+        let proxy = FakeProxy::start(|req, _| match req.path.as_str() {
+            "/ready" => Reply::Status(503),
+            _ => Reply::Status(200),
+        });
+        let mut cmd = gate_for(&proxy);
+        cmd.args(["-S", "-t", "200ms"]).args(flags);
+        app(&mut cmd, "echo app ran", &[]);
+        let (code, out, err) = Gate::spawn(&mut cmd).finish();
+        assert_eq!(code, 69, "{flags:?}: {err}");
+        assert_eq!(out, "", "the app must not run");
+        assert_eq!(
+            proxy.requests_to("/shutdown").len(),
+            posts,
+            "{flags:?}: {err}"
+        );
+    }
+}
+
+/// Makes the process that runs `cmd` start with `sig` blocked.
+fn blocking_parent(cmd: &mut Command, sig: i32) {
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, sig);
+            libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            Ok(())
+        });
+    }
+}
+
+#[test]
+fn termination_signal_blocked_by_the_parent_stays_pending_for_the_app() {
+    let ready = Arc::new(AtomicBool::new(false));
+    let flag = ready.clone();
+    let proxy = FakeProxy::start(move |req, _| match req.path.as_str() {
+        "/ready" if flag.load(Ordering::SeqCst) => Reply::Status(200),
+        "/ready" => Reply::Status(503),
+        _ => Reply::Status(200),
+    });
+    let mut cmd = gate_for(&proxy);
+    // `sleep` leaves its signal mask alone (a shell would clear it).
+    cmd.args(["-S", "--", "sleep", "30"]);
+    blocking_parent(&mut cmd, libc::SIGTERM);
+    let mut gate = Gate::spawn(&mut cmd);
+    proxy.wait_for_requests(1, LIMIT);
+    gate.signal(libc::SIGTERM);
+    // The wait goes on: a blocked signal is not the gate's to act on.
+    let seen = proxy.requests_to("/ready").len();
+    proxy.wait_for_requests(seen + 3, LIMIT);
+    ready.store(true, Ordering::SeqCst);
+    // The app gets it as it would from a direct start: blocked and pending.
+    let app = poll(LIMIT, || {
+        let (pid, _) = *children_of(gate.pid).first()?;
+        let pending = status_mask(pid, "ShdPnd")? & bit(libc::SIGTERM) != 0;
+        let blocked = status_mask(pid, "SigBlk")? & bit(libc::SIGTERM) != 0;
+        (pending && blocked).then_some(pid)
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "SIGTERM never pending in the app; stderr:\n{}",
+            gate.err.text()
+        )
+    });
+    // SAFETY: kill(2) on the app this test started through the gate.
+    assert_eq!(unsafe { libc::kill(app, libc::SIGKILL) }, 0);
+    let (code, _, err) = gate.finish();
+    assert_eq!(code, 128 + libc::SIGKILL, "{err}");
+    assert!(!err.contains("received"), "{err}");
+}
+
+#[test]
+fn sigpipe_from_the_gates_own_log_writes_is_not_forwarded() {
+    let proxy = proxy_answering(Reply::Status(200));
+    let mut cmd = gate_for(&proxy);
+    // -v: forwarding SIGUSR1 writes a debug line to the closed stderr, which
+    // raises SIGPIPE in the gate; that one is the gate's, not the app's.
+    cmd.args(["-v", "-S"]);
+    app(
+        &mut cmd,
+        "trap 'echo got PIPE' PIPE; trap 'echo got USR1; done=1' USR1; done=0; echo started
+         while [ $done = 0 ]; do sleep 0.01; done; sleep 0.2; echo end",
+        &[],
+    );
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut running = Running::spawn(&mut cmd);
+    // Close the read end of the gate's stderr: its next log line fails (EPIPE).
+    drop(running.child.stderr.take());
+    let out = LineReader::start(running.child.stdout.take().expect("stdout"));
+    out.wait_for("started", LIMIT);
+    running.signal(libc::SIGUSR1);
+    let status = running.wait_within(LIMIT);
+    let text = out.finish(LIMIT);
+    assert_eq!(text, "started\ngot USR1\nend\n", "{status:?}");
 }
 
 // ---------------------------------------------------------------------------

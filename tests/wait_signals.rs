@@ -1,6 +1,6 @@
 //! Signals that arrive while the gate waits for the proxy: `docker stop`,
 //! Ctrl-C, a closed terminal or a supervisor must end the wait at once with
-//! the shell's 128 + n, without starting the app, also when the gate is PID 1.
+//! the same signal ($? = 128 + n), without starting the app; as PID 1 it exits 128 + n.
 
 mod common;
 use common::*;
@@ -72,9 +72,18 @@ fn signal_name(sig: i32) -> &'static str {
     }
 }
 
-/// Checks what a user sees after `sig` ended the wait.
-fn assert_ended_by(sig: i32, status: ExitStatus, stdout: &str, stderr: &str) {
-    assert_eq!(status.code(), Some(128 + sig), "{status:?}; log:\n{stderr}");
+/// Checks what a user sees after `sig` ended the wait: the gate died by the
+/// same signal (so a shell stops its loop), or as PID 1, where the kernel
+/// would ignore that, exited 128 + n.
+fn assert_ended_by(sig: i32, pid1: bool, status: ExitStatus, stdout: &str, stderr: &str) {
+    use std::os::unix::process::ExitStatusExt;
+    if pid1 {
+        // unshare exits with its child's exit code.
+        assert_eq!(status.code(), Some(128 + sig), "{status:?}; log:\n{stderr}");
+    } else {
+        assert_eq!(status.signal(), Some(sig), "{status:?}; log:\n{stderr}");
+        assert!(!status.core_dumped(), "the gate dumped core");
+    }
     assert!(stdout.is_empty(), "the app ran: {stdout:?}");
     let lines: Vec<&str> = stderr.lines().filter(|l| l.contains("received")).collect();
     assert_eq!(lines.len(), 1, "one line about the signal:\n{stderr}");
@@ -92,26 +101,26 @@ fn signal_while_waiting(sig: i32) {
     session.until_waiting(&proxy);
     session.process.signal(sig);
     let (status, out, err) = session.finish(SIGNAL_EXIT_LIMIT);
-    assert_ended_by(sig, status, &out, &err);
+    assert_ended_by(sig, false, status, &out, &err);
 }
 
 #[test]
-fn sigterm_while_waiting_exits_143_without_running_the_app() {
+fn sigterm_while_waiting_kills_the_gate_by_sigterm_without_running_the_app() {
     signal_while_waiting(libc::SIGTERM);
 }
 
 #[test]
-fn sigint_while_waiting_exits_130_without_running_the_app() {
+fn sigint_while_waiting_kills_the_gate_by_sigint_without_running_the_app() {
     signal_while_waiting(libc::SIGINT);
 }
 
 #[test]
-fn sighup_while_waiting_exits_129_without_running_the_app() {
+fn sighup_while_waiting_kills_the_gate_by_sighup_without_running_the_app() {
     signal_while_waiting(libc::SIGHUP);
 }
 
 #[test]
-fn sigquit_while_waiting_exits_131_without_running_the_app() {
+fn sigquit_while_waiting_kills_the_gate_by_sigquit_without_core_or_app() {
     signal_while_waiting(libc::SIGQUIT);
 }
 
@@ -175,9 +184,8 @@ fn signal_while_waiting_as_pid1(sig: i32) {
     // SAFETY: plain kill(2) on a process this test started.
     let rc = unsafe { libc::kill(gate, sig) };
     assert_eq!(rc, 0, "kill({gate}, {sig})");
-    // unshare exits with its child's exit code.
     let (status, out, err) = session.finish(SIGNAL_EXIT_LIMIT);
-    assert_ended_by(sig, status, &out, &err);
+    assert_ended_by(sig, true, status, &out, &err);
 }
 
 #[test]
@@ -229,4 +237,57 @@ fn sighup_ignored_by_the_parent_does_not_end_the_wait() {
         .and_then(|m| u64::from_str_radix(&m, 16).ok())
         .unwrap_or_else(|| panic!("no SigIgn line in app output:\n{out}"));
     assert_ne!(ignored & (1 << (libc::SIGHUP - 1)), 0, "SIGHUP not ignored");
+}
+
+#[test]
+fn sigterm_blocked_by_the_parent_does_not_end_the_wait_and_stays_pending_for_the_app() {
+    let ready = Arc::new(AtomicBool::new(false));
+    let ready_flag = ready.clone();
+    let proxy = FakeProxy::start(move |_, _| {
+        if ready_flag.load(Ordering::SeqCst) {
+            Reply::Status(200)
+        } else {
+            Reply::Status(503)
+        }
+    });
+    let mut cmd = gate_for(&proxy);
+    // `sleep` leaves its signal mask alone (a shell would clear it).
+    cmd.args(["sleep", "30"]);
+    // SAFETY: sigprocmask is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGTERM);
+            libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            Ok(())
+        });
+    }
+    let mut session = Session::start(&mut cmd);
+    session.until_waiting(&proxy);
+    session.process.signal(libc::SIGTERM);
+    let seen = proxy.requests().len();
+    proxy.wait_for_requests(seen + 3, Duration::from_secs(5));
+    ready.store(true, Ordering::SeqCst);
+    // After exec the app has the gate's PID, the mask it was given, and the
+    // signal still pending, as after a direct start.
+    let pid = session.process.pid();
+    let start = std::time::Instant::now();
+    loop {
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        let pending = status_mask(pid, "ShdPnd").unwrap_or(0) & bit(libc::SIGTERM) != 0;
+        let blocked = status_mask(pid, "SigBlk").unwrap_or(0) & bit(libc::SIGTERM) != 0;
+        if comm.trim() == "sleep" && pending && blocked {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "comm {comm:?}, pending {pending}, blocked {blocked}; log:\n{}",
+            session.stderr.text()
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    session.process.signal(libc::SIGKILL);
+    let (_, _, err) = session.finish(Duration::from_secs(5));
+    assert!(!err.contains("received"), "{err}");
 }

@@ -325,6 +325,16 @@ impl Drop for Running {
     }
 }
 
+/// What a shell's `$?` shows for `status`: the exit code, or 128 + n for a
+/// death by signal n.
+pub fn shell_code(status: ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .code()
+        .or_else(|| status.signal().map(|n| 128 + n))
+        .expect("an exit code or a signal")
+}
+
 /// Runs to completion within `PROCESS_LIMIT`, capturing stdout and stderr.
 pub fn output(cmd: &mut Command) -> Output {
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -443,6 +453,20 @@ pub fn signal_lines(status: &[u8]) -> Vec<String> {
         .filter(|l| l.starts_with("SigIgn") || l.starts_with("SigBlk") || l.starts_with("SigCgt"))
         .map(str::to_string)
         .collect()
+}
+
+/// A signal-set field (`ShdPnd`, `SigBlk`, `SigIgn`, ...) of `/proc/<pid>/status`.
+pub fn status_mask(pid: i32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let value = status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))?;
+    u64::from_str_radix(value.trim(), 16).ok()
+}
+
+/// The bit of signal `sig` in a `/proc/<pid>/status` signal set.
+pub fn bit(sig: i32) -> u64 {
+    1 << (sig - 1)
 }
 
 /// True when this machine lets us create PID namespaces (root, unshare present).
