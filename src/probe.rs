@@ -16,13 +16,25 @@ use reqwest::{
     Client, StatusCode, Url,
     dns::{Addrs, Name, Resolve, Resolving},
 };
-use tokio::time::{Instant, timeout, timeout_at};
+use tokio::time::{Instant, timeout_at};
 
 use crate::error::Error;
 
 /// Enough to let a small error page finish so the connection can be reused;
 /// anything larger is not worth reading and the connection is dropped instead.
 const BODY_LIMIT: usize = 4 * 1024;
+
+/// How long the rest of a not-ready answer's body may take once its head is
+/// in. The status line alone decides readiness; the body is read only so the
+/// connection can be reused. On loopback a small error page written with the
+/// head, or right after it, arrives within microseconds, so a few ms keep
+/// reuse for every ordinary proxy. A body that trickles in, never ends or has
+/// no length (it ends only when the connection does) is cut off here and its
+/// connection dropped, instead of costing a whole `--attempt-timeout` per
+/// check. 5 ms is the first backoff delay and a tenth of the default cap
+/// (50 ms), so even a proxy that always sends such bodies barely slows the
+/// checks or delays noticing readiness.
+const BODY_GRACE: Duration = Duration::from_millis(5);
 
 /// The client for the proxy's admin endpoints.
 pub fn http_client() -> Result<Client, Error> {
@@ -192,9 +204,10 @@ impl Probe {
             NotReady::Status(status)
         };
         // Finish a small body so the connection can be reused for the next check;
-        // give up (and drop the connection) on a large, endless or stalled one.
-        let _ = timeout(
-            deadline.saturating_duration_since(Instant::now()),
+        // give up on a large, slow, endless or stalled one: dropping a response
+        // whose body is unfinished drops its connection.
+        let _ = timeout_at(
+            deadline.min(Instant::now() + BODY_GRACE),
             drain(&mut response, BODY_LIMIT),
         )
         .await;

@@ -8,7 +8,10 @@ use common::*;
 use std::{
     net::{Ipv6Addr, TcpListener},
     process::{Output, Stdio},
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -221,6 +224,77 @@ fn endless_error_body_is_not_read_to_the_end() {
     assert_ne!(
         requests[0].connection, requests[1].connection,
         "a connection with an unread body cannot be reused"
+    );
+}
+
+/// Against a 503 whose body trickles in (`chunked`, or with no length), the
+/// checks keep the backoff pace, and the app starts promptly once the proxy
+/// turns ready.
+fn slow_error_body_keeps_the_backoff_pace(chunked: bool) {
+    let ready = Arc::new(AtomicBool::new(false));
+    let turned = ready.clone();
+    let proxy = FakeProxy::start(move |_, _| {
+        if turned.load(Ordering::SeqCst) {
+            Reply::Status(200)
+        } else {
+            Reply::SlowBody {
+                status: 503,
+                chunked,
+            }
+        }
+    });
+    // A long attempt timeout: a gate that waited for the end of the body
+    // would spend all of it on every check.
+    let mut running = Running::spawn(
+        gate_for(&proxy)
+            .args(["--attempt-timeout", "5s", "-t", "15s"])
+            .args(["--", "sh", "-c", "echo app started"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
+    let out = LineReader::start(running.child.stdout.take().expect("stdout"));
+    let err = LineReader::start(running.child.stderr.take().expect("stderr"));
+    // The default backoff (5 ms doubling to 50 ms) makes 20 checks in about
+    // 0.9 s; one check per attempt timeout would make 1 or 2 in 5 s.
+    proxy.wait_for_requests(20, Duration::from_secs(5));
+    let turned_ready = Instant::now();
+    ready.store(true, Ordering::SeqCst);
+    out.wait_for("app started", Duration::from_secs(10));
+    let lag = turned_ready.elapsed();
+    assert_eq!(
+        running.wait_within(Duration::from_secs(5)).code(),
+        Some(0),
+        "{}",
+        err.text()
+    );
+    // At most one backoff delay (50 ms) plus the body grace after the proxy
+    // turned ready, and a process start: 1 s is slack for a loaded machine.
+    assert!(
+        lag < Duration::from_secs(1),
+        "app started {lag:?} after ready"
+    );
+}
+
+#[test]
+fn slow_chunked_error_body_keeps_the_backoff_pace_and_the_app_starts_promptly() {
+    slow_error_body_keeps_the_backoff_pace(true);
+}
+
+#[test]
+fn unending_error_body_without_length_keeps_the_backoff_pace_and_the_app_starts_promptly() {
+    slow_error_body_keeps_the_backoff_pace(false);
+}
+
+#[test]
+fn small_error_body_keeps_the_connection_for_the_next_check() {
+    let proxy = FakeProxy::ready_after(4);
+    let out = output(gate_for(&proxy).args(["-t", "10s"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    let connections: Vec<usize> = proxy.requests().iter().map(|r| r.connection).collect();
+    assert_eq!(
+        connections,
+        [1, 1, 1, 1],
+        "one kept-alive connection is reused"
     );
 }
 
