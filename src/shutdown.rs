@@ -10,7 +10,10 @@ use tokio::{
 };
 use tracing::{error, info, warn};
 
-use crate::{duration::human, probe::NotReady};
+use crate::{
+    duration::human,
+    probe::{NotReady, Redacted},
+};
 
 /// Linkerd ≥ 2.16 only serves `/shutdown` with this annotation; otherwise it answers 404.
 pub const LINKERD_ANNOTATION: &str = "config.linkerd.io/proxy-admin-shutdown: enabled";
@@ -31,7 +34,8 @@ pub async fn request(client: &Client, urls: &[Url], total: Duration) {
             match timeout_at(deadline, post(&client, &url, &mut last_failure)).await {
                 Ok(status) => report(&url, status),
                 Err(_elapsed) => warn!(
-                    "shutdown request to {url} got no answer within {} (--shutdown-timeout; last: {}); the pod may not complete until the proxy stops",
+                    "shutdown request to {} got no answer within {} (--shutdown-timeout; last: {}); the pod may not complete until the proxy stops",
+                    Redacted(&url),
                     human(total),
                     last_failure.map_or_else(|| "no response".to_string(), |r: NotReady| r.to_string())
                 ),
@@ -48,7 +52,7 @@ async fn post(client: &Client, url: &Url, last_failure: &mut Option<NotReady>) -
         match client.post(url.clone()).send().await {
             Ok(response) => return response.status(),
             Err(e) => {
-                *last_failure = Some(NotReady::from_reqwest(&e));
+                *last_failure = Some(NotReady::from_reqwest(e));
                 sleep(RETRY_DELAY).await;
             }
         }
@@ -56,6 +60,7 @@ async fn post(client: &Client, url: &Url, last_failure: &mut Option<NotReady>) -
 }
 
 fn report(url: &Url, status: StatusCode) {
+    let url = Redacted(url);
     match status {
         status if status.is_success() => info!("asked the proxy to shut down at {url}"),
         StatusCode::NOT_FOUND => error!(

@@ -549,3 +549,73 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.path);
     }
 }
+
+// ---------------------------------------------------------------------------
+// Credentials in the URL (`http://user:secret@...`) are sent, never logged.
+// ---------------------------------------------------------------------------
+
+/// What must never appear in a log: the password, the user name as
+/// userinfo, and the `Authorization` header reqwest builds from both.
+const CREDENTIALS: [&str; 3] = ["secret", "user:", "dXNlcjpzZWNyZXQ"];
+
+fn assert_no_credentials(log: &str) {
+    for needle in CREDENTIALS {
+        assert!(!log.contains(needle), "{needle:?} in the log:\n{log}");
+    }
+}
+
+/// Runs the gate with `-v` against a proxy whose readiness URL carries
+/// credentials. Its first answers each put a different reason in the debug
+/// lines: a redirect to a URL with credentials, a closed connection (a
+/// reqwest error text), a 503; then 200 from check 4 on, if `ready`.
+fn run_with_credentials(format: &str, ready: bool, extra: &[&str]) -> (Output, FakeProxy) {
+    let proxy = FakeProxy::start(move |_, n| match n {
+        1 => Reply::Redirect("http://user:secret@127.0.0.1:1/elsewhere".to_string()),
+        2 => Reply::Close,
+        n if ready && n >= 4 => Reply::Status(200),
+        _ => Reply::Status(503),
+    });
+    let url = format!("http://user:secret@127.0.0.1:{}/ready", proxy.port());
+    let out = output(
+        gate()
+            .args(["-u", &url, "-v", "--log-format", format])
+            .args(extra),
+    );
+    (out, proxy)
+}
+
+#[test]
+fn credentials_in_the_uri_are_sent_but_never_logged_on_the_ready_path() {
+    for format in ["plain", "json"] {
+        let (out, proxy) = run_with_credentials(format, true, &["-t", "10s"]);
+        let log = stderr_text(&out);
+        assert_eq!(out.status.code(), Some(0), "{log}");
+        assert_no_credentials(&log);
+        assert!(
+            log.contains(&format!("http://***@127.0.0.1:{}/ready", proxy.port())),
+            "{format}: the URL is shown, its credentials are not:\n{log}"
+        );
+        assert!(log.contains("proxy ready after"), "{log}");
+        assert!(log.contains("/elsewhere"), "{log}");
+        let requests = proxy.requests();
+        assert_eq!(requests.len(), 4, "{requests:?}");
+        assert_eq!(
+            requests[0].header("authorization"),
+            Some("Basic dXNlcjpzZWNyZXQ="),
+            "the credentials are still used"
+        );
+    }
+}
+
+#[test]
+fn credentials_in_the_uri_are_never_logged_while_waiting_or_on_timeout() {
+    for format in ["plain", "json"] {
+        let (out, _proxy) = run_with_credentials(format, false, &["-t", "1500ms"]);
+        let log = stderr_text(&out);
+        assert_eq!(out.status.code(), Some(69), "{log}");
+        assert_no_credentials(&log);
+        assert!(log.contains("still waiting"), "{log}");
+        assert!(log.contains("not ready after"), "{log}");
+        assert!(log.contains("http://***@127.0.0.1:"), "{log}");
+    }
+}
