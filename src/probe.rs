@@ -16,13 +16,25 @@ use reqwest::{
     Client, StatusCode, Url,
     dns::{Addrs, Name, Resolve, Resolving},
 };
-use tokio::time::{Instant, timeout, timeout_at};
+use tokio::time::{Instant, timeout_at};
 
 use crate::error::Error;
 
 /// Enough to let a small error page finish so the connection can be reused;
 /// anything larger is not worth reading and the connection is dropped instead.
 const BODY_LIMIT: usize = 4 * 1024;
+
+/// How long the rest of a not-ready answer's body may take once its head is
+/// in. The status line alone decides readiness; the body is read only so the
+/// connection can be reused. On loopback a small error page written with the
+/// head, or right after it, arrives within microseconds, so a few ms keep
+/// reuse for every ordinary proxy. A body that trickles in, never ends or has
+/// no length (it ends only when the connection does) is cut off here and its
+/// connection dropped, instead of costing a whole `--attempt-timeout` per
+/// check. 5 ms is the first backoff delay and a tenth of the default cap
+/// (50 ms), so even a proxy that always sends such bodies barely slows the
+/// checks or delays noticing readiness.
+const BODY_GRACE: Duration = Duration::from_millis(5);
 
 /// The client for the proxy's admin endpoints.
 pub fn http_client() -> Result<Client, Error> {
@@ -83,13 +95,36 @@ impl Resolve for LocalResolver {
     }
 }
 
+/// A URL as logs show it: credentials (`user:password@`) become `***@`, so a
+/// password given in `--uri` or `--shutdown-uri` never reaches a log line.
+/// reqwest still sends them, as basic auth.
+#[derive(Debug, Clone, Copy)]
+pub struct Redacted<'a>(pub &'a Url);
+
+impl fmt::Display for Redacted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = self.0;
+        if url.username().is_empty() && url.password().is_none() {
+            return fmt::Display::fmt(url, f);
+        }
+        let mut shown = url.clone();
+        // Only a URL without a host refuses these, and such a URL has no
+        // credentials; should one ever refuse, show nothing of it.
+        if shown.set_password(None).is_err() || shown.set_username("***").is_err() {
+            return f.write_str("(a URL with credentials)");
+        }
+        fmt::Display::fmt(&shown, f)
+    }
+}
+
 /// Why a check did not find the proxy ready; shown to users in progress lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NotReady {
     /// A response with a non-2xx status.
     Status(StatusCode),
-    /// A 3xx, which is never followed.
-    Redirect(StatusCode, String),
+    /// A 3xx, which is never followed, and where it pointed (resolved
+    /// against the checked URL and redacted), if it said.
+    Redirect(StatusCode, Option<String>),
     ConnectionRefused,
     ConnectionReset,
     /// No response head within the attempt timeout.
@@ -102,10 +137,16 @@ impl fmt::Display for NotReady {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             NotReady::Status(status) => write!(f, "HTTP {status}"),
-            NotReady::Redirect(status, to) => {
+            NotReady::Redirect(status, Some(to)) => {
                 write!(
                     f,
                     "HTTP {status} redirect to '{to}' (redirects are not followed)"
+                )
+            }
+            NotReady::Redirect(status, None) => {
+                write!(
+                    f,
+                    "HTTP {status} redirect without a Location (redirects are not followed)"
                 )
             }
             NotReady::ConnectionRefused => f.write_str("connection refused"),
@@ -123,11 +164,16 @@ impl fmt::Display for NotReady {
 }
 
 impl NotReady {
-    pub fn from_reqwest(err: &reqwest::Error) -> Self {
+    pub fn from_reqwest(err: reqwest::Error) -> Self {
+        // reqwest's own text ends in "for url (...)". It has taken any
+        // credentials out of that URL already, but a reason should not repeat
+        // the URL anyway (the log line around it names it, redacted), and an
+        // error without a cause would be shown whole.
+        let err = err.without_url();
         // reqwest wraps hyper which wraps the socket error; the innermost cause is
         // the one a user can act on (like curl's "Connection refused").
-        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
-        let mut innermost: &(dyn std::error::Error + 'static) = err;
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
+        let mut innermost: &(dyn std::error::Error + 'static) = &err;
         while let Some(e) = source {
             if let Some(io) = e.downcast_ref::<std::io::Error>() {
                 match io.kind() {
@@ -163,8 +209,9 @@ impl Probe {
         }
     }
 
-    pub fn url(&self) -> &Url {
-        &self.url
+    /// The checked URL, for logs (without credentials).
+    pub fn url(&self) -> Redacted<'_> {
+        Redacted(&self.url)
     }
 
     /// One check: ready iff the response status is 2xx.
@@ -173,7 +220,7 @@ impl Probe {
         let mut response =
             match timeout_at(deadline, self.client.get(self.url.clone()).send()).await {
                 Err(_elapsed) => return Err(NotReady::TimedOut(self.attempt_timeout)),
-                Ok(Err(e)) => return Err(NotReady::from_reqwest(&e)),
+                Ok(Err(e)) => return Err(NotReady::from_reqwest(e)),
                 Ok(Ok(response)) => response,
             };
         let status = response.status();
@@ -185,20 +232,31 @@ impl Probe {
             let to = response
                 .headers()
                 .get(reqwest::header::LOCATION)
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-                .unwrap_or_default();
+                .map(|v| shown_location(&self.url, v.as_bytes()));
             NotReady::Redirect(status, to)
         } else {
             NotReady::Status(status)
         };
         // Finish a small body so the connection can be reused for the next check;
-        // give up (and drop the connection) on a large, endless or stalled one.
-        let _ = timeout(
-            deadline.saturating_duration_since(Instant::now()),
+        // give up on a large, slow, endless or stalled one: dropping a response
+        // whose body is unfinished drops its connection.
+        let _ = timeout_at(
+            deadline.min(Instant::now() + BODY_GRACE),
             drain(&mut response, BODY_LIMIT),
         )
         .await;
         Err(reason)
+    }
+}
+
+/// A redirect's `Location` as logs show it: resolved against the checked URL
+/// (where a client following it would go) and redacted, since it may carry
+/// credentials, given or inherited from `base`. A value that is no URL at all
+/// is not echoed: it could hold credentials the parser cannot find.
+fn shown_location(base: &Url, location: &[u8]) -> String {
+    match base.join(&String::from_utf8_lossy(location)) {
+        Ok(to) => Redacted(&to).to_string(),
+        Err(_) => "(not a valid URL)".to_string(),
     }
 }
 
@@ -209,6 +267,95 @@ async fn drain(response: &mut reqwest::Response, limit: usize) {
         match response.chunk().await {
             Ok(Some(chunk)) => read += chunk.len(),
             Ok(None) | Err(_) => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use std::io::{Read, Write};
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).expect("test URL parses")
+    }
+
+    #[test]
+    fn redacted_url_hides_user_and_password_and_keeps_the_rest() {
+        let cases = [
+            (
+                "http://user:secret@127.0.0.1:4191/ready?x=1",
+                "http://***@127.0.0.1:4191/ready?x=1",
+            ),
+            ("http://user@localhost/ready", "http://***@localhost/ready"),
+            (
+                "http://:secret@localhost/ready",
+                "http://***@localhost/ready",
+            ),
+            ("http://localhost:4191/ready", "http://localhost:4191/ready"),
+        ];
+        for (given, shown) in cases {
+            assert_eq!(Redacted(&url(given)).to_string(), shown, "{given}");
+        }
+    }
+
+    #[test]
+    fn redirect_location_is_resolved_and_redacted() {
+        let base = url("http://user:secret@127.0.0.1:4191/ready");
+        let cases: [(&[u8], &str); 4] = [
+            (b"/elsewhere", "http://***@127.0.0.1:4191/elsewhere"),
+            (b"http://u:pw@10.0.0.1/x", "http://***@10.0.0.1/x"),
+            (b"//u:pw@example.test/x", "http://***@example.test/x"),
+            (b"http://u:pw@[not-a-host/", "(not a valid URL)"),
+        ];
+        for (location, shown) in cases {
+            assert_eq!(shown_location(&base, location), shown);
+        }
+    }
+
+    /// One connection on loopback answered with `answer` (on a thread, as
+    /// the test's runtime has no I/O helpers); returns the port.
+    fn answer_once(answer: &'static [u8]) -> u16 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        std::thread::spawn(move || {
+            if let Ok((mut stream, _)) = listener.accept() {
+                let mut buf = [0u8; 1024];
+                let _ = stream.read(&mut buf);
+                let _ = stream.write_all(answer);
+            }
+        });
+        port
+    }
+
+    /// Logged reasons come from reqwest errors whose own text names the URL;
+    /// none of it may show up, credentials least of all.
+    #[tokio::test]
+    async fn reasons_from_reqwest_errors_never_carry_the_url() {
+        let client = http_client().expect("client");
+        let target = |port: u16| format!("http://user:secret@127.0.0.1:{port}/private-path");
+        let mut reasons = Vec::new();
+        // Errors with a cause: a closed connection, a malformed answer.
+        for answer in [&b""[..], b"not http\r\n\r\n"] {
+            let port = answer_once(answer);
+            let err = client
+                .get(target(port))
+                .send()
+                .await
+                .expect_err("no valid answer");
+            reasons.push(NotReady::from_reqwest(err).to_string());
+        }
+        // An error without a cause, whose whole text is reqwest's own.
+        let port = answer_once(b"HTTP/1.1 503 X\r\ncontent-length: 0\r\n\r\n");
+        let response = client.get(target(port)).send().await.expect("an answer");
+        let err = response.error_for_status().expect_err("503");
+        assert!(err.to_string().contains("/private-path"), "{err}");
+        reasons.push(NotReady::from_reqwest(err).to_string());
+        for reason in reasons {
+            for part in ["secret", "user", "127.0.0.1", "private-path", "url"] {
+                assert!(!reason.contains(part), "{part:?} in {reason:?}");
+            }
         }
     }
 }

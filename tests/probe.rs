@@ -8,7 +8,10 @@ use common::*;
 use std::{
     net::{Ipv6Addr, TcpListener},
     process::{Output, Stdio},
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -221,6 +224,77 @@ fn endless_error_body_is_not_read_to_the_end() {
     assert_ne!(
         requests[0].connection, requests[1].connection,
         "a connection with an unread body cannot be reused"
+    );
+}
+
+/// Against a 503 whose body trickles in (`chunked`, or with no length), the
+/// checks keep the backoff pace, and the app starts promptly once the proxy
+/// turns ready.
+fn slow_error_body_keeps_the_backoff_pace(chunked: bool) {
+    let ready = Arc::new(AtomicBool::new(false));
+    let turned = ready.clone();
+    let proxy = FakeProxy::start(move |_, _| {
+        if turned.load(Ordering::SeqCst) {
+            Reply::Status(200)
+        } else {
+            Reply::SlowBody {
+                status: 503,
+                chunked,
+            }
+        }
+    });
+    // A long attempt timeout: a gate that waited for the end of the body
+    // would spend all of it on every check.
+    let mut running = Running::spawn(
+        gate_for(&proxy)
+            .args(["--attempt-timeout", "5s", "-t", "15s"])
+            .args(["--", "sh", "-c", "echo app started"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
+    let out = LineReader::start(running.child.stdout.take().expect("stdout"));
+    let err = LineReader::start(running.child.stderr.take().expect("stderr"));
+    // The default backoff (5 ms doubling to 50 ms) makes 20 checks in about
+    // 0.9 s; one check per attempt timeout would make 1 or 2 in 5 s.
+    proxy.wait_for_requests(20, Duration::from_secs(5));
+    let turned_ready = Instant::now();
+    ready.store(true, Ordering::SeqCst);
+    out.wait_for("app started", Duration::from_secs(10));
+    let lag = turned_ready.elapsed();
+    assert_eq!(
+        running.wait_within(Duration::from_secs(5)).code(),
+        Some(0),
+        "{}",
+        err.text()
+    );
+    // At most one backoff delay (50 ms) plus the body grace after the proxy
+    // turned ready, and a process start: 1 s is slack for a loaded machine.
+    assert!(
+        lag < Duration::from_secs(1),
+        "app started {lag:?} after ready"
+    );
+}
+
+#[test]
+fn slow_chunked_error_body_keeps_the_backoff_pace_and_the_app_starts_promptly() {
+    slow_error_body_keeps_the_backoff_pace(true);
+}
+
+#[test]
+fn unending_error_body_without_length_keeps_the_backoff_pace_and_the_app_starts_promptly() {
+    slow_error_body_keeps_the_backoff_pace(false);
+}
+
+#[test]
+fn small_error_body_keeps_the_connection_for_the_next_check() {
+    let proxy = FakeProxy::ready_after(4);
+    let out = output(gate_for(&proxy).args(["-t", "10s"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    let connections: Vec<usize> = proxy.requests().iter().map(|r| r.connection).collect();
+    assert_eq!(
+        connections,
+        [1, 1, 1, 1],
+        "one kept-alive connection is reused"
     );
 }
 
@@ -473,5 +547,75 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Credentials in the URL (`http://user:secret@...`) are sent, never logged.
+// ---------------------------------------------------------------------------
+
+/// What must never appear in a log: the password, the user name as
+/// userinfo, and the `Authorization` header reqwest builds from both.
+const CREDENTIALS: [&str; 3] = ["secret", "user:", "dXNlcjpzZWNyZXQ"];
+
+fn assert_no_credentials(log: &str) {
+    for needle in CREDENTIALS {
+        assert!(!log.contains(needle), "{needle:?} in the log:\n{log}");
+    }
+}
+
+/// Runs the gate with `-v` against a proxy whose readiness URL carries
+/// credentials. Its first answers each put a different reason in the debug
+/// lines: a redirect to a URL with credentials, a closed connection (a
+/// reqwest error text), a 503; then 200 from check 4 on, if `ready`.
+fn run_with_credentials(format: &str, ready: bool, extra: &[&str]) -> (Output, FakeProxy) {
+    let proxy = FakeProxy::start(move |_, n| match n {
+        1 => Reply::Redirect("http://user:secret@127.0.0.1:1/elsewhere".to_string()),
+        2 => Reply::Close,
+        n if ready && n >= 4 => Reply::Status(200),
+        _ => Reply::Status(503),
+    });
+    let url = format!("http://user:secret@127.0.0.1:{}/ready", proxy.port());
+    let out = output(
+        gate()
+            .args(["-u", &url, "-v", "--log-format", format])
+            .args(extra),
+    );
+    (out, proxy)
+}
+
+#[test]
+fn credentials_in_the_uri_are_sent_but_never_logged_on_the_ready_path() {
+    for format in ["plain", "json"] {
+        let (out, proxy) = run_with_credentials(format, true, &["-t", "10s"]);
+        let log = stderr_text(&out);
+        assert_eq!(out.status.code(), Some(0), "{log}");
+        assert_no_credentials(&log);
+        assert!(
+            log.contains(&format!("http://***@127.0.0.1:{}/ready", proxy.port())),
+            "{format}: the URL is shown, its credentials are not:\n{log}"
+        );
+        assert!(log.contains("proxy ready after"), "{log}");
+        assert!(log.contains("/elsewhere"), "{log}");
+        let requests = proxy.requests();
+        assert_eq!(requests.len(), 4, "{requests:?}");
+        assert_eq!(
+            requests[0].header("authorization"),
+            Some("Basic dXNlcjpzZWNyZXQ="),
+            "the credentials are still used"
+        );
+    }
+}
+
+#[test]
+fn credentials_in_the_uri_are_never_logged_while_waiting_or_on_timeout() {
+    for format in ["plain", "json"] {
+        let (out, _proxy) = run_with_credentials(format, false, &["-t", "1500ms"]);
+        let log = stderr_text(&out);
+        assert_eq!(out.status.code(), Some(69), "{log}");
+        assert_no_credentials(&log);
+        assert!(log.contains("still waiting"), "{log}");
+        assert!(log.contains("not ready after"), "{log}");
+        assert!(log.contains("http://***@127.0.0.1:"), "{log}");
     }
 }

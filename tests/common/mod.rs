@@ -53,6 +53,10 @@ pub enum Reply {
     Redirect(String),
     /// This status, then a body that never ends (chunks until the peer leaves).
     EndlessBody(u16),
+    /// This status, then a body that trickles in, one byte every 50 ms, until
+    /// the peer leaves: chunked, or (`chunked: false`) with no length at all,
+    /// so only the end of the connection could end it.
+    SlowBody { status: u16, chunked: bool },
     /// Read the request and never answer (the connection stays open).
     Hang,
     /// Close the connection without answering.
@@ -229,6 +233,27 @@ fn handle(stream: TcpStream, connection: usize, requests: &Mutex<Vec<Request>>, 
                     if writer.write_all(chunk.as_bytes()).is_err() {
                         return;
                     }
+                }
+                return;
+            }
+            Reply::SlowBody { status, chunked } => {
+                let framing = if chunked {
+                    "transfer-encoding: chunked\r\n"
+                } else {
+                    ""
+                };
+                let head = format!("HTTP/1.1 {status} X\r\n{framing}\r\n");
+                if writer.write_all(head.as_bytes()).is_err() {
+                    return;
+                }
+                let piece: &[u8] = if chunked { b"1\r\nx\r\n" } else { b"x" };
+                // A write fails soon after the client closed; bounded like EndlessBody.
+                let start = Instant::now();
+                while start.elapsed() < PROCESS_LIMIT {
+                    if writer.write_all(piece).is_err() {
+                        return;
+                    }
+                    thread::sleep(Duration::from_millis(50));
                 }
                 return;
             }
