@@ -496,3 +496,57 @@ fn span_filter_in_log_is_refused_rather_than_silently_matching_nothing() {
     let out = output(gate().args(["--log", "[span]=debug", "true"]));
     assert_usage_error(&out, &["'--log <FILTER>'", "'['"]);
 }
+
+/// Durations past the largest accepted one, each for every `<DUR>` option.
+const OVERFLOWING_DURATIONS: [&str; 4] = [
+    "106751991167301d",
+    "10000000000000000000s",
+    "18446744073709551615ms",
+    "3651d",
+];
+
+#[test]
+fn overflowing_durations_exit_2_naming_the_flag_and_the_largest_value() {
+    for (flag, var) in DURATION_OPTIONS {
+        for input in OVERFLOWING_DURATIONS {
+            let needles = [
+                format!("'{flag} <DUR>'"),
+                format!("'{input}'"),
+                "3650d".to_string(),
+            ];
+            let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+            let out = output(cli().args([flag, input]).args(["sh", "-c", "echo ran"]));
+            assert_usage_error(&out, &needles);
+            let out = output(cli().env(var, input).args(["sh", "-c", "echo ran"]));
+            assert_usage_error(&out, &needles);
+        }
+    }
+}
+
+#[test]
+fn overflowing_shutdown_timeout_exits_2_before_the_app_runs() {
+    let proxy = FakeProxy::ready_after(1);
+    let out = output(gate_for(&proxy).args([
+        "-S",
+        "--shutdown-timeout",
+        "106751991167301d",
+        "--",
+        "sh",
+        "-c",
+        "echo ran; exit 3",
+    ]));
+    assert_usage_error(&out, &["'--shutdown-timeout <DUR>'", "3650d"]);
+    assert!(proxy.requests().is_empty(), "{:?}", proxy.requests());
+}
+
+#[test]
+fn the_largest_duration_is_accepted_everywhere() {
+    let proxy = FakeProxy::ready_after(1);
+    let mut cmd = gate_for(&proxy);
+    for (flag, _) in DURATION_OPTIONS {
+        cmd.args([flag, "3650d"]);
+    }
+    let out = output(cmd.args(["-S", "--", "sh", "-c", "exit 3"]));
+    assert_eq!(out.status.code(), Some(3), "{}", stderr_text(&out));
+    assert_eq!(proxy.requests_to("/shutdown").len(), 1);
+}
