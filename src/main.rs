@@ -72,7 +72,7 @@ mod entry {
 }
 
 fn run(argv: Vec<OsString>, inherited: Inherited, watcher: Result<Watcher, Error>) -> Outcome {
-    let config = match config::load(argv) {
+    let config = match config::load(config::command(), argv) {
         Ok(Loaded::Config(config)) => config,
         Ok(Loaded::Clap(message)) => {
             // --help and --version also arrive here, on stdout with code 0.
