@@ -13,7 +13,7 @@ use std::{
 
 use backon::BackoffBuilder;
 use clap::{
-    Arg, ArgMatches, Command, CommandFactory, FromArgMatches, Id,
+    Arg, ArgMatches, Command, CommandFactory, FromArgMatches, Id, ValueEnum,
     error::{ContextKind, ContextValue, ErrorKind},
     parser::ValueSource,
 };
@@ -28,6 +28,8 @@ use crate::{
 const PROXY_ADMIN_ADDR_VAR: &str = "LINKERD2_PROXY_ADMIN_LISTEN_ADDR";
 /// Either one, set to a non-empty value, skips waiting (as in the original).
 const DISABLE_VARS: [&str; 2] = ["LINKERD_AWAIT_DISABLED", "LINKERD_DISABLED"];
+/// Read before the command line is parsed, to report usage errors in its format.
+const LOG_FORMAT_VAR: &str = "LINKERD_AWAIT_LOG_FORMAT";
 
 #[derive(Debug)]
 pub struct Config {
@@ -360,6 +362,25 @@ fn typed_options<'c>(command: &'c Command, argv: &[OsString]) -> Vec<(&'c Arg, O
         }
     }
     typed
+}
+
+/// The log format, decided before the command line is fully parsed so that
+/// usage and configuration errors are reported in it too: a `--log-format`
+/// typed among our own options, else LINKERD_AWAIT_LOG_FORMAT. A value that is
+/// no format means plain (and the error about it is printed plainly).
+pub fn log_format(command: &Command, argv: &[OsString]) -> LogFormat {
+    let typed = typed_options(command, argv)
+        .into_iter()
+        .rfind(|(arg, _)| arg.get_id() == "log_format");
+    let value = match typed {
+        Some((_, value)) => value,
+        None => env_var(LOG_FORMAT_VAR),
+    };
+    value
+        .as_deref()
+        .and_then(OsStr::to_str)
+        .and_then(|v| LogFormat::from_str(v.trim(), false).ok())
+        .unwrap_or(LogFormat::Plain)
 }
 
 /// A bad value that came from a `LINKERD_AWAIT_*` variable is reported by
@@ -796,6 +817,21 @@ mod tests {
             assert_eq!(got, want, "{words:?}");
         }
         assert!(typed_options(&command, &[]).is_empty());
+    }
+
+    #[test]
+    fn log_format_from_typed_options() {
+        let command = command();
+        for (words, want) in [
+            (&["--log-format", "json"][..], LogFormat::Json),
+            (&["--log-format=json"][..], LogFormat::Json),
+            (&["--log-format", " json ", "-v"][..], LogFormat::Json),
+            (&["--log-format", "xml"][..], LogFormat::Plain),
+            (&["--log-format", "plain"][..], LogFormat::Plain),
+            (&["app", "--log-format", "json"][..], LogFormat::Plain),
+        ] {
+            assert_eq!(log_format(&command, &argv(words)), want, "{words:?}");
+        }
     }
 
     #[test]

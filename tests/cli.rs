@@ -808,3 +808,95 @@ fn help_names_every_variable_even_when_some_are_blank() {
     assert!(help.contains("[env: LINKERD_AWAIT_PORT="), "{help}");
     assert!(help.contains("[env: LINKERD_AWAIT_SHUTDOWN_URI="), "{help}");
 }
+
+// With --log-format json every stderr line is one JSON object, usage and
+// configuration errors included.
+
+/// Each stderr line as a JSON object; panics on a line that is not one.
+fn json_lines(out: &Output) -> Vec<serde_json::Map<String, serde_json::Value>> {
+    let err = stderr_text(out);
+    assert!(!err.trim().is_empty(), "nothing on stderr");
+    err.lines()
+        .map(|line| match serde_json::from_str(line) {
+            Ok(serde_json::Value::Object(object)) => object,
+            _ => panic!("not a JSON object: {line:?}\nin:\n{err}"),
+        })
+        .collect()
+}
+
+/// Exit 2 and exactly one JSON error object whose message holds every needle.
+fn assert_json_usage_error(out: &Output, needles: &[&str]) {
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_text(out));
+    assert!(out.stdout.is_empty(), "stdout: {}", stdout_text(out));
+    let lines = json_lines(out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["level"], "ERROR", "{lines:?}");
+    let message = lines[0]["message"].as_str().unwrap_or_default();
+    for needle in needles {
+        assert!(
+            message.contains(needle),
+            "{needle:?} missing from {message:?}"
+        );
+    }
+}
+
+#[test]
+fn json_log_format_covers_usage_errors() {
+    let out = output(cli().args(["--log-format", "json", "--bogus", "true"]));
+    assert_json_usage_error(&out, &["'--bogus'"]);
+    let out = output(cli().args(["--log-format=json", "-t", "5", "true"]));
+    assert_json_usage_error(&out, &["'--timeout <DUR>'", "'5'", "e.g."]);
+    let out = output(
+        cli()
+            .env("LINKERD_AWAIT_LOG_FORMAT", " json ")
+            .env("LINKERD_AWAIT_BACKOFF", "5")
+            .arg("true"),
+    );
+    assert_json_usage_error(&out, &["'--backoff <DUR>'", "LINKERD_AWAIT_BACKOFF"]);
+    let out = output(disabled().args(["--log-format", "json", "-v", "-q", "true"]));
+    assert_json_usage_error(&out, &["cannot be used with"]);
+}
+
+#[test]
+fn json_log_format_covers_configuration_errors() {
+    let out = output(
+        cli()
+            .env_remove("LINKERD_AWAIT_URI")
+            .env("LINKERD2_PROXY_ADMIN_LISTEN_ADDR", "nope")
+            .args(["--log-format", "json", "true"]),
+    );
+    assert_json_usage_error(&out, &["LINKERD2_PROXY_ADMIN_LISTEN_ADDR", "'nope'"]);
+    let out = output(cli().args(["--log-format", "json", "--log", "a=[", "true"]));
+    assert_json_usage_error(&out, &["'--log <FILTER>'", "'a=['"]);
+    let out = output(
+        cli()
+            .env("LINKERD_AWAIT_LOG_FORMAT", "json")
+            .env("LINKERD_AWAIT_SHUTDOWN_URI", "nope")
+            .args(["-S", "true"]),
+    );
+    assert_json_usage_error(&out, &["LINKERD_AWAIT_SHUTDOWN_URI", "'nope'"]);
+}
+
+#[test]
+fn json_log_format_leaves_help_and_version_plain_on_stdout() {
+    let out = output(gate().args(["--log-format", "json", "--help"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    assert!(
+        stdout_text(&out).starts_with("Wait for"),
+        "{}",
+        stdout_text(&out)
+    );
+    assert!(out.stderr.is_empty(), "{}", stderr_text(&out));
+    let out = output(gate().env("LINKERD_AWAIT_LOG_FORMAT", "json").arg("-V"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    assert!(stdout_text(&out).starts_with("linkerd-await "));
+}
+
+#[test]
+fn plain_usage_errors_are_unchanged() {
+    let out = output(cli().args(["--bogus", "true"]));
+    assert_usage_error(
+        &out,
+        &["error: unexpected argument '--bogus' found", "Usage:"],
+    );
+}
