@@ -863,4 +863,88 @@ mod tests {
         );
         assert!(matches!(err.outcome(), crate::exit_code::Outcome::Usage));
     }
+
+    /// Every spelling of our options: `--long`, `-s`.
+    fn flag_names() -> Vec<String> {
+        command()
+            .get_arguments()
+            .flat_map(|arg| {
+                let long = arg.get_long().map(|l| format!("--{l}"));
+                let short = arg.get_short().map(|s| format!("-{s}"));
+                long.into_iter().chain(short)
+            })
+            .collect()
+    }
+
+    /// A value: mostly duration-shaped (huge numbers are where durations
+    /// overflow), else any text.
+    fn value() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop_oneof![
+            3 => "\\s?[0-9]{1,22}(ms|s|m|h|d)\\s?",
+            // Around the sizes that overflowed `Instant + d` before the limit.
+            2 => "[1-9][0-9]{13,19}(s|d)",
+            1 => "[0-9]{1,3}(ms|s)",
+            2 => any::<String>(),
+        ]
+    }
+
+    /// Some words of a command line: one of our flags, alone, with its value
+    /// attached, or followed by it; or any word at all.
+    fn words() -> impl proptest::strategy::Strategy<Value = Vec<String>> {
+        use proptest::{prelude::*, sample::select};
+        let flags = flag_names();
+        prop_oneof![
+            2 => select(flags.clone()).prop_map(|f| vec![f]),
+            2 => (select(flags.clone()), value()).prop_map(|(f, v)| vec![format!("{f}={v}")]),
+            4 => (select(flags), value()).prop_map(|(f, v)| vec![f, v]),
+            1 => any::<String>().prop_map(|w| vec![w]),
+            1 => Just(vec!["--".to_string()]),
+        ]
+    }
+
+    /// What every loaded config must allow: each duration as a deadline from
+    /// now, and the backoff's delays.
+    fn check_durations(c: &Config) -> Result<(), proptest::test_runner::TestCaseError> {
+        let now = std::time::Instant::now();
+        let mut durations = vec![c.attempt_timeout, c.backoff.initial, c.backoff.max];
+        durations.extend(c.timeout);
+        if let Handoff::Supervise(_, shutdown) = &c.handoff {
+            durations.push(shutdown.timeout);
+        }
+        durations.extend(c.backoff.delays().take(40));
+        for d in durations {
+            proptest::prop_assert!(d <= crate::duration::MAX, "{d:?} in {c:?}");
+            proptest::prop_assert!(now.checked_add(d).is_some(), "{d:?} in {c:?}");
+        }
+        Ok(())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(300))]
+
+        #[test]
+        fn arbitrary_command_lines_never_panic(
+            items in proptest::collection::vec(words(), 0..5)
+        ) {
+            let words: Vec<&str> = items.iter().flatten().map(String::as_str).collect();
+            let argv = argv(&words);
+            let command = command();
+            let _ = log_format(&command, &argv);
+            if let Ok(Loaded::Config(c)) = load(command, argv) {
+                check_durations(&c)?;
+            }
+        }
+
+        #[test]
+        fn arbitrary_variables_never_panic(
+            shutdown_uri in proptest::prelude::any::<String>(),
+            admin_addr in proptest::prelude::any::<String>(),
+        ) {
+            let _ = config(
+                &["-S", "/job"],
+                &[(SHUTDOWN_URI_VAR, &shutdown_uri), (PROXY_ADMIN_ADDR_VAR, &admin_addr)],
+            );
+        }
+    }
 }
