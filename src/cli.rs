@@ -18,7 +18,8 @@ use clap::{
 /// Without CMD, exit 0 once the proxy is ready. With --shutdown, run CMD as a
 /// child and ask the proxy to shut down when it exits (for Jobs and CronJobs).
 /// Waiting is skipped when LINKERD_AWAIT_DISABLED or LINKERD_DISABLED is set to
-/// a non-empty value.
+/// a non-blank value. A typed flag beats its LINKERD_AWAIT_* variable; an empty
+/// variable counts as unset.
 #[derive(Debug, Parser)]
 #[command(name = "linkerd-await", version, max_term_width = 100)]
 pub struct Args {
@@ -29,7 +30,8 @@ pub struct Args {
     pub port: Option<u16>,
 
     /// Full readiness URL (any host, port and path), e.g. http://127.0.0.1:4191/ready;
-    /// conflicts with --port on the command line, and wins over LINKERD_AWAIT_PORT
+    /// conflicts with a typed --port; a typed one beats the other's variable, and
+    /// LINKERD_AWAIT_URI beats LINKERD_AWAIT_PORT
     #[arg(short, long, env = "LINKERD_AWAIT_URI", value_name = "URL",
           value_parser = Trimmed(parse_url))]
     pub uri: Option<reqwest::Url>,
