@@ -921,7 +921,12 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(proptest::test_runner::Config::with_cases(300))]
+        // No regression files in the source tree: a failure prints its minimal input.
+        #![proptest_config(proptest::test_runner::Config {
+            cases: 300,
+            failure_persistence: None,
+            ..proptest::test_runner::Config::default()
+        })]
 
         #[test]
         fn arbitrary_command_lines_never_panic(
