@@ -6,64 +6,71 @@
 
 use std::{ffi::OsString, time::Duration};
 
-use clap::{ArgAction, Parser, ValueEnum, builder::BoolishValueParser};
+use clap::{
+    ArgAction, Parser, ValueEnum,
+    builder::{
+        BoolishValueParser, EnumValueParser, PossibleValue, StringValueParser, TypedValueParser,
+    },
+};
 
 /// Wait for the service-mesh proxy to become ready, then run CMD in place of this process.
 ///
 /// Without CMD, exit 0 once the proxy is ready. With --shutdown, run CMD as a
 /// child and ask the proxy to shut down when it exits (for Jobs and CronJobs).
 /// Waiting is skipped when LINKERD_AWAIT_DISABLED or LINKERD_DISABLED is set to
-/// a non-empty value.
+/// a non-blank value. A typed flag beats its LINKERD_AWAIT_* variable; an empty
+/// variable counts as unset.
 #[derive(Debug, Parser)]
 #[command(name = "linkerd-await", version, max_term_width = 100)]
 pub struct Args {
     /// Proxy admin port; the readiness URL becomes http://localhost:<PORT>/ready
     /// [default: 4191, or the port of LINKERD2_PROXY_ADMIN_LISTEN_ADDR when set]
     #[arg(short, long, env = "LINKERD_AWAIT_PORT", value_name = "PORT",
-          value_parser = clap::value_parser!(u16).range(1..))]
+          value_parser = Trimmed(clap::value_parser!(u16).range(1..)))]
     pub port: Option<u16>,
 
     /// Full readiness URL (any host, port and path), e.g. http://127.0.0.1:4191/ready;
-    /// conflicts with --port on the command line, and wins over LINKERD_AWAIT_PORT
+    /// conflicts with a typed --port; a typed one beats the other's variable, and
+    /// LINKERD_AWAIT_URI beats LINKERD_AWAIT_PORT
     #[arg(short, long, env = "LINKERD_AWAIT_URI", value_name = "URL",
-          value_parser = parse_url)]
+          value_parser = Trimmed(parse_url))]
     pub uri: Option<reqwest::Url>,
 
     /// Service mesh whose readiness and shutdown endpoints to use
-    #[arg(long, env = "LINKERD_AWAIT_MESH", value_name = "MESH", value_enum,
-          default_value_t = Mesh::Linkerd)]
+    #[arg(long, env = "LINKERD_AWAIT_MESH", value_name = "MESH",
+          value_parser = Trimmed(EnumValueParser::<Mesh>::new()), default_value = "linkerd")]
     pub mesh: Mesh,
 
     /// Maximum delay between two readiness checks
     #[arg(short, long, env = "LINKERD_AWAIT_BACKOFF", value_name = "DUR",
-          allow_hyphen_values = true, value_parser = parse_duration, default_value = "50ms")]
+          allow_hyphen_values = true, value_parser = Trimmed(parse_duration), default_value = "50ms")]
     pub backoff: Duration,
 
     /// Delay after the first failed check; it grows by --backoff-factor up to --backoff
     #[arg(long, env = "LINKERD_AWAIT_BACKOFF_INITIAL", value_name = "DUR",
-          allow_hyphen_values = true, value_parser = parse_duration, default_value = "5ms")]
+          allow_hyphen_values = true, value_parser = Trimmed(parse_duration), default_value = "5ms")]
     pub backoff_initial: Duration,
 
     /// Growth factor of the delay after each failed check (1 = constant delay)
     #[arg(long, env = "LINKERD_AWAIT_BACKOFF_FACTOR", value_name = "F",
-          value_parser = parse_factor, default_value = "2")]
+          value_parser = Trimmed(parse_factor), default_value = "2")]
     pub backoff_factor: f32,
 
     /// Bound on one readiness check (connect and response head)
     #[arg(long, env = "LINKERD_AWAIT_ATTEMPT_TIMEOUT", value_name = "DUR",
-          allow_hyphen_values = true, value_parser = parse_duration, default_value = "1s")]
+          allow_hyphen_values = true, value_parser = Trimmed(parse_duration), default_value = "1s")]
     pub attempt_timeout: Duration,
 
     /// Overall readiness deadline; 0 or unset waits forever
     #[arg(short, long, env = "LINKERD_AWAIT_TIMEOUT", value_name = "DUR",
-          allow_hyphen_values = true, value_parser = parse_duration)]
+          allow_hyphen_values = true, value_parser = Trimmed(parse_duration))]
     pub timeout: Option<Duration>,
 
     /// On timeout: true exits 69 without running CMD; false logs a warning and runs CMD anyway
     #[arg(long, env = "LINKERD_AWAIT_TIMEOUT_FATAL", value_name = "BOOL",
           num_args = 0..=1, require_equals = true, default_value = "true",
           default_missing_value = "true", action = ArgAction::Set,
-          value_parser = BoolishValueParser::new())]
+          value_parser = Trimmed(BoolishValueParser::new()))]
     pub timeout_fatal: bool,
 
     /// Run CMD as a child and ask the proxy to shut down when it exits (Jobs, CronJobs)
@@ -71,44 +78,51 @@ pub struct Args {
         short = 'S',
         long,
         env = "LINKERD_AWAIT_SHUTDOWN",
-        value_parser = BoolishValueParser::new()
+        value_parser = Trimmed(BoolishValueParser::new())
     )]
     pub shutdown: bool,
 
     /// Shutdown URL to POST to after CMD exits; repeatable, replaces the mesh's default
     /// (comma-separated in the environment variable)
-    #[arg(long = "shutdown-uri", env = "LINKERD_AWAIT_SHUTDOWN_URI", value_name = "URL",
-          value_parser = parse_url, value_delimiter = ',', action = ArgAction::Append)]
+    // A typed value is one URL, commas included. The variable is a list, read
+    // and split by `config`, which turns clap's reading of it off.
+    #[arg(long = "shutdown-uri", env = SHUTDOWN_URI_VAR, value_name = "URL",
+          value_parser = Trimmed(parse_url), action = ArgAction::Append)]
     pub shutdown_uri: Vec<reqwest::Url>,
 
     /// Bound on all shutdown requests together
     #[arg(long, env = "LINKERD_AWAIT_SHUTDOWN_TIMEOUT", value_name = "DUR",
-          allow_hyphen_values = true, value_parser = parse_duration, default_value = "5s")]
+          allow_hyphen_values = true, value_parser = Trimmed(parse_duration), default_value = "5s")]
     pub shutdown_timeout: Duration,
 
     /// Shut the proxy down even when CMD failed; false keeps a failed pod inspectable
     #[arg(long, env = "LINKERD_AWAIT_SHUTDOWN_ON_FAILURE", value_name = "BOOL",
           num_args = 0..=1, require_equals = true, default_value = "true",
           default_missing_value = "true", action = ArgAction::Set,
-          value_parser = BoolishValueParser::new())]
+          value_parser = Trimmed(BoolishValueParser::new()))]
     pub shutdown_on_failure: bool,
 
     /// Debug-level logs, including why waiting was skipped when disabled
-    #[arg(short, long, env = "LINKERD_AWAIT_VERBOSE", conflicts_with = "quiet",
-          value_parser = BoolishValueParser::new())]
+    /// (a typed -q beats LINKERD_AWAIT_VERBOSE; with both variables set, verbose wins)
+    // Not `conflicts_with = "quiet"`: clap would also refuse a typed -q next to
+    // LINKERD_AWAIT_VERBOSE. `config` applies the precedence instead.
+    #[arg(short, long, env = "LINKERD_AWAIT_VERBOSE",
+          value_parser = Trimmed(BoolishValueParser::new()))]
     pub verbose: bool,
 
     /// Log errors only
-    #[arg(short, long, env = "LINKERD_AWAIT_QUIET", value_parser = BoolishValueParser::new())]
+    #[arg(short, long, env = "LINKERD_AWAIT_QUIET",
+          value_parser = Trimmed(BoolishValueParser::new()))]
     pub quiet: bool,
 
     /// Log filter: a level or target=level list (e.g. debug, linkerd_await=debug,warn); overrides -v/-q
-    #[arg(long = "log", env = "LINKERD_AWAIT_LOG", value_name = "FILTER")]
+    #[arg(long = "log", env = "LINKERD_AWAIT_LOG", value_name = "FILTER",
+          value_parser = Trimmed(StringValueParser::new()))]
     pub log_filter: Option<String>,
 
     /// Format of the log lines on stderr
-    #[arg(long, env = "LINKERD_AWAIT_LOG_FORMAT", value_name = "FORMAT", value_enum,
-          default_value_t = LogFormat::Plain)]
+    #[arg(long, env = "LINKERD_AWAIT_LOG_FORMAT", value_name = "FORMAT",
+          value_parser = Trimmed(EnumValueParser::<LogFormat>::new()), default_value = "plain")]
     pub log_format: LogFormat,
 
     /// The command to run once the proxy is ready, and its arguments (passed byte for byte)
@@ -135,6 +149,42 @@ pub enum LogFormat {
     Json,
 }
 
+/// Read by `config` rather than clap: only this variable is a comma-separated list.
+pub const SHUTDOWN_URI_VAR: &str = "LINKERD_AWAIT_SHUTDOWN_URI";
+
+/// Every option's value parser, wrapped so that surrounding whitespace is
+/// ignored in flags and variables alike (a YAML `value: "4191 "` or a
+/// trailing newline from a template must not turn into a usage error).
+/// Parsers that do not trim themselves (ports, booleans, enums) need it;
+/// using it everywhere keeps one rule. The possible values are passed on, so
+/// `--help` still lists them.
+#[derive(Clone)]
+struct Trimmed<P>(P);
+
+impl<P> TypedValueParser for Trimmed<P>
+where
+    P: TypedValueParser,
+{
+    type Value = P::Value;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Self::Value, clap::Error> {
+        // Non-UTF-8 is passed as it is: the inner parser says what is wrong with it.
+        let value = value
+            .to_str()
+            .map_or(value, |s| std::ffi::OsStr::new(s.trim()));
+        self.0.parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        self.0.possible_values()
+    }
+}
+
 fn parse_duration(s: &str) -> Result<Duration, String> {
     crate::duration::parse(s)
 }
@@ -146,7 +196,7 @@ fn parse_factor(s: &str) -> Result<f32, String> {
     }
 }
 
-fn parse_url(s: &str) -> Result<reqwest::Url, String> {
+pub fn parse_url(s: &str) -> Result<reqwest::Url, String> {
     if !s.contains("://") {
         return Err("missing 'http://'; expected e.g. http://localhost:4191/ready".to_string());
     }

@@ -11,6 +11,14 @@ use std::time::Duration;
 /// Shown in every error so the user sees a valid spelling next to the bad one.
 pub const EXAMPLES: &str = "e.g. 0, 500ms, 5s, 2m, 1h, 1d or 1m30s";
 
+/// The largest duration any option accepts: ten years, far beyond any
+/// sensible wait, yet small enough that every use is safe. `Instant::now() +
+/// d` panics on overflow (the deadline, one check, the shutdown requests all
+/// do it), and backon grows a delay by at most the factor (100) in f32 seconds;
+/// both are far from their limits here (about 3e10 s against 9e18 s).
+pub const MAX: Duration = Duration::from_secs(MAX_DAYS * 24 * 60 * 60);
+const MAX_DAYS: u64 = 3650;
+
 /// Parses a duration such as `500ms`, `5s` or `1m30s`.
 pub fn parse(input: &str) -> Result<Duration, String> {
     let text = input.trim();
@@ -32,9 +40,8 @@ pub fn parse(input: &str) -> Result<Duration, String> {
         let (number, tail) = rest.split_at(digits);
         let unit_len = tail.bytes().take_while(u8::is_ascii_alphabetic).count();
         let (unit, tail) = tail.split_at(unit_len);
-        let value: u64 = number
-            .parse()
-            .map_err(|_| format!("'{number}' is too large ({EXAMPLES})"))?;
+        // A number too large for u64 is certainly too large a duration.
+        let value: u64 = number.parse().map_err(|_| too_large(text))?;
         let part = match unit {
             "ms" => Some(Duration::from_millis(value)),
             "s" => Some(Duration::from_secs(value)),
@@ -46,10 +53,15 @@ pub fn parse(input: &str) -> Result<Duration, String> {
         };
         total = part
             .and_then(|p| total.checked_add(p))
-            .ok_or_else(|| format!("'{text}' is too large ({EXAMPLES})"))?;
+            .filter(|t| *t <= MAX)
+            .ok_or_else(|| too_large(text))?;
         rest = tail;
     }
     Ok(total)
+}
+
+fn too_large(text: &str) -> String {
+    format!("'{text}' is too large; the largest accepted duration is {MAX_DAYS}d ({EXAMPLES})")
 }
 
 /// Formats a duration for log lines: `1.23s`, `250ms`.
@@ -116,6 +128,58 @@ mod tests {
             let err = parse(input).expect_err(input);
             assert!(err.contains("e.g."), "{input:?}: {err}");
         }
+    }
+
+    #[test]
+    fn the_largest_duration_is_accepted_and_no_more() {
+        assert_eq!(parse("3650d"), Ok(MAX));
+        assert_eq!(parse("87600h"), Ok(MAX));
+        for input in [
+            "3650d1ms",
+            "3651d",
+            "106751991167301d",
+            "10000000000000000000s",
+            "18446744073709551615ms",
+            "99999999999999999999999s",
+        ] {
+            let err = parse(input).expect_err(input);
+            assert!(
+                err.contains("largest accepted duration is 3650d"),
+                "{input}: {err}"
+            );
+            assert!(err.contains(&format!("'{input}'")), "{input}: {err}");
+        }
+    }
+
+    proptest::proptest! {
+        // No regression files in the source tree: a failure prints its minimal input.
+        #![proptest_config(proptest::test_runner::Config {
+            cases: 1000,
+            failure_persistence: None,
+            ..proptest::test_runner::Config::default()
+        })]
+
+        #[test]
+        fn arbitrary_text_never_panics(input in proptest::prelude::any::<String>()) {
+            check(&input)?;
+        }
+
+        /// Mostly well-formed input with huge numbers, where overflow lives.
+        #[test]
+        fn duration_shaped_text_never_panics(
+            input in "\\s?([0-9]{1,22}(ms|s|m|h|d|)){1,4}\\s?"
+        ) {
+            check(&input)?;
+        }
+    }
+
+    /// What every parsed duration must allow: a deadline from now.
+    fn check(input: &str) -> Result<(), proptest::test_runner::TestCaseError> {
+        if let Ok(d) = parse(input) {
+            proptest::prop_assert!(d <= MAX, "{input:?} gave {d:?}");
+            proptest::prop_assert!(std::time::Instant::now().checked_add(d).is_some());
+        }
+        Ok(())
     }
 
     #[test]

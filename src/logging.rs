@@ -1,7 +1,9 @@
 //! Log setup: stderr only (stdout belongs to the app), plain or JSON lines.
 
+use tracing::Subscriber;
 use tracing_subscriber::{
-    filter::Targets, fmt, layer::SubscriberExt, registry, util::SubscriberInitExt,
+    Layer, filter::Targets, fmt, layer::SubscriberExt, registry, registry::LookupSpan,
+    util::SubscriberInitExt,
 };
 
 use crate::{cli::LogFormat, config::LogSettings, error::Error};
@@ -41,10 +43,59 @@ pub fn init(settings: &LogSettings) -> Result<(), Error> {
             .with(layer.with_target(false))
             .with(filter)
             .try_init(),
-        LogFormat::Json => registry()
-            .with(layer.json().flatten_event(true).with_current_span(false))
-            .with(filter)
-            .try_init(),
+        LogFormat::Json => registry().with(json_layer()).with(filter).try_init(),
     };
     Ok(())
+}
+
+/// One JSON object per line on stderr, the event's fields at the top level.
+fn json_layer<S>() -> impl Layer<S>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+}
+
+/// An error found before `init` could run.
+pub enum Early<'a> {
+    /// A usage error, as clap words it.
+    Usage(&'a clap::Error),
+    /// A bad variable or log filter.
+    Config(&'a Error),
+}
+
+/// Reports an error found before the log format was set up, in that format.
+/// Plain is what clap and `eprintln!` always printed; JSON is one object per
+/// line like every other log line (a log pipeline must not choke on the one
+/// message that says why the pod does not start), with a multi-line clap
+/// message kept in one object, its newlines escaped.
+pub fn report_early(format: LogFormat, error: Early<'_>) {
+    match (format, error) {
+        (LogFormat::Plain, Early::Usage(e)) => {
+            let _ = e.print();
+        }
+        (LogFormat::Plain, Early::Config(e)) => eprintln!("error: {e}"),
+        (LogFormat::Json, error) => {
+            let message = match error {
+                // The level says it is an error; the rest is clap's text.
+                Early::Usage(e) => {
+                    let text = e.render().to_string();
+                    let text = text.trim_end();
+                    text.strip_prefix("error: ").unwrap_or(text).to_string()
+                }
+                Early::Config(e) => e.to_string(),
+            };
+            // No global subscriber exists yet (and `init` may still install
+            // one after a failed filter), so use one for this line only.
+            let subscriber = registry().with(json_layer());
+            tracing::subscriber::with_default(subscriber, || {
+                tracing::error!(target: "linkerd_await", "{message}");
+            });
+        }
+    }
 }

@@ -76,24 +76,28 @@ mod entry {
 }
 
 fn run(argv: Vec<OsString>, inherited: Inherited, watcher: Result<Watcher, Error>) -> Outcome {
-    let config = match config::load(argv) {
+    let command = config::command();
+    // Decided before parsing, so that a usage error comes out in the log
+    // format the user asked for (one JSON object per line, say) too.
+    let format = config::log_format(&command, &argv);
+    let config = match config::load(command, argv) {
         Ok(Loaded::Config(config)) => config,
-        Ok(Loaded::Clap(message)) => {
-            // --help and --version also arrive here, on stdout with code 0.
+        // --help and --version: plain text on stdout, with code 0.
+        Ok(Loaded::Clap(message)) if !message.use_stderr() => {
             let _ = message.print();
-            return if message.use_stderr() {
-                Outcome::Usage
-            } else {
-                Outcome::Ready
-            };
+            return Outcome::Ready;
+        }
+        Ok(Loaded::Clap(message)) => {
+            logging::report_early(format, logging::Early::Usage(&message));
+            return Outcome::Usage;
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            logging::report_early(format, logging::Early::Config(&e));
             return e.outcome();
         }
     };
     if let Err(e) = logging::init(&config.log) {
-        eprintln!("error: {e}");
+        logging::report_early(config.log.format, logging::Early::Config(&e));
         return e.outcome();
     }
     phases(*config, &inherited, watcher).unwrap_or_else(|e| {

@@ -496,3 +496,407 @@ fn span_filter_in_log_is_refused_rather_than_silently_matching_nothing() {
     let out = output(gate().args(["--log", "[span]=debug", "true"]));
     assert_usage_error(&out, &["'--log <FILTER>'", "'['"]);
 }
+
+/// Durations past the largest accepted one, each for every `<DUR>` option.
+const OVERFLOWING_DURATIONS: [&str; 4] = [
+    "106751991167301d",
+    "10000000000000000000s",
+    "18446744073709551615ms",
+    "3651d",
+];
+
+#[test]
+fn overflowing_durations_exit_2_naming_the_flag_and_the_largest_value() {
+    for (flag, var) in DURATION_OPTIONS {
+        for input in OVERFLOWING_DURATIONS {
+            let needles = [
+                format!("'{flag} <DUR>'"),
+                format!("'{input}'"),
+                "3650d".to_string(),
+            ];
+            let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+            let out = output(cli().args([flag, input]).args(["sh", "-c", "echo ran"]));
+            assert_usage_error(&out, &needles);
+            let out = output(cli().env(var, input).args(["sh", "-c", "echo ran"]));
+            assert_usage_error(&out, &needles);
+        }
+    }
+}
+
+#[test]
+fn overflowing_shutdown_timeout_exits_2_before_the_app_runs() {
+    let proxy = FakeProxy::ready_after(1);
+    let out = output(gate_for(&proxy).args([
+        "-S",
+        "--shutdown-timeout",
+        "106751991167301d",
+        "--",
+        "sh",
+        "-c",
+        "echo ran; exit 3",
+    ]));
+    assert_usage_error(&out, &["'--shutdown-timeout <DUR>'", "3650d"]);
+    assert!(proxy.requests().is_empty(), "{:?}", proxy.requests());
+}
+
+#[test]
+fn the_largest_duration_is_accepted_everywhere() {
+    let proxy = FakeProxy::ready_after(1);
+    let mut cmd = gate_for(&proxy);
+    for (flag, _) in DURATION_OPTIONS {
+        cmd.args([flag, "3650d"]);
+    }
+    let out = output(cmd.args(["-S", "--", "sh", "-c", "exit 3"]));
+    assert_eq!(out.status.code(), Some(3), "{}", stderr_text(&out));
+    assert_eq!(proxy.requests_to("/shutdown").len(), 1);
+}
+
+// Precedence: a flag typed on the command line beats an environment
+// variable; two mutually exclusive options conflict only when both are typed.
+
+/// The gate with waiting disabled, so only the log level decides what it says.
+fn disabled() -> Command {
+    let mut cmd = gate();
+    cmd.env("LINKERD_AWAIT_DISABLED", "1");
+    cmd
+}
+
+/// True when the debug line about skipping the wait was logged.
+fn logged_debug(out: &Output) -> bool {
+    stderr_text(out).contains("not waiting for the proxy")
+}
+
+#[test]
+fn typed_quiet_beats_verbose_from_the_environment() {
+    let out = output(
+        disabled()
+            .env("LINKERD_AWAIT_VERBOSE", "true")
+            .args(["-q", "true"]),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    assert!(stderr_text(&out).is_empty(), "{}", stderr_text(&out));
+}
+
+#[test]
+fn typed_verbose_beats_quiet_from_the_environment() {
+    let out = output(
+        disabled()
+            .env("LINKERD_AWAIT_QUIET", "true")
+            .args(["-v", "true"]),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    assert!(logged_debug(&out), "{}", stderr_text(&out));
+}
+
+#[test]
+fn verbose_and_quiet_both_from_the_environment_verbose_wins() {
+    let out = output(
+        disabled()
+            .env("LINKERD_AWAIT_QUIET", "true")
+            .env("LINKERD_AWAIT_VERBOSE", "true")
+            .arg("true"),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    assert!(logged_debug(&out), "{}", stderr_text(&out));
+}
+
+#[test]
+fn verbose_and_quiet_both_typed_exits_2() {
+    let out = output(disabled().args(["-v", "-q", "true"]));
+    assert_usage_error(&out, &["cannot be used with", "--verbose", "--quiet"]);
+}
+
+#[test]
+fn typed_port_beats_a_uri_from_the_environment() {
+    let proxy = FakeProxy::ready_after(1);
+    let out = output(
+        gate()
+            .env(
+                "LINKERD_AWAIT_URI",
+                format!("http://127.0.0.1:{}/elsewhere", closed_port()),
+            )
+            .args(["-t", "5s", "-p", &proxy.port().to_string(), "true"]),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    assert_eq!(proxy.requests_to("/ready").len(), 1);
+}
+
+#[test]
+fn uri_from_the_environment_beats_a_port_from_the_environment() {
+    let proxy = FakeProxy::ready_after(1);
+    let out = output(
+        gate()
+            .env("LINKERD_AWAIT_PORT", closed_port().to_string())
+            .env("LINKERD_AWAIT_URI", proxy.url("/custom"))
+            .args(["-t", "5s", "true"]),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    assert_eq!(proxy.requests_to("/custom").len(), 1);
+}
+
+#[test]
+fn empty_or_blank_env_vars_are_the_same_as_unset() {
+    let proxy = FakeProxy::ready_after(1);
+    for (_, var) in OPTIONS {
+        for value in ["", "  \t"] {
+            let out = output(
+                gate()
+                    .env(var, value)
+                    .args(["-p", &proxy.port().to_string(), "-t", "5s"])
+                    .args(["sh", "-c", "echo app ran"]),
+            );
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{var}={value:?}: {}",
+                stderr_text(&out)
+            );
+            assert_eq!(stdout_text(&out), "app ran\n", "{var}={value:?}");
+        }
+    }
+}
+
+#[test]
+fn blank_disable_variables_do_not_disable_waiting() {
+    let refused = RefusedPort::new();
+    for var in ["LINKERD_AWAIT_DISABLED", "LINKERD_DISABLED"] {
+        let out = output(timing_out(&refused).env(var, " ").args(APP));
+        assert_fatal(&out);
+    }
+}
+
+#[test]
+fn values_are_trimmed_in_flags_and_env_vars() {
+    let proxy = FakeProxy::ready_after(1);
+    let port = format!(" {} ", proxy.port());
+    let out = output(
+        gate()
+            .env("LINKERD_AWAIT_PORT", &port)
+            .env("LINKERD_AWAIT_MESH", " istio\n")
+            .env("LINKERD_AWAIT_QUIET", " true ")
+            .env("LINKERD_AWAIT_LOG_FORMAT", " plain ")
+            .args(["--timeout-fatal= false ", "-t", "5s", "true"]),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    assert_eq!(proxy.requests_to("/healthz/ready").len(), 1);
+    assert!(stderr_text(&out).is_empty(), "{}", stderr_text(&out));
+
+    let proxy = FakeProxy::ready_after(1);
+    let out = output(gate().args([
+        "-p",
+        &format!("\t{}", proxy.port()),
+        "--mesh",
+        "envoy ",
+        "--log",
+        " error ",
+        "-t",
+        "5s",
+        "true",
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    assert_eq!(proxy.requests_to("/ready").len(), 1);
+    assert!(stderr_text(&out).is_empty(), "{}", stderr_text(&out));
+}
+
+#[test]
+fn trimmed_port_still_refuses_0() {
+    let out = output(
+        cli()
+            .env_remove("LINKERD_AWAIT_URI")
+            .env("LINKERD_AWAIT_PORT", " 0 ")
+            .arg("true"),
+    );
+    assert_usage_error(&out, &["'--port <PORT>'", "'0'", "LINKERD_AWAIT_PORT"]);
+}
+
+#[test]
+fn env_tip_ignores_the_apps_own_flags() {
+    for app in [
+        &["sh", "-c", "echo ran", "-b", "3"][..],
+        &["--", "sh", "-c", "echo ran", "-b", "3"][..],
+        &["sh", "--backoff=3"][..],
+    ] {
+        let out = output(gate().env("LINKERD_AWAIT_BACKOFF", "5").args(app));
+        assert_usage_error(&out, &["'--backoff <DUR>'", "'5'", "LINKERD_AWAIT_BACKOFF"]);
+    }
+    // Our own flag, in any spelling, is what the user typed: no tip.
+    for ours in [
+        &["-b", "5"][..],
+        &["-b5"][..],
+        &["--backoff=5"][..],
+        &["-vb", "5"][..],
+    ] {
+        let out = output(
+            gate()
+                .env("LINKERD_AWAIT_BACKOFF", "5")
+                .args(ours)
+                .arg("true"),
+        );
+        assert_usage_error(&out, &["'--backoff <DUR>'", "'5'"]);
+        assert!(
+            !stderr_text(&out).contains("LINKERD_AWAIT_BACKOFF"),
+            "{ours:?}: {}",
+            stderr_text(&out)
+        );
+    }
+}
+
+#[test]
+fn comma_in_a_typed_shutdown_uri_is_part_of_the_url() {
+    let proxy = FakeProxy::ready_after(1);
+    let out = output(
+        gate_for(&proxy)
+            .args(["-t", "5s", "-S", "--shutdown-uri"])
+            .arg(proxy.url("/quit?a=1,2"))
+            .args(["--", "true"]),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    assert_eq!(
+        proxy.requests_to("/quit?a=1,2").len(),
+        1,
+        "{:?}",
+        proxy.requests()
+    );
+}
+
+#[test]
+fn shutdown_uri_env_var_is_comma_separated() {
+    let proxy = FakeProxy::ready_after(1);
+    let out = output(
+        gate_for(&proxy)
+            .env(
+                "LINKERD_AWAIT_SHUTDOWN_URI",
+                format!(" {} , {} ,", proxy.url("/one"), proxy.url("/two")),
+            )
+            .args(["-t", "5s", "-S", "--", "true"]),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    assert_eq!(proxy.requests_to("/one").len(), 1, "{:?}", proxy.requests());
+    assert_eq!(proxy.requests_to("/two").len(), 1, "{:?}", proxy.requests());
+}
+
+#[test]
+fn bad_shutdown_uri_env_var_exits_2_naming_the_variable() {
+    let out = output(
+        cli()
+            .env(
+                "LINKERD_AWAIT_SHUTDOWN_URI",
+                "http://127.0.0.1:1/q,https://localhost/q",
+            )
+            .args(["-S", "--", "sh", "-c", "echo ran"]),
+    );
+    assert_usage_error(
+        &out,
+        &[
+            "LINKERD_AWAIT_SHUTDOWN_URI",
+            "'https://localhost/q'",
+            "only plain http://",
+        ],
+    );
+}
+
+#[test]
+fn help_names_every_variable_even_when_some_are_blank() {
+    let out = output(
+        gate()
+            .env("LINKERD_AWAIT_PORT", "")
+            .env("LINKERD_AWAIT_SHUTDOWN_URI", " ")
+            .arg("--help"),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    let help = stdout_text(&out);
+    assert!(help.contains("[env: LINKERD_AWAIT_PORT="), "{help}");
+    assert!(help.contains("[env: LINKERD_AWAIT_SHUTDOWN_URI="), "{help}");
+}
+
+// With --log-format json every stderr line is one JSON object, usage and
+// configuration errors included.
+
+/// Each stderr line as a JSON object; panics on a line that is not one.
+fn json_lines(out: &Output) -> Vec<serde_json::Map<String, serde_json::Value>> {
+    let err = stderr_text(out);
+    assert!(!err.trim().is_empty(), "nothing on stderr");
+    err.lines()
+        .map(|line| match serde_json::from_str(line) {
+            Ok(serde_json::Value::Object(object)) => object,
+            _ => panic!("not a JSON object: {line:?}\nin:\n{err}"),
+        })
+        .collect()
+}
+
+/// Exit 2 and exactly one JSON error object whose message holds every needle.
+fn assert_json_usage_error(out: &Output, needles: &[&str]) {
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_text(out));
+    assert!(out.stdout.is_empty(), "stdout: {}", stdout_text(out));
+    let lines = json_lines(out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["level"], "ERROR", "{lines:?}");
+    let message = lines[0]["message"].as_str().unwrap_or_default();
+    for needle in needles {
+        assert!(
+            message.contains(needle),
+            "{needle:?} missing from {message:?}"
+        );
+    }
+}
+
+#[test]
+fn json_log_format_covers_usage_errors() {
+    let out = output(cli().args(["--log-format", "json", "--bogus", "true"]));
+    assert_json_usage_error(&out, &["'--bogus'"]);
+    let out = output(cli().args(["--log-format=json", "-t", "5", "true"]));
+    assert_json_usage_error(&out, &["'--timeout <DUR>'", "'5'", "e.g."]);
+    let out = output(
+        cli()
+            .env("LINKERD_AWAIT_LOG_FORMAT", " json ")
+            .env("LINKERD_AWAIT_BACKOFF", "5")
+            .arg("true"),
+    );
+    assert_json_usage_error(&out, &["'--backoff <DUR>'", "LINKERD_AWAIT_BACKOFF"]);
+    let out = output(disabled().args(["--log-format", "json", "-v", "-q", "true"]));
+    assert_json_usage_error(&out, &["cannot be used with"]);
+}
+
+#[test]
+fn json_log_format_covers_configuration_errors() {
+    let out = output(
+        cli()
+            .env_remove("LINKERD_AWAIT_URI")
+            .env("LINKERD2_PROXY_ADMIN_LISTEN_ADDR", "nope")
+            .args(["--log-format", "json", "true"]),
+    );
+    assert_json_usage_error(&out, &["LINKERD2_PROXY_ADMIN_LISTEN_ADDR", "'nope'"]);
+    let out = output(cli().args(["--log-format", "json", "--log", "a=[", "true"]));
+    assert_json_usage_error(&out, &["'--log <FILTER>'", "'a=['"]);
+    let out = output(
+        cli()
+            .env("LINKERD_AWAIT_LOG_FORMAT", "json")
+            .env("LINKERD_AWAIT_SHUTDOWN_URI", "nope")
+            .args(["-S", "true"]),
+    );
+    assert_json_usage_error(&out, &["LINKERD_AWAIT_SHUTDOWN_URI", "'nope'"]);
+}
+
+#[test]
+fn json_log_format_leaves_help_and_version_plain_on_stdout() {
+    let out = output(gate().args(["--log-format", "json", "--help"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    assert!(
+        stdout_text(&out).starts_with("Wait for"),
+        "{}",
+        stdout_text(&out)
+    );
+    assert!(out.stderr.is_empty(), "{}", stderr_text(&out));
+    let out = output(gate().env("LINKERD_AWAIT_LOG_FORMAT", "json").arg("-V"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    assert!(stdout_text(&out).starts_with("linkerd-await "));
+}
+
+#[test]
+fn plain_usage_errors_are_unchanged() {
+    let out = output(cli().args(["--bogus", "true"]));
+    assert_usage_error(
+        &out,
+        &["error: unexpected argument '--bogus' found", "Usage:"],
+    );
+}
