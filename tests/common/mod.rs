@@ -4,6 +4,7 @@
 //! Each integration test file uses only part of this module.
 #![allow(dead_code)]
 
+pub mod pty;
 use std::{
     ffi::OsStr,
     io::{BufRead, BufReader, Read, Write},
