@@ -90,7 +90,7 @@ pub struct Args {
           value_parser = Trimmed(parse_url), action = ArgAction::Append)]
     pub shutdown_uri: Vec<reqwest::Url>,
 
-    /// Bound on all shutdown requests together
+    /// Bound on all shutdown requests together; 0 sends them without waiting for answers
     #[arg(long, env = "LINKERD_AWAIT_SHUTDOWN_TIMEOUT", value_name = "DUR",
           allow_hyphen_values = true, value_parser = Trimmed(parse_duration), default_value = "5s")]
     pub shutdown_timeout: Duration,

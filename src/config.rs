@@ -22,6 +22,7 @@ use reqwest::Url;
 use crate::{
     cli::{Args, LogFormat, Mesh, SHUTDOWN_URI_VAR, parse_url},
     error::Error,
+    probe::redact_text,
 };
 
 /// Set by Linkerd's injector in the proxy container; the gate may run there as a postStart hook.
@@ -386,6 +387,13 @@ pub fn log_format(command: &Command, argv: &[OsString]) -> LogFormat {
 /// A bad value that came from a `LINKERD_AWAIT_*` variable is reported by
 /// clap under the flag's name; say which variable to fix as well.
 fn with_env_source(mut err: clap::Error, command: &Command, argv: &[OsString]) -> clap::Error {
+    // clap repeats a rejected value; a URL's password must not reach the log.
+    if let Some(ContextValue::String(value)) = err.get(ContextKind::InvalidValue).cloned() {
+        err.insert(
+            ContextKind::InvalidValue,
+            ContextValue::String(redact_text(&value)),
+        );
+    }
     let Some(ContextValue::String(shown)) = err.get(ContextKind::InvalidArg).cloned() else {
         return err;
     };
@@ -428,7 +436,7 @@ fn shutdown_urls_from_env(env: &impl Fn(&str) -> Option<OsString>) -> Result<Vec
         .map(|item| {
             parse_url(item).map_err(|reason| Error::Env {
                 var: SHUTDOWN_URI_VAR,
-                value: item.to_string(),
+                value: redact_text(item),
                 reason,
             })
         })

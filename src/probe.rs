@@ -117,6 +117,31 @@ impl fmt::Display for Redacted<'_> {
     }
 }
 
+/// The same for text that may not parse as a URL (a rejected flag value):
+/// whatever stands between `://` and the last `@` of the authority becomes `***`.
+pub fn redact_text(text: &str) -> String {
+    let mut shown = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(scheme_end) = rest.find("://") {
+        let (head, tail) = rest.split_at(scheme_end + 3);
+        shown.push_str(head);
+        let authority_len = tail
+            .find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace())
+            .unwrap_or(tail.len());
+        let (authority, after) = tail.split_at(authority_len);
+        match authority.rfind('@') {
+            Some(at) => {
+                shown.push_str("***");
+                shown.push_str(&authority[at..]);
+            }
+            None => shown.push_str(authority),
+        }
+        rest = after;
+    }
+    shown.push_str(rest);
+    shown
+}
+
 /// Why a check did not find the proxy ready; shown to users in progress lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NotReady {
@@ -297,7 +322,18 @@ mod tests {
         ];
         for (given, shown) in cases {
             assert_eq!(Redacted(&url(given)).to_string(), shown, "{given}");
+            assert_eq!(redact_text(given), shown, "{given}");
         }
+    }
+
+    #[test]
+    fn redacted_text_hides_credentials_of_values_that_are_no_url() {
+        assert_eq!(
+            redact_text("https://u:p@h:1/x,ftp://a@b"),
+            "https://***@h:1/x,ftp://***@b"
+        );
+        assert_eq!(redact_text("not a url"), "not a url");
+        assert_eq!(redact_text("http://h/a@b"), "http://h/a@b");
     }
 
     #[test]

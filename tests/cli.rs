@@ -900,3 +900,29 @@ fn plain_usage_errors_are_unchanged() {
         &["error: unexpected argument '--bogus' found", "Usage:"],
     );
 }
+
+#[test]
+fn rejected_urls_never_show_their_credentials() {
+    for (flag, value) in [
+        ("-u", "https://user:secret@localhost/ready"),
+        ("--shutdown-uri", "https://user:secret@localhost/shutdown"),
+    ] {
+        let out = output(cli().args(["-S", flag, value, "--", "true"]));
+        assert_usage_error(&out, &["***@localhost"]);
+        assert!(
+            !stderr_text(&out).contains("secret"),
+            "{}",
+            stderr_text(&out)
+        );
+    }
+    let out = output(cli().args(["-S", "--", "true"]).env(
+        "LINKERD_AWAIT_SHUTDOWN_URI",
+        "http://localhost:1/ok,https://user:secret@localhost/shutdown",
+    ));
+    assert_usage_error(&out, &["LINKERD_AWAIT_SHUTDOWN_URI", "***@localhost"]);
+    assert!(
+        !stderr_text(&out).contains("secret"),
+        "{}",
+        stderr_text(&out)
+    );
+}
