@@ -416,8 +416,8 @@ fn sigterm_to_the_gate_ends_a_stopped_app_at_once_as_pid1() {
 
     gate.signal(libc::SIGTERM);
     let limit = Duration::from_secs(2);
-    let status = poll(limit, || gate.running.child.try_wait().expect("try_wait"))
-        .unwrap_or_else(|| {
+    let status =
+        poll(limit, || gate.running.child.try_wait().expect("try_wait")).unwrap_or_else(|| {
             panic!(
                 "the gate and its stopped app still run {limit:?} after SIGTERM \
                  (the app needs SIGCONT to act on it); stderr:\n{}",

@@ -11,6 +11,7 @@
 //! - `pidns`: running the gate as PID 1 of a new PID namespace;
 //! - `parents`: parents with an unusual signal state (ignored, blocked);
 //! - `scratch`: temporary directories the app and the test share;
+//! - `usage`: the options table and usage-error checks for command-line tests;
 //! - `pty`: an interactive bash on a pseudo-terminal.
 //!
 //! Each integration test file uses only part of this module (hence the
@@ -24,6 +25,7 @@ mod procfs;
 mod proxies;
 pub mod pty;
 mod scratch;
+mod usage;
 
 pub use parents::*;
 pub use pidns::*;
@@ -31,6 +33,7 @@ pub use process::*;
 pub use procfs::*;
 pub use proxies::*;
 pub use scratch::*;
+pub use usage::*;
 
 use std::{
     io::{BufRead, BufReader, Read, Write},
@@ -299,7 +302,6 @@ pub fn closed_port() -> u16 {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind loopback");
     listener.local_addr().expect("local addr").port()
 }
-
 
 /// A loopback port where connections are refused (a bound socket that does
 /// not listen) until `listen`. Unlike `closed_port`, no other test can take

@@ -152,7 +152,8 @@ impl Gate {
     /// Returns once the gate is in its wait loop: it has logged that it waits
     /// and the proxy has seen a check.
     pub fn until_waiting(&self, proxy: &FakeProxy) {
-        self.err.wait_for("waiting for the proxy", Duration::from_secs(5));
+        self.err
+            .wait_for("waiting for the proxy", Duration::from_secs(5));
         proxy.wait_for_requests(1, Duration::from_secs(5));
     }
 

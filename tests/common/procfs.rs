@@ -59,7 +59,10 @@ pub fn children_of(parent: i32) -> Vec<(i32, char)> {
 
 /// The host PID of the only child of `parent`; panics unless there is exactly one.
 pub fn child_of(parent: i32) -> i32 {
-    let children: Vec<i32> = children_of(parent).into_iter().map(|(pid, _)| pid).collect();
+    let children: Vec<i32> = children_of(parent)
+        .into_iter()
+        .map(|(pid, _)| pid)
+        .collect();
     assert_eq!(children.len(), 1, "children of {parent}: {children:?}");
     children[0]
 }
@@ -84,8 +87,7 @@ pub fn session_members(session: i32) -> Vec<i32> {
         .into_iter()
         .filter(|&pid| {
             stat_fields(pid).is_some_and(|fields| {
-                fields.first().map(String::as_str) != Some("Z")
-                    && fields.get(3) == Some(&session)
+                fields.first().map(String::as_str) != Some("Z") && fields.get(3) == Some(&session)
             })
         })
         .collect()
