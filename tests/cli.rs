@@ -142,14 +142,13 @@ fn every_duration_spelling_is_accepted_in_the_env_var() {
 /// Refused spellings, each with the part of the value the message quotes.
 const REJECTED_DURATIONS: [&str; 6] = ["5", "-1s", "1x", "1.5s", "99999999999999999999s", "1m5"];
 
-#[test]
-fn bad_duration_flag_exits_2_naming_flag_value_and_example() {
+/// Every rejected spelling, set by `set`, exits 2 naming the flag, the value
+/// and an example.
+fn assert_durations_rejected(set: impl Fn(&mut Command, &str)) {
     for input in REJECTED_DURATIONS {
-        let out = output(
-            cli()
-                .arg(format!("--timeout={input}"))
-                .args(["sh", "-c", "echo ran"]),
-        );
+        let mut cmd = cli();
+        set(&mut cmd, input);
+        let out = output(cmd.args(["sh", "-c", "echo ran"]));
         assert_usage_error(
             &out,
             &[
@@ -162,22 +161,17 @@ fn bad_duration_flag_exits_2_naming_flag_value_and_example() {
 }
 
 #[test]
+fn bad_duration_flag_exits_2_naming_flag_value_and_example() {
+    assert_durations_rejected(|cmd, input| {
+        cmd.arg(format!("--timeout={input}"));
+    });
+}
+
+#[test]
 fn bad_duration_env_var_exits_2_naming_flag_value_and_example() {
-    for input in REJECTED_DURATIONS {
-        let out = output(
-            cli()
-                .env("LINKERD_AWAIT_TIMEOUT", input)
-                .args(["sh", "-c", "echo ran"]),
-        );
-        assert_usage_error(
-            &out,
-            &[
-                "'--timeout <DUR>'",
-                &format!("'{input}'"),
-                "e.g. 0, 500ms, 5s",
-            ],
-        );
-    }
+    assert_durations_rejected(|cmd, input| {
+        cmd.env("LINKERD_AWAIT_TIMEOUT", input);
+    });
 }
 
 #[test]
@@ -226,23 +220,15 @@ fn uri_without_scheme_exits_2() {
 }
 
 #[test]
-fn port_0_exits_2() {
-    let out = output(
-        cli()
-            .env_remove("LINKERD_AWAIT_URI")
-            .args(["--port", "0", "true"]),
-    );
-    assert_usage_error(&out, &["'--port <PORT>'", "'0'"]);
-}
-
-#[test]
-fn port_70000_exits_2() {
-    let out = output(
-        cli()
-            .env_remove("LINKERD_AWAIT_URI")
-            .args(["--port", "70000", "true"]),
-    );
-    assert_usage_error(&out, &["'--port <PORT>'", "'70000'"]);
+fn port_0_or_past_65535_exits_2() {
+    for port in ["0", "70000"] {
+        let out = output(
+            cli()
+                .env_remove("LINKERD_AWAIT_URI")
+                .args(["--port", port, "true"]),
+        );
+        assert_usage_error(&out, &["'--port <PORT>'", &format!("'{port}'")]);
+    }
 }
 
 #[test]

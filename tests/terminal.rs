@@ -59,6 +59,18 @@ fn last_status(shell: &mut Shell) -> i32 {
         .unwrap_or_else(|_| panic!("no status in {digits:?}; the screen:\n{}", shell.screen()))
 }
 
+/// `$?` of the gate's command line is `status`, and the proxy got one
+/// shutdown request.
+fn assert_ended_with(shell: &mut Shell, status: i32, proxy: &FakeProxy) {
+    assert_eq!(last_status(shell), status, "{}", shell.screen());
+    assert_eq!(
+        proxy.requests_to("/shutdown").len(),
+        1,
+        "{}",
+        shell.screen()
+    );
+}
+
 /// App scripts shared with the shell, in a directory removed on drop.
 struct Scripts(tempfile::TempDir);
 
@@ -112,13 +124,7 @@ fn ctrl_z_stops_the_app_and_the_gate_and_fg_resumes_both() {
     shell.send(b"\x04");
     shell.wait_for("app done", STEP);
     shell.prompt(STEP);
-    assert_eq!(last_status(&mut shell), 0, "{}", shell.screen());
-    assert_eq!(
-        proxy.requests_to("/shutdown").len(),
-        1,
-        "{}",
-        shell.screen()
-    );
+    assert_ended_with(&mut shell, 0, &proxy);
 }
 
 /// `COMMAND &`, then `fg` once bash reported the job stopped (its read from
@@ -190,13 +196,7 @@ fn app_can_set_terminal_modes_when_stdin_is_not_the_terminal() {
     shell.wait_for("stty changed the modes", STEP);
     shell.wait_for("app done", STEP);
     shell.prompt(STEP);
-    assert_eq!(last_status(&mut shell), 0, "{}", shell.screen());
-    assert_eq!(
-        proxy.requests_to("/shutdown").len(),
-        1,
-        "{}",
-        shell.screen()
-    );
+    assert_ended_with(&mut shell, 0, &proxy);
 }
 
 // ---------------------------------------------------------------------------
@@ -306,13 +306,7 @@ fn exit_status_is_128_plus_n_in_the_shell_when_the_app_is_killed() {
          The screen:\n{}",
         shell.screen()
     );
-    assert_eq!(last_status(&mut shell), 143, "{}", shell.screen());
-    assert_eq!(
-        proxy.requests_to("/shutdown").len(),
-        1,
-        "{}",
-        shell.screen()
-    );
+    assert_ended_with(&mut shell, 143, &proxy);
 }
 
 // ---------------------------------------------------------------------------
