@@ -1,32 +1,12 @@
-//! The command line as a user meets it: help and version, what each flag and
-//! its LINKERD_AWAIT_* variable accept, and usage errors (exit 2) that name
-//! the flag, the bad value and a valid example.
+//! The command line as a user meets it: help and version, the values each
+//! flag and its LINKERD_AWAIT_* variable accept, and usage errors (exit 2)
+//! that name the flag, the bad value and a valid example, in plain text or
+//! as JSON. Which source wins when several are given: env_vars.rs.
 
 mod common;
 use common::*;
 
 use std::process::{Command, Output};
-
-/// Every option with the variable that sets it (besides --help and --version).
-const OPTIONS: [(&str, &str); 17] = [
-    ("--port", "LINKERD_AWAIT_PORT"),
-    ("--uri", "LINKERD_AWAIT_URI"),
-    ("--mesh", "LINKERD_AWAIT_MESH"),
-    ("--backoff", "LINKERD_AWAIT_BACKOFF"),
-    ("--backoff-initial", "LINKERD_AWAIT_BACKOFF_INITIAL"),
-    ("--backoff-factor", "LINKERD_AWAIT_BACKOFF_FACTOR"),
-    ("--attempt-timeout", "LINKERD_AWAIT_ATTEMPT_TIMEOUT"),
-    ("--timeout", "LINKERD_AWAIT_TIMEOUT"),
-    ("--timeout-fatal", "LINKERD_AWAIT_TIMEOUT_FATAL"),
-    ("--shutdown", "LINKERD_AWAIT_SHUTDOWN"),
-    ("--shutdown-uri", "LINKERD_AWAIT_SHUTDOWN_URI"),
-    ("--shutdown-timeout", "LINKERD_AWAIT_SHUTDOWN_TIMEOUT"),
-    ("--shutdown-on-failure", "LINKERD_AWAIT_SHUTDOWN_ON_FAILURE"),
-    ("--verbose", "LINKERD_AWAIT_VERBOSE"),
-    ("--quiet", "LINKERD_AWAIT_QUIET"),
-    ("--log", "LINKERD_AWAIT_LOG"),
-    ("--log-format", "LINKERD_AWAIT_LOG_FORMAT"),
-];
 
 /// Options that take a `<DUR>` value, with their variables.
 const DURATION_OPTIONS: [(&str, &str); 5] = [
@@ -36,31 +16,6 @@ const DURATION_OPTIONS: [(&str, &str); 5] = [
     ("--timeout", "LINKERD_AWAIT_TIMEOUT"),
     ("--shutdown-timeout", "LINKERD_AWAIT_SHUTDOWN_TIMEOUT"),
 ];
-
-/// The gate with a deadline and nothing listening, so a value wrongly
-/// accepted ends in 69 after a moment instead of a wait forever.
-fn cli() -> Command {
-    let mut cmd = gate();
-    cmd.env("LINKERD_AWAIT_TIMEOUT", "2s").env(
-        "LINKERD_AWAIT_URI",
-        format!("http://127.0.0.1:{}/ready", closed_port()),
-    );
-    cmd
-}
-
-fn stdout_text(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Exit 2 with every `needles` on stderr; nothing on stdout; no app started.
-fn assert_usage_error(out: &Output, needles: &[&str]) {
-    let err = stderr_text(out);
-    assert_eq!(out.status.code(), Some(2), "stderr:\n{err}");
-    assert!(out.stdout.is_empty(), "stdout: {}", stdout_text(out));
-    for needle in needles {
-        assert!(err.contains(needle), "{needle:?} missing from:\n{err}");
-    }
-}
 
 /// The options listed in `--help`, each with the text of its entry.
 fn help_entries(help: &str) -> Vec<(String, String)> {
@@ -187,14 +142,13 @@ fn every_duration_spelling_is_accepted_in_the_env_var() {
 /// Refused spellings, each with the part of the value the message quotes.
 const REJECTED_DURATIONS: [&str; 6] = ["5", "-1s", "1x", "1.5s", "99999999999999999999s", "1m5"];
 
-#[test]
-fn bad_duration_flag_exits_2_naming_flag_value_and_example() {
+/// Every rejected spelling, set by `set`, exits 2 naming the flag, the value
+/// and an example.
+fn assert_durations_rejected(set: impl Fn(&mut Command, &str)) {
     for input in REJECTED_DURATIONS {
-        let out = output(
-            cli()
-                .arg(format!("--timeout={input}"))
-                .args(["sh", "-c", "echo ran"]),
-        );
+        let mut cmd = cli();
+        set(&mut cmd, input);
+        let out = output(cmd.args(["sh", "-c", "echo ran"]));
         assert_usage_error(
             &out,
             &[
@@ -207,22 +161,17 @@ fn bad_duration_flag_exits_2_naming_flag_value_and_example() {
 }
 
 #[test]
+fn bad_duration_flag_exits_2_naming_flag_value_and_example() {
+    assert_durations_rejected(|cmd, input| {
+        cmd.arg(format!("--timeout={input}"));
+    });
+}
+
+#[test]
 fn bad_duration_env_var_exits_2_naming_flag_value_and_example() {
-    for input in REJECTED_DURATIONS {
-        let out = output(
-            cli()
-                .env("LINKERD_AWAIT_TIMEOUT", input)
-                .args(["sh", "-c", "echo ran"]),
-        );
-        assert_usage_error(
-            &out,
-            &[
-                "'--timeout <DUR>'",
-                &format!("'{input}'"),
-                "e.g. 0, 500ms, 5s",
-            ],
-        );
-    }
+    assert_durations_rejected(|cmd, input| {
+        cmd.env("LINKERD_AWAIT_TIMEOUT", input);
+    });
 }
 
 #[test]
@@ -271,23 +220,15 @@ fn uri_without_scheme_exits_2() {
 }
 
 #[test]
-fn port_0_exits_2() {
-    let out = output(
-        cli()
-            .env_remove("LINKERD_AWAIT_URI")
-            .args(["--port", "0", "true"]),
-    );
-    assert_usage_error(&out, &["'--port <PORT>'", "'0'"]);
-}
-
-#[test]
-fn port_70000_exits_2() {
-    let out = output(
-        cli()
-            .env_remove("LINKERD_AWAIT_URI")
-            .args(["--port", "70000", "true"]),
-    );
-    assert_usage_error(&out, &["'--port <PORT>'", "'70000'"]);
+fn port_0_or_past_65535_exits_2() {
+    for port in ["0", "70000"] {
+        let out = output(
+            cli()
+                .env_remove("LINKERD_AWAIT_URI")
+                .args(["--port", port, "true"]),
+        );
+        assert_usage_error(&out, &["'--port <PORT>'", &format!("'{port}'")]);
+    }
 }
 
 #[test]
@@ -334,161 +275,10 @@ fn bad_log_filter_exits_2_naming_the_flag() {
     assert_usage_error(&out, &["LINKERD_AWAIT_LOG", "'a=['"]);
 }
 
-/// The gate against a refusing port, with a short deadline; the caller
-/// keeps the port refusing while the gate runs.
-fn timing_out(refused: &RefusedPort) -> Command {
-    let mut cmd = gate();
-    cmd.args(["-p", &refused.port.to_string(), "-t", "300ms"]);
-    cmd
-}
-
-const APP: [&str; 3] = ["sh", "-c", "echo app ran; exit 3"];
-
-fn assert_fatal(out: &Output) {
-    assert_eq!(out.status.code(), Some(69), "{}", stderr_text(out));
-    assert!(out.stdout.is_empty(), "the app ran: {}", stdout_text(out));
-}
-
-fn assert_proceeded(out: &Output) {
-    assert_eq!(out.status.code(), Some(3), "{}", stderr_text(out));
-    assert_eq!(stdout_text(out), "app ran\n");
-}
-
-#[test]
-fn timeout_fatal_without_value_is_fatal() {
-    let refused = RefusedPort::new();
-    assert_fatal(&output(
-        timing_out(&refused).arg("--timeout-fatal").args(APP),
-    ));
-}
-
-#[test]
-fn timeout_fatal_false_runs_the_app_anyway() {
-    let refused = RefusedPort::new();
-    assert_proceeded(&output(
-        timing_out(&refused).arg("--timeout-fatal=false").args(APP),
-    ));
-}
-
-#[test]
-fn timeout_fatal_false_in_the_env_var_runs_the_app_anyway() {
-    let refused = RefusedPort::new();
-    assert_proceeded(&output(
-        timing_out(&refused)
-            .env("LINKERD_AWAIT_TIMEOUT_FATAL", "false")
-            .args(APP),
-    ));
-}
-
-#[test]
-fn timeout_fatal_flag_wins_over_its_env_var() {
-    let refused = RefusedPort::new();
-    assert_fatal(&output(
-        timing_out(&refused)
-            .env("LINKERD_AWAIT_TIMEOUT_FATAL", "false")
-            .arg("--timeout-fatal")
-            .args(APP),
-    ));
-}
-
-#[test]
-fn timeout_fatal_accepts_every_boolean_spelling() {
-    let refused = RefusedPort::new();
-    for value in ["no", "off", "0", "n"] {
-        assert_proceeded(&output(
-            timing_out(&refused)
-                .arg(format!("--timeout-fatal={value}"))
-                .args(APP),
-        ));
-    }
-    for value in ["yes", "on", "1", "true"] {
-        assert_fatal(&output(
-            timing_out(&refused)
-                .env("LINKERD_AWAIT_TIMEOUT_FATAL", value)
-                .args(APP),
-        ));
-    }
-}
-
-#[test]
-fn timeout_fatal_with_a_bad_value_exits_2() {
-    let refused = RefusedPort::new();
-    let out = output(timing_out(&refused).arg("--timeout-fatal=maybe").args(APP));
-    assert_usage_error(&out, &["--timeout-fatal", "'maybe'"]);
-}
-
-#[test]
-fn uri_flag_wins_over_a_port_from_the_environment() {
-    let proxy = FakeProxy::ready_after(1);
-    let out =
-        output(
-            gate()
-                .env("LINKERD_AWAIT_PORT", "1")
-                .args(["-u", &proxy.url("/custom"), "true"]),
-        );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
-    assert_eq!(proxy.requests_to("/custom").len(), 1);
-}
-
-#[test]
-fn bad_value_from_an_env_var_names_the_variable() {
-    let out = output(gate().env("LINKERD_AWAIT_TIMEOUT", "5").arg("true"));
-    assert_usage_error(&out, &["'--timeout <DUR>'", "'5'", "LINKERD_AWAIT_TIMEOUT"]);
-    // Typed on the command line, the flag alone is named.
-    let out = output(
-        gate()
-            .env("LINKERD_AWAIT_TIMEOUT", "5s")
-            .args(["-t", "5", "true"]),
-    );
-    assert_usage_error(&out, &["'--timeout <DUR>'", "'5'"]);
-    assert!(
-        !stderr_text(&out).contains("LINKERD_AWAIT_TIMEOUT"),
-        "{}",
-        stderr_text(&out)
-    );
-}
-
 #[test]
 fn negative_duration_is_a_duration_error() {
     let out = output(gate().args(["--timeout", "-1s", "true"]));
     assert_usage_error(&out, &["'--timeout <DUR>'", "'-1s'", "e.g."]);
-}
-
-#[test]
-fn boolean_env_vars_accept_every_spelling() {
-    for (value, verbose) in [
-        ("1", true),
-        ("yes", true),
-        ("on", true),
-        ("0", false),
-        ("off", false),
-    ] {
-        let out = output(
-            gate()
-                .env("LINKERD_AWAIT_DISABLED", "1")
-                .env("LINKERD_AWAIT_VERBOSE", value)
-                .arg("true"),
-        );
-        assert_eq!(out.status.code(), Some(0), "{value}: {}", stderr_text(&out));
-        assert_eq!(
-            stderr_text(&out).contains("not waiting"),
-            verbose,
-            "{value}: {}",
-            stderr_text(&out)
-        );
-    }
-}
-
-#[test]
-fn shutdown_false_in_the_env_needs_no_command() {
-    let out = output(
-        gate()
-            .env("LINKERD_AWAIT_DISABLED", "1")
-            .env("LINKERD_AWAIT_SHUTDOWN", "false"),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
-    let out = output(gate().env("LINKERD_AWAIT_DISABLED", "1").arg("--shutdown"));
-    assert_usage_error(&out, &["--shutdown needs a command"]);
 }
 
 #[test]
@@ -549,264 +339,6 @@ fn the_largest_duration_is_accepted_everywhere() {
     let out = output(cmd.args(["-S", "--", "sh", "-c", "exit 3"]));
     assert_eq!(out.status.code(), Some(3), "{}", stderr_text(&out));
     assert_eq!(proxy.requests_to("/shutdown").len(), 1);
-}
-
-// Precedence: a flag typed on the command line beats an environment
-// variable; two mutually exclusive options conflict only when both are typed.
-
-/// The gate with waiting disabled, so only the log level decides what it says.
-fn disabled() -> Command {
-    let mut cmd = gate();
-    cmd.env("LINKERD_AWAIT_DISABLED", "1");
-    cmd
-}
-
-/// True when the debug line about skipping the wait was logged.
-fn logged_debug(out: &Output) -> bool {
-    stderr_text(out).contains("not waiting for the proxy")
-}
-
-#[test]
-fn typed_quiet_beats_verbose_from_the_environment() {
-    let out = output(
-        disabled()
-            .env("LINKERD_AWAIT_VERBOSE", "true")
-            .args(["-q", "true"]),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
-    assert!(stderr_text(&out).is_empty(), "{}", stderr_text(&out));
-}
-
-#[test]
-fn typed_verbose_beats_quiet_from_the_environment() {
-    let out = output(
-        disabled()
-            .env("LINKERD_AWAIT_QUIET", "true")
-            .args(["-v", "true"]),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
-    assert!(logged_debug(&out), "{}", stderr_text(&out));
-}
-
-#[test]
-fn verbose_and_quiet_both_from_the_environment_verbose_wins() {
-    let out = output(
-        disabled()
-            .env("LINKERD_AWAIT_QUIET", "true")
-            .env("LINKERD_AWAIT_VERBOSE", "true")
-            .arg("true"),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
-    assert!(logged_debug(&out), "{}", stderr_text(&out));
-}
-
-#[test]
-fn verbose_and_quiet_both_typed_exits_2() {
-    let out = output(disabled().args(["-v", "-q", "true"]));
-    assert_usage_error(&out, &["cannot be used with", "--verbose", "--quiet"]);
-}
-
-#[test]
-fn typed_port_beats_a_uri_from_the_environment() {
-    let proxy = FakeProxy::ready_after(1);
-    let out = output(
-        gate()
-            .env(
-                "LINKERD_AWAIT_URI",
-                format!("http://127.0.0.1:{}/elsewhere", closed_port()),
-            )
-            .args(["-t", "5s", "-p", &proxy.port().to_string(), "true"]),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
-    assert_eq!(proxy.requests_to("/ready").len(), 1);
-}
-
-#[test]
-fn uri_from_the_environment_beats_a_port_from_the_environment() {
-    let proxy = FakeProxy::ready_after(1);
-    let out = output(
-        gate()
-            .env("LINKERD_AWAIT_PORT", closed_port().to_string())
-            .env("LINKERD_AWAIT_URI", proxy.url("/custom"))
-            .args(["-t", "5s", "true"]),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
-    assert_eq!(proxy.requests_to("/custom").len(), 1);
-}
-
-#[test]
-fn empty_or_blank_env_vars_are_the_same_as_unset() {
-    let proxy = FakeProxy::ready_after(1);
-    for (_, var) in OPTIONS {
-        for value in ["", "  \t"] {
-            let out = output(
-                gate()
-                    .env(var, value)
-                    .args(["-p", &proxy.port().to_string(), "-t", "5s"])
-                    .args(["sh", "-c", "echo app ran"]),
-            );
-            assert_eq!(
-                out.status.code(),
-                Some(0),
-                "{var}={value:?}: {}",
-                stderr_text(&out)
-            );
-            assert_eq!(stdout_text(&out), "app ran\n", "{var}={value:?}");
-        }
-    }
-}
-
-#[test]
-fn blank_disable_variables_do_not_disable_waiting() {
-    let refused = RefusedPort::new();
-    for var in ["LINKERD_AWAIT_DISABLED", "LINKERD_DISABLED"] {
-        let out = output(timing_out(&refused).env(var, " ").args(APP));
-        assert_fatal(&out);
-    }
-}
-
-#[test]
-fn values_are_trimmed_in_flags_and_env_vars() {
-    let proxy = FakeProxy::ready_after(1);
-    let port = format!(" {} ", proxy.port());
-    let out = output(
-        gate()
-            .env("LINKERD_AWAIT_PORT", &port)
-            .env("LINKERD_AWAIT_MESH", " istio\n")
-            .env("LINKERD_AWAIT_QUIET", " true ")
-            .env("LINKERD_AWAIT_LOG_FORMAT", " plain ")
-            .args(["--timeout-fatal= false ", "-t", "5s", "true"]),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
-    assert_eq!(proxy.requests_to("/healthz/ready").len(), 1);
-    assert!(stderr_text(&out).is_empty(), "{}", stderr_text(&out));
-
-    let proxy = FakeProxy::ready_after(1);
-    let out = output(gate().args([
-        "-p",
-        &format!("\t{}", proxy.port()),
-        "--mesh",
-        "envoy ",
-        "--log",
-        " error ",
-        "-t",
-        "5s",
-        "true",
-    ]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
-    assert_eq!(proxy.requests_to("/ready").len(), 1);
-    assert!(stderr_text(&out).is_empty(), "{}", stderr_text(&out));
-}
-
-#[test]
-fn trimmed_port_still_refuses_0() {
-    let out = output(
-        cli()
-            .env_remove("LINKERD_AWAIT_URI")
-            .env("LINKERD_AWAIT_PORT", " 0 ")
-            .arg("true"),
-    );
-    assert_usage_error(&out, &["'--port <PORT>'", "'0'", "LINKERD_AWAIT_PORT"]);
-}
-
-#[test]
-fn env_tip_ignores_the_apps_own_flags() {
-    for app in [
-        &["sh", "-c", "echo ran", "-b", "3"][..],
-        &["--", "sh", "-c", "echo ran", "-b", "3"][..],
-        &["sh", "--backoff=3"][..],
-    ] {
-        let out = output(gate().env("LINKERD_AWAIT_BACKOFF", "5").args(app));
-        assert_usage_error(&out, &["'--backoff <DUR>'", "'5'", "LINKERD_AWAIT_BACKOFF"]);
-    }
-    // Our own flag, in any spelling, is what the user typed: no tip.
-    for ours in [
-        &["-b", "5"][..],
-        &["-b5"][..],
-        &["--backoff=5"][..],
-        &["-vb", "5"][..],
-    ] {
-        let out = output(
-            gate()
-                .env("LINKERD_AWAIT_BACKOFF", "5")
-                .args(ours)
-                .arg("true"),
-        );
-        assert_usage_error(&out, &["'--backoff <DUR>'", "'5'"]);
-        assert!(
-            !stderr_text(&out).contains("LINKERD_AWAIT_BACKOFF"),
-            "{ours:?}: {}",
-            stderr_text(&out)
-        );
-    }
-}
-
-#[test]
-fn comma_in_a_typed_shutdown_uri_is_part_of_the_url() {
-    let proxy = FakeProxy::ready_after(1);
-    let out = output(
-        gate_for(&proxy)
-            .args(["-t", "5s", "-S", "--shutdown-uri"])
-            .arg(proxy.url("/quit?a=1,2"))
-            .args(["--", "true"]),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
-    assert_eq!(
-        proxy.requests_to("/quit?a=1,2").len(),
-        1,
-        "{:?}",
-        proxy.requests()
-    );
-}
-
-#[test]
-fn shutdown_uri_env_var_is_comma_separated() {
-    let proxy = FakeProxy::ready_after(1);
-    let out = output(
-        gate_for(&proxy)
-            .env(
-                "LINKERD_AWAIT_SHUTDOWN_URI",
-                format!(" {} , {} ,", proxy.url("/one"), proxy.url("/two")),
-            )
-            .args(["-t", "5s", "-S", "--", "true"]),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
-    assert_eq!(proxy.requests_to("/one").len(), 1, "{:?}", proxy.requests());
-    assert_eq!(proxy.requests_to("/two").len(), 1, "{:?}", proxy.requests());
-}
-
-#[test]
-fn bad_shutdown_uri_env_var_exits_2_naming_the_variable() {
-    let out = output(
-        cli()
-            .env(
-                "LINKERD_AWAIT_SHUTDOWN_URI",
-                "http://127.0.0.1:1/q,https://localhost/q",
-            )
-            .args(["-S", "--", "sh", "-c", "echo ran"]),
-    );
-    assert_usage_error(
-        &out,
-        &[
-            "LINKERD_AWAIT_SHUTDOWN_URI",
-            "'https://localhost/q'",
-            "only plain http://",
-        ],
-    );
-}
-
-#[test]
-fn help_names_every_variable_even_when_some_are_blank() {
-    let out = output(
-        gate()
-            .env("LINKERD_AWAIT_PORT", "")
-            .env("LINKERD_AWAIT_SHUTDOWN_URI", " ")
-            .arg("--help"),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
-    let help = stdout_text(&out);
-    assert!(help.contains("[env: LINKERD_AWAIT_PORT="), "{help}");
-    assert!(help.contains("[env: LINKERD_AWAIT_SHUTDOWN_URI="), "{help}");
 }
 
 // With --log-format json every stderr line is one JSON object, usage and

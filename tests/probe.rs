@@ -22,15 +22,6 @@ fn timed_output(cmd: &mut std::process::Command) -> (Output, Duration) {
     (out, start.elapsed())
 }
 
-fn stdout_text(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A proxy that never becomes ready.
-fn never_ready() -> FakeProxy {
-    FakeProxy::start(|_, _| Reply::Status(503))
-}
-
 /// The gate's log lines that report progress while waiting.
 fn progress_lines(stderr: &str) -> Vec<&str> {
     stderr
@@ -76,8 +67,8 @@ fn first_check_is_immediate_not_after_a_backoff_delay() {
 #[test]
 fn not_ready_within_timeout_exits_69_without_running_cmd() {
     let proxy = never_ready();
-    let dir = TempDir::new("timeout-69");
-    let marker = dir.path.join("ran");
+    let dir = temp_dir();
+    let marker = dir.path().join("ran");
     let (out, took) = timed_output(
         gate_for(&proxy)
             .args(["-t", "1s", "sh", "-c"])
@@ -286,10 +277,14 @@ fn unending_error_body_without_length_keeps_the_backoff_pace_and_the_app_starts_
 }
 
 #[test]
-fn small_error_body_keeps_the_connection_for_the_next_check() {
+fn checks_until_ready_reuse_one_kept_alive_connection_when_error_bodies_are_small() {
     let proxy = FakeProxy::ready_after(4);
     let out = output(gate_for(&proxy).args(["-t", "10s"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    let log = stderr_text(&out);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert_eq!(proxy.requests_to("/ready").len(), 4);
+    assert!(log.contains("proxy ready after"), "{log}");
+    proxy.wait_for_requests(4, Duration::from_secs(1));
     let connections: Vec<usize> = proxy.requests().iter().map(|r| r.connection).collect();
     assert_eq!(
         connections,
@@ -312,24 +307,6 @@ fn uri_with_a_custom_path_and_query_is_what_is_checked() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
     let paths: Vec<String> = proxy.requests().into_iter().map(|r| r.path).collect();
     assert_eq!(paths, ["/custom/ready?probe=1"]);
-}
-
-#[test]
-fn uri_env_var_picks_the_url() {
-    let proxy = FakeProxy::start(|req, _| {
-        if req.path == "/env/ready" {
-            Reply::Status(200)
-        } else {
-            Reply::Status(404)
-        }
-    });
-    let out = output(
-        gate()
-            .env("LINKERD_AWAIT_URI", proxy.url("/env/ready"))
-            .args(["-t", "3s"]),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
-    assert_eq!(proxy.requests_to("/env/ready").len(), 1);
 }
 
 #[test]
@@ -410,90 +387,6 @@ fn empty_disable_variables_do_not_disable_waiting() {
 }
 
 #[test]
-fn port_flag_picks_the_port() {
-    let proxy = FakeProxy::ready_after(1);
-    let out = output(gate().args(["-p", &proxy.port().to_string(), "-t", "3s"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
-    assert_eq!(proxy.requests_to("/ready").len(), 1);
-}
-
-#[test]
-fn linkerd_await_port_env_picks_the_port() {
-    let proxy = FakeProxy::ready_after(1);
-    let out = output(
-        gate()
-            .env("LINKERD_AWAIT_PORT", proxy.port().to_string())
-            .args(["-t", "3s"]),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
-    assert_eq!(proxy.requests_to("/ready").len(), 1);
-}
-
-#[test]
-fn proxy_admin_listen_addr_picks_the_port() {
-    let proxy = FakeProxy::ready_after(1);
-    let out = output(
-        gate()
-            .env(
-                "LINKERD2_PROXY_ADMIN_LISTEN_ADDR",
-                format!("127.0.0.1:{}", proxy.port()),
-            )
-            .args(["-t", "3s"]),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
-    assert_eq!(proxy.requests_to("/ready").len(), 1);
-}
-
-#[test]
-fn port_flag_wins_over_proxy_admin_listen_addr() {
-    let chosen = FakeProxy::ready_after(1);
-    let other = FakeProxy::ready_after(1);
-    let out = output(
-        gate()
-            .env(
-                "LINKERD2_PROXY_ADMIN_LISTEN_ADDR",
-                format!("127.0.0.1:{}", other.port()),
-            )
-            .args(["-p", &chosen.port().to_string(), "-t", "3s"]),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
-    assert_eq!(chosen.requests().len(), 1);
-    assert!(other.requests().is_empty(), "{:?}", other.requests());
-}
-
-#[test]
-fn linkerd_await_port_wins_over_proxy_admin_listen_addr() {
-    let chosen = FakeProxy::ready_after(1);
-    let other = FakeProxy::ready_after(1);
-    let out = output(
-        gate()
-            .env(
-                "LINKERD2_PROXY_ADMIN_LISTEN_ADDR",
-                format!("127.0.0.1:{}", other.port()),
-            )
-            .env("LINKERD_AWAIT_PORT", chosen.port().to_string())
-            .args(["-t", "3s"]),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
-    assert_eq!(chosen.requests().len(), 1);
-    assert!(other.requests().is_empty(), "{:?}", other.requests());
-}
-
-#[test]
-fn port_flag_wins_over_linkerd_await_port() {
-    let chosen = FakeProxy::ready_after(1);
-    let other = FakeProxy::ready_after(1);
-    let out = output(
-        gate()
-            .env("LINKERD_AWAIT_PORT", other.port().to_string())
-            .args(["-p", &chosen.port().to_string(), "-t", "3s"]),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
-    assert_eq!(chosen.requests().len(), 1);
-    assert!(other.requests().is_empty(), "{:?}", other.requests());
-}
-
-#[test]
 fn progress_lines_are_few_and_name_the_last_http_status() {
     let proxy = never_ready();
     let out = output(gate_for(&proxy).args(["-t", "2500ms"]));
@@ -528,26 +421,6 @@ fn progress_lines_say_connection_refused_when_nothing_listens() {
         assert!(line.contains("connection refused"), "{line}");
     }
     assert!(log.contains("last: connection refused"), "{log}");
-}
-
-/// A scratch directory removed on drop.
-struct TempDir {
-    path: std::path::PathBuf,
-}
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let path =
-            std::env::temp_dir().join(format!("linkerd-await-probe-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&path).expect("create temp dir");
-        TempDir { path }
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
-    }
 }
 
 // ---------------------------------------------------------------------------

@@ -1,30 +1,300 @@
-//! What the gate says about its shutdown requests (`--shutdown`): only what
-//! it knows. reqwest does not tell whether a request was written, so a line
-//! never claims the proxy did or did not get one unless an answer (or a
-//! failed connect) proves it; and URLs are logged without their credentials.
+//! The shutdown requests of `--shutdown` mode: the proxy is asked once per
+//! URL, only after the app ended, concurrently and within
+//! `--shutdown-timeout`; a Job completes whatever the app's status, unless
+//! `--shutdown-on-failure=false` keeps a failed pod's proxy running.
+//!
+//! And what the gate says about those requests: only what it knows. reqwest
+//! does not tell whether a request was written, so a line never claims the
+//! proxy did or did not get one unless an answer (or a failed connect)
+//! proves it; and URLs are logged without their credentials.
 //!
 //! Every test runs the real binary against `FakeProxy`s on loopback.
 
 mod common;
 use common::*;
 
-use std::process::Command;
-
-/// The linkerd annotation that Linkerd ≥ 2.16 needs before it serves `/shutdown`.
-const ANNOTATION: &str = "config.linkerd.io/proxy-admin-shutdown";
-
-/// A proxy that is ready at once and answers every other path with `shutdown`.
-fn proxy_answering(shutdown: Reply) -> FakeProxy {
-    FakeProxy::start(move |req, _| match req.path.as_str() {
-        "/ready" => Reply::Status(200),
-        _ => shutdown.clone(),
-    })
-}
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    process::Command,
+    sync::{Arc, Mutex},
+    thread,
+    time::{Duration, Instant},
+};
 
 /// `cmd -S ... -- sh -c SCRIPT`: a supervised app that runs `script`.
 fn supervise(cmd: &mut Command, script: &str) {
-    cmd.args(["-S", "--", "sh", "-c", script]);
+    cmd.arg("-S");
+    app(cmd, script, &[]);
 }
+
+/// A proxy whose shutdown endpoint notes, at each request, whether the app had
+/// already ended: the app writes its PID to `<dir>/pid` first thing, and its
+/// `/proc` entry is gone only once it exited *and* was reaped.
+struct WatchedProxy {
+    proxy: FakeProxy,
+    /// One entry per shutdown request: was the app gone at that moment?
+    app_gone: Arc<Mutex<Vec<bool>>>,
+}
+
+impl WatchedProxy {
+    fn start(pid_file: PathBuf) -> Self {
+        Self::with_readiness(pid_file, Reply::Status(200))
+    }
+
+    /// Like `start`, with `readiness` as the answer to every readiness check.
+    fn with_readiness(pid_file: PathBuf, readiness: Reply) -> Self {
+        let app_gone = Arc::new(Mutex::new(Vec::new()));
+        let seen = app_gone.clone();
+        let proxy = FakeProxy::start(move |req, _| {
+            if req.path == "/ready" {
+                return readiness.clone();
+            }
+            let gone = fs::read_to_string(&pid_file)
+                .ok()
+                .and_then(|pid| pid.trim().parse::<i32>().ok())
+                .is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists());
+            seen.lock().expect("app_gone lock").push(gone);
+            Reply::Status(200)
+        });
+        WatchedProxy { proxy, app_gone }
+    }
+
+    fn app_gone(&self) -> Vec<bool> {
+        self.app_gone.lock().expect("app_gone lock").clone()
+    }
+}
+
+/// The app script that records its PID for `WatchedProxy`, pauses so that an
+/// early shutdown request would find it alive, and exits with `$2`.
+const RECORD_PID_THEN_EXIT: &str = r#"echo $$ > "$1/pid"; sleep 0.1; echo app done; exit "$2""#;
+
+// ---------------------------------------------------------------------------
+// When the proxy is asked, and how often.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn shutdown_is_posted_once_to_slash_shutdown_after_the_app_exited() {
+    let dir = temp_dir();
+    let watched = WatchedProxy::start(dir.path().join("pid"));
+    let mut cmd = gate_for(&watched.proxy);
+    cmd.arg("-S");
+    app(&mut cmd, RECORD_PID_THEN_EXIT, &[path_arg(dir.path()), "0"]);
+    let mut gate = Gate::spawn(&mut cmd);
+    let code = gate.code_within(LIMIT);
+    let exited = Instant::now();
+    let err = gate.err.finish(LIMIT);
+    assert_eq!(code, 0, "{err}");
+    let shutdowns = watched.proxy.requests_to("/shutdown");
+    assert_eq!(shutdowns.len(), 1, "{:?}", watched.proxy.requests());
+    assert_eq!(shutdowns[0].method, "POST");
+    // Answered at once: the gate leaves without waiting out --shutdown-timeout (5s).
+    let after = exited - shutdowns[0].at;
+    assert!(
+        after < Duration::from_secs(1),
+        "exited {after:?} after the answer"
+    );
+    assert_eq!(watched.app_gone(), [true], "POST only after the app ended");
+    let others: Vec<_> = watched
+        .proxy
+        .requests()
+        .into_iter()
+        .filter(|r| r.path != "/shutdown")
+        .map(|r| (r.method, r.path))
+        .collect();
+    assert!(
+        others.iter().all(|(m, p)| m == "GET" && p == "/ready"),
+        "{others:?}"
+    );
+    assert!(err.contains("asked the proxy to shut down"), "{err}");
+}
+
+#[test]
+fn shutdown_is_posted_once_to_each_shutdown_uri_after_the_app_exited() {
+    let dir = temp_dir();
+    let first = WatchedProxy::start(dir.path().join("pid"));
+    let second = WatchedProxy::start(dir.path().join("pid"));
+    let mut cmd = gate_for(&first.proxy);
+    cmd.args([
+        "-S",
+        "--shutdown-uri",
+        &first.proxy.url("/quit-first"),
+        "--shutdown-uri",
+        &second.proxy.url("/quit-second"),
+    ]);
+    app(&mut cmd, RECORD_PID_THEN_EXIT, &[path_arg(dir.path()), "7"]);
+    let mut gate = Gate::spawn(&mut cmd);
+    assert_eq!(gate.code_within(LIMIT), 7, "{}", gate.err.text());
+    for (proxy, path) in [(&first, "/quit-first"), (&second, "/quit-second")] {
+        let posts = proxy.proxy.requests_to(path);
+        assert_eq!(posts.len(), 1, "{path}: {:?}", proxy.proxy.requests());
+        assert_eq!(posts[0].method, "POST");
+        assert_eq!(
+            proxy.app_gone(),
+            [true],
+            "{path}: POST only after the app ended"
+        );
+    }
+    assert!(
+        first.proxy.requests_to("/shutdown").is_empty(),
+        "--shutdown-uri replaces the default URL"
+    );
+}
+
+#[test]
+fn hung_shutdown_endpoint_is_abandoned_after_shutdown_timeout() {
+    let proxy = proxy_answering(Reply::Hang);
+    let mut cmd = gate_for(&proxy);
+    cmd.args(["-S", "--shutdown-timeout", "500ms"]);
+    app(&mut cmd, "exit 3", &[]);
+    let mut gate = Gate::spawn(&mut cmd);
+    assert_eq!(gate.code_within(LIMIT), 3, "{}", gate.err.text());
+    let exited = Instant::now();
+    let posted = proxy.requests_to("/shutdown");
+    assert_eq!(posted.len(), 1, "{:?}", proxy.requests());
+    let waited = exited - posted[0].at;
+    // The bound is the behaviour: 500 ms, plus scheduling slack under load.
+    assert!(
+        waited >= Duration::from_millis(450) && waited < Duration::from_millis(1000),
+        "exited {waited:?} after the shutdown request"
+    );
+    let err = gate.err.finish(LIMIT);
+    assert!(err.contains("--shutdown-timeout"), "{err}");
+}
+
+#[test]
+fn hung_shutdown_endpoint_does_not_hold_back_the_others() {
+    let hung = proxy_answering(Reply::Hang);
+    let ok = proxy_answering(Reply::Status(200));
+    let mut cmd = gate_for(&hung);
+    cmd.args([
+        "-S",
+        "--shutdown-timeout",
+        "3s",
+        "--shutdown-uri",
+        &hung.url("/quit"),
+        "--shutdown-uri",
+        &ok.url("/quit"),
+    ]);
+    app(&mut cmd, "exit 0", &[]);
+    let mut gate = Gate::spawn(&mut cmd);
+    // The second URL is asked while the first still hangs (concurrently).
+    ok.wait_for_requests(1, Duration::from_secs(2));
+    assert!(
+        gate.running.child.try_wait().expect("try_wait").is_none(),
+        "the gate still waits for the hung endpoint"
+    );
+    assert_eq!(gate.code_within(LIMIT), 0, "{}", gate.err.text());
+    assert_eq!(ok.requests_to("/quit").len(), 1);
+    assert_eq!(hung.requests_to("/quit").len(), 1);
+}
+
+#[test]
+fn refused_shutdown_connection_is_retried_until_the_proxy_listens() {
+    let ready = proxy_answering(Reply::Status(200));
+    let refused = RefusedPort::new();
+    let url = format!("http://127.0.0.1:{}/shutdown", refused.port);
+    let mut cmd = gate_for(&ready);
+    cmd.args(["-S", "--shutdown-timeout", "5s", "--shutdown-uri", &url]);
+    app(&mut cmd, "echo app done; exit 0", &[]);
+    let mut gate = Gate::spawn(&mut cmd);
+    gate.wait_out("app done");
+    // Let a few attempts be refused, then start listening.
+    thread::sleep(Duration::from_millis(200));
+    let late = FakeProxy::serve(refused.listen(), Arc::new(|_, _| Reply::Status(200)));
+    assert_eq!(gate.code_within(LIMIT), 0, "{}", gate.err.text());
+    let posts = late.requests_to("/shutdown");
+    assert_eq!(posts.len(), 1, "{:?}", late.requests());
+    assert_eq!(posts[0].method, "POST");
+}
+
+#[test]
+fn shutdown_404_names_the_annotation_and_keeps_the_apps_exit_code() {
+    let proxy = proxy_answering(Reply::Status(404));
+    for code in [0, 5] {
+        let mut cmd = gate_for(&proxy);
+        cmd.arg("-S");
+        app(&mut cmd, &format!("exit {code}"), &[]);
+        let out = output(&mut cmd);
+        let log = stderr_text(&out);
+        assert_eq!(out.status.code(), Some(code), "{log}");
+        assert!(log.contains(ANNOTATION), "no annotation hint:\n{log}");
+        assert!(log.contains("404"), "{log}");
+    }
+    assert_eq!(proxy.requests_to("/shutdown").len(), 2);
+}
+
+#[test]
+fn shutdown_on_failure_false_leaves_the_proxy_running_only_when_the_app_failed() {
+    for (script, want, posts) in [
+        ("exit 1", 1, 0),
+        ("kill -KILL $$", 137, 0),
+        ("exit 0", 0, 1),
+    ] {
+        let proxy = proxy_answering(Reply::Status(200));
+        let mut cmd = gate_for(&proxy);
+        cmd.args(["-S", "--shutdown-on-failure=false"]);
+        app(&mut cmd, script, &[]);
+        let out = output(&mut cmd);
+        assert_eq!(
+            shell_code(out.status),
+            want,
+            "{script}: {}",
+            stderr_text(&out)
+        );
+        assert_eq!(
+            proxy.requests_to("/shutdown").len(),
+            posts,
+            "app `{script}`"
+        );
+    }
+}
+
+#[test]
+fn readiness_timeout_not_fatal_runs_the_app_and_still_shuts_down() {
+    let dir = temp_dir();
+    let watched = WatchedProxy::with_readiness(dir.path().join("pid"), Reply::Status(503));
+    let proxy = &watched.proxy;
+    let mut cmd = gate_for(proxy);
+    cmd.args(["-S", "-t", "300ms", "--timeout-fatal=false"]);
+    app(&mut cmd, RECORD_PID_THEN_EXIT, &[path_arg(dir.path()), "4"]);
+    let mut gate = Gate::spawn(&mut cmd);
+    let (code, out, err) = gate.finish();
+    assert_eq!(code, 4, "{err}");
+    assert!(out.contains("app done"), "the app ran");
+    assert!(err.contains("--timeout-fatal=false"), "{err}");
+    let posts = proxy.requests_to("/shutdown");
+    assert_eq!(posts.len(), 1, "{:?}", proxy.requests());
+    assert_eq!(posts[0].method, "POST");
+    assert_eq!(watched.app_gone(), [true]);
+}
+
+#[test]
+fn readiness_timeout_in_a_job_exits_69_and_still_asks_the_proxy_to_shut_down() {
+    // A Job whose proxy never turns ready (identity never issued) must still
+    // complete: the proxy is asked to stop, unless the user keeps failed pods.
+    for (flags, posts) in [(&[][..], 1), (&["--shutdown-on-failure=false"][..], 0)] {
+        let proxy = FakeProxy::start(|req, _| match req.path.as_str() {
+            "/ready" => Reply::Status(503),
+            _ => Reply::Status(200),
+        });
+        let mut cmd = gate_for(&proxy);
+        cmd.args(["-S", "-t", "200ms"]).args(flags);
+        app(&mut cmd, "echo app ran", &[]);
+        let (code, out, err) = Gate::spawn(&mut cmd).finish();
+        assert_eq!(code, 69, "{flags:?}: {err}");
+        assert_eq!(out, "", "the app must not run");
+        assert_eq!(
+            proxy.requests_to("/shutdown").len(),
+            posts,
+            "{flags:?}: {err}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// What the gate says about each request.
+// ---------------------------------------------------------------------------
 
 /// Runs the gate with `--shutdown-timeout 0` against `proxy`; returns the
 /// line about its shutdown URL, after checking it claims no missing answer.

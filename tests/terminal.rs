@@ -9,14 +9,7 @@
 mod common;
 use common::{pty::Shell, *};
 
-use std::{
-    fs,
-    path::PathBuf,
-    process::Stdio,
-    sync::atomic::{AtomicUsize, Ordering},
-    thread,
-    time::{Duration, Instant},
-};
+use std::{fs, time::Duration};
 
 /// Bound for one step (a line, a prompt, a job report): it takes
 /// milliseconds on an idle machine; generous because tests run in parallel
@@ -36,12 +29,7 @@ echo "app done"
 
 /// A proxy that is ready at once and accepts the shutdown request.
 fn ready_proxy() -> FakeProxy {
-    FakeProxy::start(|_, _| Reply::Status(200))
-}
-
-/// A proxy that is never ready.
-fn never_ready_proxy() -> FakeProxy {
-    FakeProxy::start(|_, _| Reply::Status(503))
+    proxy_answering(Reply::Status(200))
 }
 
 /// The command line that runs `sh SCRIPT` under the gate in supervise mode.
@@ -71,32 +59,31 @@ fn last_status(shell: &mut Shell) -> i32 {
         .unwrap_or_else(|_| panic!("no status in {digits:?}; the screen:\n{}", shell.screen()))
 }
 
-/// App scripts shared with the shell; removed on drop.
-struct Scripts(PathBuf);
+/// `$?` of the gate's command line is `status`, and the proxy got one
+/// shutdown request.
+fn assert_ended_with(shell: &mut Shell, status: i32, proxy: &FakeProxy) {
+    assert_eq!(last_status(shell), status, "{}", shell.screen());
+    assert_eq!(
+        proxy.requests_to("/shutdown").len(),
+        1,
+        "{}",
+        shell.screen()
+    );
+}
+
+/// App scripts shared with the shell, in a directory removed on drop.
+struct Scripts(tempfile::TempDir);
 
 impl Scripts {
-    fn new(tag: &str) -> Self {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "linkerd-await-terminal-{}-{tag}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::SeqCst)
-        ));
-        fs::create_dir_all(&path).expect("create temp dir");
-        Scripts(path)
+    fn new() -> Self {
+        Scripts(temp_dir())
     }
 
     /// Writes `body` to `name` and returns its path, for `sh PATH`.
     fn write(&self, name: &str, body: &str) -> String {
-        let path = self.0.join(name);
+        let path = self.0.path().join(name);
         fs::write(&path, body).expect("write app script");
-        path.to_str().expect("temp dir is UTF-8").to_string()
-    }
-}
-
-impl Drop for Scripts {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
+        path_arg(&path).to_string()
     }
 }
 
@@ -110,7 +97,7 @@ fn ctrl_z_stops_the_app_and_the_gate_and_fg_resumes_both() {
         return;
     };
     let proxy = ready_proxy();
-    let scripts = Scripts::new("ctrl-z");
+    let scripts = Scripts::new();
     let app = scripts.write("reader.sh", READER);
     shell.line(&gate_line(&proxy, &app));
     shell.wait_for("app started", STEP);
@@ -137,13 +124,7 @@ fn ctrl_z_stops_the_app_and_the_gate_and_fg_resumes_both() {
     shell.send(b"\x04");
     shell.wait_for("app done", STEP);
     shell.prompt(STEP);
-    assert_eq!(last_status(&mut shell), 0, "{}", shell.screen());
-    assert_eq!(
-        proxy.requests_to("/shutdown").len(),
-        1,
-        "{}",
-        shell.screen()
-    );
+    assert_ended_with(&mut shell, 0, &proxy);
 }
 
 /// `COMMAND &`, then `fg` once bash reported the job stopped (its read from
@@ -172,7 +153,7 @@ fn background_gate_then_fg_gives_the_app_the_terminal() {
         return;
     };
     let proxy = ready_proxy();
-    let scripts = Scripts::new("bg-fg");
+    let scripts = Scripts::new();
     let app = scripts.write("reader.sh", READER);
     shell.line("set -b");
     shell.prompt(STEP);
@@ -200,7 +181,7 @@ fn app_can_set_terminal_modes_when_stdin_is_not_the_terminal() {
         return;
     };
     let proxy = ready_proxy();
-    let scripts = Scripts::new("stty");
+    let scripts = Scripts::new();
     // Changing modes from a background group stops the app (SIGTTOU): the
     // app must be in the foreground although its stdin is /dev/null.
     let app = scripts.write(
@@ -215,13 +196,7 @@ fn app_can_set_terminal_modes_when_stdin_is_not_the_terminal() {
     shell.wait_for("stty changed the modes", STEP);
     shell.wait_for("app done", STEP);
     shell.prompt(STEP);
-    assert_eq!(last_status(&mut shell), 0, "{}", shell.screen());
-    assert_eq!(
-        proxy.requests_to("/shutdown").len(),
-        1,
-        "{}",
-        shell.screen()
-    );
+    assert_ended_with(&mut shell, 0, &proxy);
 }
 
 // ---------------------------------------------------------------------------
@@ -256,7 +231,7 @@ fn ctrl_c_stops_a_shell_loop_around_the_gate() {
         return;
     };
     let proxy = ready_proxy();
-    let scripts = Scripts::new("ctrl-c-loop");
+    let scripts = Scripts::new();
     // Blocks in a read until Ctrl-C kills it (sh's SIGINT is default).
     let app = scripts.write("app.sh", "echo \"app started\"\nread -r line\n");
     shell.line(&format!(
@@ -282,8 +257,8 @@ fn ctrl_c_while_waiting_for_the_proxy_stops_a_shell_loop_around_the_gate() {
     else {
         return;
     };
-    let proxy = never_ready_proxy();
-    let scripts = Scripts::new("ctrl-c-wait");
+    let proxy = never_ready();
+    let scripts = Scripts::new();
     let app = scripts.write("reader.sh", READER);
     shell.line(&format!(
         r#"for i in 1 2; do echo "iteration-$i"; {}; done"#,
@@ -307,7 +282,7 @@ fn exit_status_is_128_plus_n_in_the_shell_when_the_app_is_killed() {
         return;
     };
     let proxy = ready_proxy();
-    let scripts = Scripts::new("killed");
+    let scripts = Scripts::new();
     let app = scripts.write(
         "app.sh",
         "echo \"app started\"\nkill -TERM $$\necho \"app survived\"\n",
@@ -331,102 +306,118 @@ fn exit_status_is_128_plus_n_in_the_shell_when_the_app_is_killed() {
          The screen:\n{}",
         shell.screen()
     );
-    assert_eq!(last_status(&mut shell), 143, "{}", shell.screen());
-    assert_eq!(
-        proxy.requests_to("/shutdown").len(),
-        1,
-        "{}",
+    assert_ended_with(&mut shell, 143, &proxy);
+}
+
+// ---------------------------------------------------------------------------
+// Without job control (`sh -c` on a terminal, `docker run -it`): the gate
+// hands the terminal to the app, and back.
+// ---------------------------------------------------------------------------
+
+/// Turns job control off (`set +m`): bash then runs each command line in its
+/// own process group and never takes the terminal back itself, as `sh -c`
+/// under `docker run -it` does. What gives the terminal back is the gate.
+fn without_job_control(shell: &mut Shell) {
+    shell.line("set +m");
+    shell.prompt(STEP);
+}
+
+/// Types a line for the shell's own `read` once the gate exited: the shell
+/// reads it only if its group has the terminal again (otherwise the read
+/// fails at once with EIO, or stops the shell).
+fn terminal_comes_back(shell: &mut Shell) {
+    // The quotes keep the typed text itself from matching `read:`.
+    shell.line(r#"read -r line; echo "re""ad:$line;""#);
+    shell.line("hello");
+    shell.wait_for("read:", STEP);
+    let text = shell.wait_for(";", STEP);
+    assert_eq!(text, "hello;", "the screen:\n{}", shell.screen());
+    shell.prompt(STEP);
+}
+
+#[test]
+fn ctrl_c_on_a_terminal_reaches_the_app_once_and_the_terminal_comes_back() {
+    let Some(mut shell) =
+        shell("ctrl_c_on_a_terminal_reaches_the_app_once_and_the_terminal_comes_back")
+    else {
+        return;
+    };
+    without_job_control(&mut shell);
+    let proxy = ready_proxy();
+    let scripts = Scripts::new();
+    // Counts SIGINTs; after the first, leaves time for a second to arrive.
+    let app = scripts.write(
+        "app.sh",
+        "n=0\ntrap 'n=$((n+1)); echo \"got INT $n\"' INT\necho started\n\
+         while [ $n -lt 1 ]; do sleep 0.01; done\nsleep 0.3\necho \"count $n\"\n",
+    );
+    shell.line(&gate_line(&proxy, &app));
+    shell.wait_for("started", STEP);
+    // The terminal's interrupt character, as typed.
+    shell.send(b"\x03");
+    let text = shell.prompt(STEP);
+    assert!(
+        text.contains("count 1"),
+        "Ctrl-C reached the app once:\n{}",
         shell.screen()
     );
+    assert_eq!(last_status(&mut shell), 0, "{}", shell.screen());
+    terminal_comes_back(&mut shell);
+}
+
+#[test]
+fn terminal_comes_back_after_the_app_could_not_start() {
+    let Some(mut shell) = shell("terminal_comes_back_after_the_app_could_not_start") else {
+        return;
+    };
+    without_job_control(&mut shell);
+    let proxy = ready_proxy();
+    shell.line(&format!(
+        "{GATE} -p {} -S -- /nonexistent/linkerd-await-test-app",
+        proxy.port()
+    ));
+    shell.prompt(STEP);
+    assert_eq!(last_status(&mut shell), 127, "{}", shell.screen());
+    terminal_comes_back(&mut shell);
 }
 
 // ---------------------------------------------------------------------------
 // A stopped app and `docker stop` (no terminal).
 // ---------------------------------------------------------------------------
 
-/// Children of `pid` with their state letter, from `/proc/*/stat`.
-fn children_of(pid: i32) -> Vec<(i32, char)> {
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter_map(|child| {
-            let stat = fs::read_to_string(format!("/proc/{child}/stat")).ok()?;
-            let mut fields = stat.get(stat.rfind(')')? + 1..)?.split_whitespace();
-            let state = fields.next()?.chars().next()?;
-            let ppid: i32 = fields.next()?.parse().ok()?;
-            (ppid == pid).then_some((child, state))
-        })
-        .collect()
-}
-
-/// Polls `f` every 5 ms until it returns `Some`, for at most `STEP`.
-fn poll<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(value) = f() {
-            return value;
-        }
-        assert!(start.elapsed() < STEP, "no {what} within {STEP:?}");
-        thread::sleep(Duration::from_millis(5));
-    }
-}
-
 /// As PID 1 (a container) a stopped app stays stopped, and `docker stop`
 /// must still end it at once: the forwarded SIGTERM is followed by SIGCONT.
 /// PID 1 so that the gate has no job control to mirror the stop with.
 #[test]
 fn sigterm_to_the_gate_ends_a_stopped_app_at_once_as_pid1() {
-    if !can_unshare_pid() {
-        eprintln!(
-            "SKIPPED sigterm_to_the_gate_ends_a_stopped_app_at_once_as_pid1: cannot create a PID namespace"
-        );
+    if !pid_namespaces_available("sigterm_to_the_gate_ends_a_stopped_app_at_once_as_pid1") {
         return;
     }
     let proxy = ready_proxy();
-    let mut cmd = as_pid1(GATE);
-    cmd.args(["-p", &proxy.port().to_string(), "-S", "--", "sh", "-c"])
-        .arg("echo \"app started $$\"; kill -STOP $$; exec sleep 30")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut unshare = Running::spawn(&mut cmd);
-    let out = LineReader::start(unshare.child.stdout.take().expect("stdout"));
-    let err = LineReader::start(unshare.child.stderr.take().expect("stderr"));
-    out.wait_for("app started", STEP);
+    let mut cmd = gate_as_pid1_for(&proxy);
+    cmd.args(["-S", "--", "sh", "-c"])
+        .arg("echo \"app started $$\"; kill -STOP $$; exec sleep 30");
     // `$$` is the app's PID inside the namespace; from here, it is the
     // gate's child, and the gate is `unshare`'s.
-    let gate = poll("gate under unshare", || {
-        children_of(unshare.pid())
-            .into_iter()
-            .map(|(pid, _)| pid)
-            .find(|&pid| {
-                fs::read_to_string(format!("/proc/{pid}/comm"))
-                    .is_ok_and(|comm| comm.trim_end() == "linkerd-await")
-            })
-    });
-    poll("stopped app", || {
-        children_of(gate)
+    let mut gate = Gate::spawn_as_pid1(&mut cmd);
+    gate.out.wait_for("app started", STEP);
+    poll(STEP, || {
+        children_of(gate.pid)
             .into_iter()
             .find(|&(_, state)| state == 'T')
-    });
+    })
+    .unwrap_or_else(|| panic!("no stopped app within {STEP:?}"));
 
-    // SAFETY: kill(2) on the gate this test started.
-    assert_eq!(unsafe { libc::kill(gate, libc::SIGTERM) }, 0);
+    gate.signal(libc::SIGTERM);
     let limit = Duration::from_secs(2);
-    let sent = Instant::now();
-    let status = loop {
-        if let Some(status) = unshare.child.try_wait().expect("try_wait") {
-            break status;
-        }
-        assert!(
-            sent.elapsed() < limit,
-            "the gate and its stopped app still run {limit:?} after SIGTERM \
-             (the app needs SIGCONT to act on it); stderr:\n{}",
-            err.text()
-        );
-        thread::sleep(Duration::from_millis(5));
-    };
+    let status =
+        poll(limit, || gate.running.child.try_wait().expect("try_wait")).unwrap_or_else(|| {
+            panic!(
+                "the gate and its stopped app still run {limit:?} after SIGTERM \
+                 (the app needs SIGCONT to act on it); stderr:\n{}",
+                gate.err.text()
+            )
+        });
     // The app died by the SIGTERM; PID 1 reports that as 128 + 15.
-    assert_eq!(status.code(), Some(143), "stderr:\n{}", err.text());
+    assert_eq!(status.code(), Some(143), "stderr:\n{}", gate.err.text());
 }

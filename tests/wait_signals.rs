@@ -1,65 +1,40 @@
 //! Signals that arrive while the gate waits for the proxy: `docker stop`,
 //! Ctrl-C, a closed terminal or a supervisor must end the wait at once with
-//! the same signal ($? = 128 + n), without starting the app; as PID 1 it exits 128 + n.
+//! the same signal ($? = 128 + n), without starting the app (and, under
+//! `--shutdown`, without a shutdown request); as PID 1 it exits 128 + n. A
+//! signal the parent ignored or blocked does not end the wait, and any other
+//! signal is kept for the app.
 
 mod common;
 use common::*;
 
 use std::{
-    os::unix::process::CommandExt,
-    process::{Command, ExitStatus, Stdio},
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
+    process::{Command, ExitStatus},
+    sync::atomic::Ordering,
     time::Duration,
 };
 
 /// How long the gate may take to exit after a termination signal.
 const SIGNAL_EXIT_LIMIT: Duration = Duration::from_secs(1);
 
-/// A running gate (or `unshare` around it) with its output captured.
-struct Session {
-    process: Running,
-    stdout: LineReader,
-    stderr: LineReader,
-}
-
-impl Session {
-    fn start(cmd: &mut Command) -> Self {
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut process = Running::spawn(cmd);
-        let stdout = LineReader::start(process.child.stdout.take().expect("stdout"));
-        let stderr = LineReader::start(process.child.stderr.take().expect("stderr"));
-        Session {
-            process,
-            stdout,
-            stderr,
-        }
-    }
-
-    /// Returns once the gate is in its wait loop: it has logged that it waits
-    /// and the proxy has seen a check.
-    fn until_waiting(&self, proxy: &FakeProxy) {
-        self.stderr
-            .wait_for("waiting for the proxy", Duration::from_secs(5));
-        proxy.wait_for_requests(1, Duration::from_secs(5));
-    }
-
-    /// Exit status, stdout and stderr once the process has exited.
-    fn finish(&mut self, limit: Duration) -> (ExitStatus, String, String) {
-        let status = self.process.wait_within(limit);
-        let out = self.stdout.finish(Duration::from_secs(2));
-        let err = self.stderr.finish(Duration::from_secs(2));
-        (status, out, err)
-    }
-}
-
 /// The app: prints so the test can tell whether it ran.
 const APP: [&str; 3] = ["sh", "-c", "echo app ran"];
 
-fn never_ready() -> FakeProxy {
-    FakeProxy::start(|_, _| Reply::Status(503))
+/// How the gate runs the app.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Mode {
+    Exec,
+    /// `--shutdown`: as its child.
+    Supervise,
+}
+
+/// The gate in `mode` in front of `proxy`; the app's argv follows.
+fn gate_in(mode: Mode, proxy: &FakeProxy) -> Command {
+    let mut cmd = gate_for(proxy);
+    if mode == Mode::Supervise {
+        cmd.args(["-S", "--"]);
+    }
+    cmd
 }
 
 fn signal_name(sig: i32) -> &'static str {
@@ -82,6 +57,7 @@ fn assert_ended_by(sig: i32, pid1: bool, status: ExitStatus, stdout: &str, stder
         assert_eq!(status.code(), Some(128 + sig), "{status:?}; log:\n{stderr}");
     } else {
         assert_eq!(status.signal(), Some(sig), "{status:?}; log:\n{stderr}");
+        assert_eq!(shell_code(status), 128 + sig, "{status:?}; log:\n{stderr}");
         assert!(!status.core_dumped(), "the gate dumped core");
     }
     assert!(stdout.is_empty(), "the app ran: {stdout:?}");
@@ -95,199 +71,170 @@ fn assert_ended_by(sig: i32, pid1: bool, status: ExitStatus, stdout: &str, stder
     );
 }
 
-fn signal_while_waiting(sig: i32) {
+fn signal_while_waiting(sig: i32, mode: Mode) {
     let proxy = never_ready();
-    let mut session = Session::start(gate_for(&proxy).args(APP));
-    session.until_waiting(&proxy);
-    session.process.signal(sig);
-    let (status, out, err) = session.finish(SIGNAL_EXIT_LIMIT);
+    let mut gate = Gate::spawn(gate_in(mode, &proxy).args(APP));
+    gate.until_waiting(&proxy);
+    gate.signal(sig);
+    let (status, out, err) = gate.finish_within(SIGNAL_EXIT_LIMIT);
     assert_ended_by(sig, false, status, &out, &err);
+    let paths: Vec<String> = proxy.requests().into_iter().map(|r| r.path).collect();
+    assert!(
+        paths.iter().all(|p| p == "/ready"),
+        "only readiness checks, no shutdown request: {paths:?}"
+    );
 }
 
 #[test]
 fn sigterm_while_waiting_kills_the_gate_by_sigterm_without_running_the_app() {
-    signal_while_waiting(libc::SIGTERM);
+    signal_while_waiting(libc::SIGTERM, Mode::Exec);
 }
 
 #[test]
 fn sigint_while_waiting_kills_the_gate_by_sigint_without_running_the_app() {
-    signal_while_waiting(libc::SIGINT);
+    signal_while_waiting(libc::SIGINT, Mode::Exec);
 }
 
 #[test]
 fn sighup_while_waiting_kills_the_gate_by_sighup_without_running_the_app() {
-    signal_while_waiting(libc::SIGHUP);
+    signal_while_waiting(libc::SIGHUP, Mode::Exec);
 }
 
 #[test]
 fn sigquit_while_waiting_kills_the_gate_by_sigquit_without_core_or_app() {
-    signal_while_waiting(libc::SIGQUIT);
+    signal_while_waiting(libc::SIGQUIT, Mode::Exec);
 }
 
-/// False (after saying why) when PID namespaces are unavailable and the run
-/// does not require them.
-fn pid_namespaces_available() -> bool {
-    if can_unshare_pid() {
-        return true;
+#[test]
+fn termination_signal_while_waiting_in_shutdown_mode_ends_the_gate_alike_without_a_shutdown_request()
+ {
+    for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGQUIT] {
+        signal_while_waiting(sig, Mode::Supervise);
     }
-    assert!(
-        std::env::var_os("LINKERD_AWAIT_REQUIRE_PID_NS").is_none_or(|v| v != "1"),
-        "LINKERD_AWAIT_REQUIRE_PID_NS=1 but `unshare --pid --fork` does not work here"
-    );
-    eprintln!("skipped: cannot create a PID namespace (needs root and unshare)");
-    false
 }
 
-/// The host PID of the only child of `parent`.
-fn child_of(parent: i32) -> i32 {
-    let mut children = Vec::new();
-    for entry in std::fs::read_dir("/proc").expect("read /proc").flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // The command name in parentheses may contain spaces: field 4 (ppid)
-        // is the second after the last ')'.
-        let ppid = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-            .and_then(|p| p.parse::<i32>().ok());
-        if ppid == Some(parent) {
-            children.push(pid);
-        }
-    }
-    assert_eq!(children.len(), 1, "children of {parent}: {children:?}");
-    children[0]
-}
-
-/// The PID of `pid` inside its innermost PID namespace.
-fn pid_in_own_namespace(pid: i32) -> Option<i32> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("NSpid:"))?;
-    line.split_whitespace().last()?.parse().ok()
-}
-
-fn signal_while_waiting_as_pid1(sig: i32) {
-    if !pid_namespaces_available() {
+fn signal_while_waiting_as_pid1(test: &str, sig: i32) {
+    if !pid_namespaces_available(test) {
         return;
     }
     let proxy = never_ready();
-    let mut cmd = as_pid1(GATE);
-    cmd.args(["-p", &proxy.port().to_string()]).args(APP);
-    let mut session = Session::start(&mut cmd);
-    session.until_waiting(&proxy);
-    let gate = child_of(session.process.pid());
-    assert_eq!(pid_in_own_namespace(gate), Some(1), "the gate is not PID 1");
+    let mut cmd = gate_as_pid1_for(&proxy);
+    cmd.args(APP);
+    let mut unshare = Gate::spawn(&mut cmd);
+    unshare.until_waiting(&proxy);
+    let gate = child_of(unshare.running.pid());
+    assert_eq!(ns_pid(gate), Some(1), "the gate is not PID 1");
     // From the parent namespace, as a container runtime sends it.
-    // SAFETY: plain kill(2) on a process this test started.
-    let rc = unsafe { libc::kill(gate, sig) };
-    assert_eq!(rc, 0, "kill({gate}, {sig})");
-    let (status, out, err) = session.finish(SIGNAL_EXIT_LIMIT);
+    send_signal(gate, sig);
+    let (status, out, err) = unshare.finish_within(SIGNAL_EXIT_LIMIT);
     assert_ended_by(sig, true, status, &out, &err);
 }
 
 #[test]
 fn sigterm_while_waiting_as_pid1_exits_143() {
-    signal_while_waiting_as_pid1(libc::SIGTERM);
+    signal_while_waiting_as_pid1("sigterm_while_waiting_as_pid1_exits_143", libc::SIGTERM);
 }
 
 #[test]
 fn sigint_while_waiting_as_pid1_exits_130() {
-    signal_while_waiting_as_pid1(libc::SIGINT);
+    signal_while_waiting_as_pid1("sigint_while_waiting_as_pid1_exits_130", libc::SIGINT);
 }
 
 #[test]
 fn sighup_ignored_by_the_parent_does_not_end_the_wait() {
-    let ready = Arc::new(AtomicBool::new(false));
-    let ready_flag = ready.clone();
-    let proxy = FakeProxy::start(move |_, _| {
-        if ready_flag.load(Ordering::SeqCst) {
-            Reply::Status(200)
-        } else {
-            Reply::Status(503)
-        }
-    });
+    let (proxy, ready) = ready_on_cue();
     let mut cmd = gate_for(&proxy);
     cmd.args(["cat", "/proc/self/status"]);
     // As `nohup` does.
-    // SAFETY: signal(2) is async-signal-safe.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::signal(libc::SIGHUP, libc::SIG_IGN);
-            Ok(())
-        });
-    }
-    let mut session = Session::start(&mut cmd);
-    session.until_waiting(&proxy);
-    session.process.signal(libc::SIGHUP);
+    ignoring_parent(&mut cmd, libc::SIGHUP);
+    let mut gate = Gate::spawn(&mut cmd);
+    gate.until_waiting(&proxy);
+    gate.signal(libc::SIGHUP);
     // Checks after the signal show the wait went on: the loop looks at its
     // signals before every check and every pause.
     let seen = proxy.requests().len();
     proxy.wait_for_requests(seen + 3, Duration::from_secs(5));
     ready.store(true, Ordering::SeqCst);
-    let (status, out, err) = session.finish(Duration::from_secs(5));
+    let (status, out, err) = gate.finish_within(Duration::from_secs(5));
     assert_eq!(status.code(), Some(0), "{status:?}; log:\n{err}");
     assert!(!err.contains("received"), "{err}");
     // And the app inherits SIGHUP ignored, as it would without the gate.
-    let ignored = signal_lines(out.as_bytes())
-        .into_iter()
-        .find_map(|l| l.strip_prefix("SigIgn:").map(|m| m.trim().to_string()))
-        .and_then(|m| u64::from_str_radix(&m, 16).ok())
+    let ignored = ignored_mask(&signal_lines(out.as_bytes()).join("\n"))
         .unwrap_or_else(|| panic!("no SigIgn line in app output:\n{out}"));
-    assert_ne!(ignored & (1 << (libc::SIGHUP - 1)), 0, "SIGHUP not ignored");
+    assert_ne!(ignored & bit(libc::SIGHUP), 0, "SIGHUP not ignored");
+}
+
+/// SIGTERM blocked by the parent is not the gate's to act on: the wait goes
+/// on, and the app gets the signal as it would from a direct start, blocked
+/// and pending (in exec mode the app has the gate's PID; under `--shutdown`
+/// it is the gate's child).
+fn blocked_sigterm_does_not_end_the_wait_and_stays_pending_for_the_app(mode: Mode) {
+    let (proxy, ready) = ready_on_cue();
+    let mut cmd = gate_in(mode, &proxy);
+    // `sleep` leaves its signal mask alone (a shell would clear it).
+    cmd.args(["sleep", "30"]);
+    blocking_parent(&mut cmd, libc::SIGTERM);
+    let mut gate = Gate::spawn(&mut cmd);
+    gate.until_waiting(&proxy);
+    gate.signal(libc::SIGTERM);
+    let seen = proxy.requests().len();
+    proxy.wait_for_requests(seen + 3, LIMIT);
+    ready.store(true, Ordering::SeqCst);
+    let app = poll(LIMIT, || {
+        let pid = match mode {
+            Mode::Exec => Some(gate.pid).filter(|&pid| comm(pid).as_deref() == Some("sleep"))?,
+            Mode::Supervise => children_of(gate.pid).first()?.0,
+        };
+        let pending = status_mask(pid, "ShdPnd")? & bit(libc::SIGTERM) != 0;
+        let blocked = status_mask(pid, "SigBlk")? & bit(libc::SIGTERM) != 0;
+        (pending && blocked).then_some(pid)
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "{mode:?}: SIGTERM never pending and blocked in the app; stderr:\n{}",
+            gate.err.text()
+        )
+    });
+    send_signal(app, libc::SIGKILL);
+    let (code, _, err) = gate.finish();
+    assert_eq!(code, 128 + libc::SIGKILL, "{err}");
+    assert!(!err.contains("received"), "{err}");
 }
 
 #[test]
 fn sigterm_blocked_by_the_parent_does_not_end_the_wait_and_stays_pending_for_the_app() {
-    let ready = Arc::new(AtomicBool::new(false));
-    let ready_flag = ready.clone();
-    let proxy = FakeProxy::start(move |_, _| {
-        if ready_flag.load(Ordering::SeqCst) {
-            Reply::Status(200)
-        } else {
-            Reply::Status(503)
-        }
-    });
+    blocked_sigterm_does_not_end_the_wait_and_stays_pending_for_the_app(Mode::Exec);
+}
+
+#[test]
+fn sigterm_blocked_by_the_parent_stays_pending_for_the_supervised_app() {
+    blocked_sigterm_does_not_end_the_wait_and_stays_pending_for_the_app(Mode::Supervise);
+}
+
+#[test]
+fn signal_for_the_app_sent_while_waiting_is_kept_for_the_app() {
+    let (proxy, ready) = ready_on_cue();
     let mut cmd = gate_for(&proxy);
-    // `sleep` leaves its signal mask alone (a shell would clear it).
-    cmd.args(["sleep", "30"]);
-    // SAFETY: sigprocmask is async-signal-safe.
-    unsafe {
-        cmd.pre_exec(|| {
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            libc::sigaddset(&mut set, libc::SIGTERM);
-            libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-            Ok(())
-        });
-    }
-    let mut session = Session::start(&mut cmd);
-    session.until_waiting(&proxy);
-    session.process.signal(libc::SIGTERM);
-    let seen = proxy.requests().len();
-    proxy.wait_for_requests(seen + 3, Duration::from_secs(5));
+    cmd.arg("-S");
+    app(
+        &mut cmd,
+        r#"trap 'echo got USR1' USR1; echo started; sleep 0.3; echo done"#,
+        &[],
+    );
+    let mut gate = Gate::spawn(&mut cmd);
+    proxy.wait_for_requests(1, LIMIT);
+    gate.signal(libc::SIGUSR1);
+    // The gate must survive it (without the hold, SIGUSR1's default action
+    // kills it): it goes on checking.
+    let seen = proxy.requests_to("/ready").len();
+    proxy.wait_for_requests(seen + 3, LIMIT);
     ready.store(true, Ordering::SeqCst);
-    // After exec the app has the gate's PID, the mask it was given, and the
-    // signal still pending, as after a direct start.
-    let pid = session.process.pid();
-    let start = std::time::Instant::now();
-    loop {
-        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-        let pending = status_mask(pid, "ShdPnd").unwrap_or(0) & bit(libc::SIGTERM) != 0;
-        let blocked = status_mask(pid, "SigBlk").unwrap_or(0) & bit(libc::SIGTERM) != 0;
-        if comm.trim() == "sleep" && pending && blocked {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "comm {comm:?}, pending {pending}, blocked {blocked}; log:\n{}",
-            session.stderr.text()
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    session.process.signal(libc::SIGKILL);
-    let (_, _, err) = session.finish(Duration::from_secs(5));
-    assert!(!err.contains("received"), "{err}");
+    let (code, out, err) = gate.finish();
+    // Forwarded as soon as the app exists: either its trap caught it, or it
+    // arrived before the trap was set and its default action ended the app.
+    assert!(
+        (code == 0 && out.contains("got USR1")) || code == 128 + libc::SIGUSR1,
+        "code {code}; stdout:\n{out}\nstderr:\n{err}"
+    );
+    assert_eq!(proxy.requests_to("/shutdown").len(), 1, "{err}");
 }

@@ -12,7 +12,7 @@
 //! open after this session ended; an inherited master would read its screen).
 
 use std::{
-    fs::{self, File},
+    fs::File,
     io::{Read, Write},
     os::{
         fd::{AsRawFd, FromRawFd, OwnedFd},
@@ -24,6 +24,8 @@ use std::{
     thread,
     time::{Duration, Instant},
 };
+
+use super::procfs::session_members;
 
 /// The prompt bash prints when it is ready for the next command line. Typed
 /// text never contains it, so seeing it means bash itself printed it.
@@ -218,28 +220,6 @@ impl Drop for Shell {
 /// Where `needle` first occurs in `haystack`.
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-/// Live (not zombie) processes whose session is `session`, from `/proc`.
-fn session_members(session: i32) -> Vec<i32> {
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|&pid| {
-            // Fields after the command name (which may contain spaces and
-            // parentheses): state, ppid, pgrp, session, ...
-            let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
-                return false;
-            };
-            let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
-                return false;
-            };
-            let fields: Vec<&str> = rest.split_whitespace().collect();
-            fields.first() != Some(&"Z") && fields.get(3) == Some(&session.to_string().as_str())
-        })
-        .collect()
 }
 
 /// A new pseudo-terminal (master, slave), both close-on-exec, 200×50 so

@@ -1,44 +1,20 @@
-//! The exec handoff: once the proxy is ready, the app must be started exactly
-//! as if the gate had not been there (same PID, argv, environment, fds and
-//! signal state), and a command that cannot run is reported like a shell does.
+//! How the app starts: once the proxy is ready, exactly as if the gate had not
+//! been there. In exec mode it keeps the gate's PID, argv, environment, fds
+//! and signal state, and a command that cannot run is reported like a shell
+//! does; under `--shutdown` the app is the gate's child, with the same stdio
+//! and the same signal state as from a direct start.
 
 mod common;
 use common::*;
 
 use std::{
     ffi::{CString, OsStr},
-    io::{Read, Write},
+    io::Write,
     os::unix::{ffi::OsStrExt, fs::PermissionsExt, process::CommandExt},
-    path::{Path, PathBuf},
-    process::{Command, Output, Stdio},
+    path::Path,
+    process::{Command, Stdio},
     thread,
-    time::Duration,
 };
-
-/// Runs `cmd` to completion (bounded), returning its PID and output.
-fn output_with_pid(cmd: &mut Command) -> (i32, Output) {
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut running = Running::spawn(cmd);
-    let pid = running.pid();
-    let stdout = running.child.stdout.take().expect("stdout");
-    let stderr = running.child.stderr.take().expect("stderr");
-    let (out, err) = (read_all(stdout), read_all(stderr));
-    let status = running.wait_within(PROCESS_LIMIT);
-    let output = Output {
-        status,
-        stdout: out.join().expect("stdout reader"),
-        stderr: err.join().expect("stderr reader"),
-    };
-    (pid, output)
-}
-
-fn read_all(mut reader: impl Read + Send + 'static) -> thread::JoinHandle<Vec<u8>> {
-    thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = reader.read_to_end(&mut buf);
-        buf
-    })
-}
 
 /// The same program run directly, with the same environment changes as `gate()`.
 fn direct(program: &str) -> Command {
@@ -58,26 +34,6 @@ fn gate_ready(proxy: &FakeProxy) -> Command {
     let mut cmd = gate_for(proxy);
     cmd.args(["-t", "5s"]);
     cmd
-}
-
-/// A scratch directory removed on drop.
-struct TempDir {
-    path: PathBuf,
-}
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let path =
-            std::env::temp_dir().join(format!("linkerd-await-exec-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&path).expect("create temp dir");
-        TempDir { path }
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
-    }
 }
 
 #[test]
@@ -201,21 +157,30 @@ fn environment_reaches_the_app_unchanged() {
     );
 }
 
-fn signal_state_matches_a_direct_start(parent: fn(&mut Command)) -> Vec<String> {
+/// `Sig*` lines of `/proc/self/status` as `cat` sees them through the gate
+/// (`mode`: `[]` for exec, `["-S", "--"]` to supervise it) and started
+/// directly by the same kind of parent.
+fn signal_state_through_the_gate_and_direct(
+    mode: &[&str],
+    parent: fn(&mut Command),
+) -> (Vec<String>, Vec<String>) {
     let proxy = FakeProxy::ready_after(1);
     let mut through = gate_ready(&proxy);
     parent(&mut through);
-    let through = output(through.args(["cat", "/proc/self/status"]));
+    let through = output(through.args(mode).args(["cat", "/proc/self/status"]));
     assert_eq!(through.status.code(), Some(0), "{}", stderr_text(&through));
 
     let mut alone = direct("cat");
     parent(&mut alone);
     let alone = output(alone.arg("/proc/self/status"));
     assert_eq!(alone.status.code(), Some(0));
+    (signal_lines(&through.stdout), signal_lines(&alone.stdout))
+}
 
-    let want = signal_lines(&alone.stdout);
+fn signal_state_matches_a_direct_start(parent: fn(&mut Command)) -> Vec<String> {
+    let (through, want) = signal_state_through_the_gate_and_direct(&[], parent);
     assert_eq!(want.len(), 3, "{want:?}");
-    assert_eq!(signal_lines(&through.stdout), want);
+    assert_eq!(through, want);
     want
 }
 
@@ -223,11 +188,7 @@ const SIGPIPE_BIT: u64 = 1 << (libc::SIGPIPE - 1);
 
 /// The SigIgn mask from `signal_lines`.
 fn sig_ign(lines: &[String]) -> u64 {
-    let line = lines
-        .iter()
-        .find_map(|l| l.strip_prefix("SigIgn:"))
-        .expect("SigIgn line");
-    u64::from_str_radix(line.trim(), 16).expect("hex mask")
+    ignored_mask(&lines.join("\n")).expect("SigIgn line")
 }
 
 #[test]
@@ -315,8 +276,8 @@ fn normalize_fd_listing(listing: &[u8]) -> Vec<String> {
 #[test]
 fn open_fds_of_the_app_match_a_direct_start_and_inherited_ones_pass_through() {
     let proxy = FakeProxy::ready_after(1);
-    let dir = TempDir::new("fds");
-    let file = dir.path.join("inherited");
+    let dir = temp_dir();
+    let file = dir.path().join("inherited");
     std::fs::write(&file, b"").expect("create file");
     let ls = ["-l", "-n", "--time-style=+", "/proc/self/fd/"];
 
@@ -379,51 +340,82 @@ fn missing_absolute_path_exits_127_and_names_it() {
 
 #[test]
 fn directory_as_command_exits_126_and_names_it() {
-    let dir = TempDir::new("dir-cmd");
-    let path = dir.path.to_str().expect("utf-8 temp dir").to_string();
-    assert_exec_failure(&path, 126, "Permission denied");
+    let dir = temp_dir();
+    assert_exec_failure(path_arg(dir.path()), 126, "Permission denied");
 }
 
 #[test]
 fn non_executable_file_exits_126_and_names_it() {
-    let dir = TempDir::new("noexec-cmd");
-    let path = dir.path.join("app");
+    let dir = temp_dir();
+    let path = dir.path().join("app");
     std::fs::write(&path, "#!/bin/sh\necho ran\n").expect("write script");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-    let path = path.to_str().expect("utf-8 temp dir").to_string();
-    assert_exec_failure(&path, 126, "Permission denied");
+    assert_exec_failure(path_arg(&path), 126, "Permission denied");
 }
 
-#[test]
-fn app_stdin_and_stdout_are_the_gates_byte_for_byte() {
+/// Pipes `data` into the gate's stdin with `cat` as the app (`mode` as in
+/// `signal_state_through_the_gate_and_direct`), and checks that stdout
+/// carries exactly `data` and stderr none of it.
+fn stdin_and_stdout_pass_byte_for_byte(mode: &[&str], data: Vec<u8>) {
     let proxy = FakeProxy::ready_after(1);
-    // 1 MiB with every byte value, more than a pipe buffer holds.
-    let data: Vec<u8> = (0..4096).flat_map(|_| 0..=255u8).collect();
     let mut cmd = gate_ready(&proxy);
-    cmd.arg("cat")
+    cmd.args(mode)
+        .arg("cat")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut running = Running::spawn(&mut cmd);
     let mut stdin = running.child.stdin.take().expect("stdin");
     let input = data.clone();
-    let writer = thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-        // Dropping stdin closes it: cat sees EOF.
-    });
+    // Dropping stdin at the end closes it: cat sees EOF.
+    let writer = thread::spawn(move || stdin.write_all(&input));
     let out = read_all(running.child.stdout.take().expect("stdout"));
     let err = read_all(running.child.stderr.take().expect("stderr"));
-    let status = running.wait_within(Duration::from_secs(10));
-    writer.join().expect("writer");
+    let status = running.wait_within(LIMIT);
+    writer.join().expect("writer").expect("write stdin");
     let (out, err) = (
         out.join().expect("stdout reader"),
         err.join().expect("stderr reader"),
     );
     assert_eq!(status.code(), Some(0), "{}", String::from_utf8_lossy(&err));
-    assert_eq!(out.len(), data.len());
+    assert_eq!(out.len(), data.len(), "{}", String::from_utf8_lossy(&err));
     assert!(out == data, "stdout differs from stdin");
     assert!(
         !err.windows(16).any(|w| w == &data[..16]),
         "app data went to stderr"
     );
+}
+
+#[test]
+fn app_stdin_and_stdout_are_the_gates_byte_for_byte() {
+    // 1 MiB with every byte value, more than a pipe buffer holds.
+    stdin_and_stdout_pass_byte_for_byte(&[], (0..4096).flat_map(|_| 0..=255u8).collect());
+}
+
+// ---------------------------------------------------------------------------
+// The same under `--shutdown`: the app is the gate's child.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn supervised_app_reads_the_gates_stdin_and_writes_its_stdout_byte_exact() {
+    // Every byte value (not UTF-8, NULs, CR/LF), and more than a pipe buffer.
+    stdin_and_stdout_pass_byte_for_byte(
+        &["-S", "--"],
+        (0..=255u8).cycle().take(256 * 1024 + 7).collect(),
+    );
+}
+
+#[test]
+fn supervised_app_sees_the_signal_state_of_a_clean_parent() {
+    let (gated, direct) = signal_state_through_the_gate_and_direct(&["-S", "--"], |_| {});
+    assert_eq!(gated.len(), 3, "{gated:?}");
+    assert_eq!(gated, direct);
+}
+
+#[test]
+fn supervised_app_sees_the_signal_state_of_an_unusual_parent() {
+    let (gated, direct) =
+        signal_state_through_the_gate_and_direct(&["-S", "--"], unusual_signal_parent);
+    assert_eq!(gated.len(), 3, "{gated:?}");
+    assert_eq!(gated, direct);
 }

@@ -1,0 +1,56 @@
+//! The gate as PID 1 of a new PID namespace, as in a container: `unshare`
+//! needs root, so these tests skip elsewhere, unless the run requires them
+//! (`LINKERD_AWAIT_REQUIRE_PID_NS=1`, as CI sets).
+
+use std::{
+    ffi::OsStr,
+    process::{Command, Stdio},
+};
+
+use super::{FakeProxy, GATE};
+
+/// True when this machine lets us create PID namespaces (root, unshare present).
+fn can_unshare_pid() -> bool {
+    Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "true"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Either "PID 1 of its own namespace" can be tested here, or `test` is
+/// skipped with a printed reason (a failure when the run requires the
+/// namespace: `LINKERD_AWAIT_REQUIRE_PID_NS=1`).
+pub fn pid_namespaces_available(test: &str) -> bool {
+    if can_unshare_pid() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("LINKERD_AWAIT_REQUIRE_PID_NS").is_none_or(|v| v != "1"),
+        "{test}: cannot create a PID namespace but LINKERD_AWAIT_REQUIRE_PID_NS=1"
+    );
+    eprintln!("SKIPPED {test}: cannot create a PID namespace here (needs root and unshare)");
+    false
+}
+
+/// `unshare` prefix that makes the next command PID 1 of a new PID namespace.
+pub fn as_pid1(program: impl AsRef<OsStr>) -> Command {
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--pid", "--fork", "--mount-proc", "--kill-child"])
+        .arg(program);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("LINKERD") {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd.stdin(Stdio::null());
+    cmd
+}
+
+/// The gate as PID 1, pointed at `proxy`'s admin port (`-p PORT`).
+pub fn gate_as_pid1_for(proxy: &FakeProxy) -> Command {
+    let mut cmd = as_pid1(GATE);
+    cmd.args(["-p", &proxy.port().to_string()]);
+    cmd
+}
