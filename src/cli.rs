@@ -7,11 +7,13 @@
 use std::{ffi::OsString, time::Duration};
 
 use clap::{
-    ArgAction, Parser, ValueEnum,
+    ArgAction, Parser,
     builder::{
         BoolishValueParser, EnumValueParser, PossibleValue, StringValueParser, TypedValueParser,
     },
 };
+
+use crate::{logging::LogFormat, mesh::Mesh};
 
 /// Wait for the service-mesh proxy to become ready, then run CMD in place of this process.
 ///
@@ -129,24 +131,6 @@ pub struct Args {
     #[arg(value_name = "CMD", num_args = 1.., trailing_var_arg = true,
           value_parser = clap::value_parser!(OsString))]
     pub command: Vec<OsString>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Mesh {
-    /// http://localhost:4191/ready; POST /shutdown on the same port
-    Linkerd,
-    /// http://localhost:15021/healthz/ready; POST http://localhost:15020/quitquitquit
-    Istio,
-    /// http://localhost:9901/ready; POST /quitquitquit on the same port
-    Envoy,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// Human-readable lines
-    Plain,
-    /// One JSON object per line, for log pipelines
-    Json,
 }
 
 /// Read by `config` rather than clap: only this variable is a comma-separated list.
