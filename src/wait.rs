@@ -136,7 +136,7 @@ impl Readiness for Probe {
 impl Stop for Signals {
     async fn next(&self) -> Result<Sig, Error> {
         loop {
-            // While waiting only termination signals are read (signals::action).
+            // While waiting only termination signals are read (signals/policy.rs).
             if let Event::Terminate(sig) = self.recv().await? {
                 return Ok(sig);
             }

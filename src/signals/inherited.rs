@@ -28,11 +28,12 @@ impl Inherited {
     /// "ignore", which would hide the parent's choice.
     pub fn capture() -> Self {
         let mut mask = empty_set();
-        // SAFETY: a query only (null new set) writes into `mask`; it cannot
-        // fail with a valid `how` and pointers.
-        unsafe {
-            libc::sigprocmask(libc::SIG_SETMASK, std::ptr::null(), &mut mask);
-        }
+        // SAFETY: a query (null new set) only writes into `mask`, a valid
+        // sigset_t of ours. sigprocmask(2) fails only with EFAULT (a bad
+        // pointer) or EINVAL (a bad `how`), and neither can happen here, so
+        // its return code carries no information; it is asserted in debug builds.
+        let rc = unsafe { libc::sigprocmask(libc::SIG_SETMASK, std::ptr::null(), &mut mask) };
+        debug_assert_eq!(rc, 0, "sigprocmask query");
         let mut ignored = 0u64;
         for sig in CHANGED {
             if disposition_is_ignore(sig) {
@@ -73,15 +74,23 @@ impl Inherited {
                 },
             );
         }
-        // SAFETY: setting a fully initialised mask cannot fail.
+        // SAFETY: `self.mask` is a fully initialised sigset_t (from
+        // `capture`); with a valid `how` and pointers sigprocmask cannot fail
+        // (EFAULT/EINVAL only), and there is nothing to report in a child
+        // between fork and exec anyway.
         unsafe {
             libc::sigprocmask(libc::SIG_SETMASK, &self.mask, std::ptr::null_mut());
         }
     }
 }
 
+/// Whether signal `n`'s current disposition is "ignore". sigaction(2) fails
+/// only with EINVAL, for a number that is no signal; the return code is
+/// checked, and such a number counts as "not ignored" (there is nothing to
+/// keep ignored for the app).
 fn disposition_is_ignore(n: i32) -> bool {
-    // SAFETY: a query (null new action) only writes into the zeroed `old`.
+    // SAFETY: a query (null new action) only writes into the zeroed `old`, a
+    // valid sigaction of ours.
     unsafe {
         let mut old: libc::sigaction = std::mem::zeroed();
         libc::sigaction(n, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
