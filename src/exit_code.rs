@@ -71,19 +71,6 @@ impl Outcome {
     }
 }
 
-/// Ends the gate the way it or its app ended. A signal death is passed on as
-/// one (Cracauer's rule: a shell stops its loop on Ctrl-C only if the
-/// command died *by* SIGINT, not if it exited 130); `$?` still reads 128+n.
-/// As PID 1 the kernel ignores a self-sent signal, so the code is returned.
-pub fn finish(outcome: Outcome) -> u8 {
-    match outcome.signal() {
-        // Returns only if this signal does not end a process by default.
-        Some(sig) if std::process::id() != 1 => crate::signals::die_by(sig.into()),
-        _ => {}
-    }
-    outcome.code()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

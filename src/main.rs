@@ -66,7 +66,15 @@ mod entry {
         // SAFETY: the C runtime passes `argc` valid NUL-terminated strings.
         let argv = unsafe { args(argc, argv) };
         let outcome = crate::run(argv, inherited, watcher);
-        c_int::from(crate::exit_code::finish(outcome))
+        // A signal death is passed on as one (Cracauer's rule: a shell stops
+        // its loop on Ctrl-C only if the command died *by* SIGINT, not if it
+        // exited 130); `$?` still reads 128+n. As PID 1 the kernel ignores a
+        // self-sent signal, so the code is returned. `die_by` returns only
+        // if this signal does not end a process by default.
+        if let Some(sig) = outcome.signal().filter(|_| std::process::id() != 1) {
+            signals::die_by(sig.into());
+        }
+        c_int::from(outcome.code())
     }
 
     /// argv as given, byte for byte (std's `args_os` is not filled in

@@ -32,14 +32,11 @@ use nix::sys::{
 };
 use tokio::io::{Interest, unix::AsyncFd};
 
-#[cfg(not(test))]
-pub use self::inherited::ignore_sigpipe;
 use self::policy::Class;
-pub use self::{
-    inherited::Inherited,
-    policy::Phase,
-    raise::{die_by, stop_self},
-};
+// Used only by the C entry point, which the unit-test build does not have.
+pub use self::{inherited::Inherited, policy::Phase, raise::stop_self};
+#[cfg(not(test))]
+pub use self::{inherited::ignore_sigpipe, raise::die_by};
 use crate::error::Error;
 
 /// A signal number. Unlike nix's `Signal` it also covers the real-time
