@@ -7,11 +7,13 @@
 use std::{ffi::OsString, time::Duration};
 
 use clap::{
-    ArgAction, Parser, ValueEnum,
+    ArgAction, Parser,
     builder::{
         BoolishValueParser, EnumValueParser, PossibleValue, StringValueParser, TypedValueParser,
     },
 };
+
+use crate::{logging::LogFormat, mesh::Mesh};
 
 /// Wait for the service-mesh proxy to become ready, then run CMD in place of this process.
 ///
@@ -131,24 +133,6 @@ pub struct Args {
     pub command: Vec<OsString>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Mesh {
-    /// http://localhost:4191/ready; POST /shutdown on the same port
-    Linkerd,
-    /// http://localhost:15021/healthz/ready; POST http://localhost:15020/quitquitquit
-    Istio,
-    /// http://localhost:9901/ready; POST /quitquitquit on the same port
-    Envoy,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// Human-readable lines
-    Plain,
-    /// One JSON object per line, for log pipelines
-    Json,
-}
-
 /// Read by `config` rather than clap: only this variable is a comma-separated list.
 pub const SHUTDOWN_URI_VAR: &str = "LINKERD_AWAIT_SHUTDOWN_URI";
 
@@ -256,5 +240,68 @@ mod tests {
         for bad in ["0.5", "0", "-2", "NaN", "inf", "x", "1000"] {
             assert!(parse_factor(bad).is_err(), "{bad}");
         }
+    }
+
+    /// (long, short, env var) of one option.
+    type Documented = (String, Option<char>, String);
+
+    /// Every row of the README's option table: `| `-p, --port <PORT>` | `VAR` | ...`.
+    fn readme_options() -> Vec<Documented> {
+        let readme = include_str!("../README.md");
+        let section = readme
+            .split_once("### Options")
+            .map(|(_, rest)| rest)
+            .expect("README has an options section");
+        let cell = |line: &str, n: usize| {
+            line.split(" | ")
+                .nth(n)
+                .unwrap_or("")
+                .trim_matches(|c: char| c == '|' || c == '`' || c.is_whitespace())
+                .to_string()
+        };
+        section
+            .lines()
+            .skip_while(|line| !line.starts_with("| flag"))
+            .skip(2) // header and separator
+            .take_while(|line| line.starts_with('|'))
+            .map(|line| {
+                let flag = cell(line, 0);
+                let long = flag
+                    .split_once("--")
+                    .map(|(_, rest)| rest)
+                    .unwrap_or("")
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || *c == '-')
+                    .collect();
+                let short = flag
+                    .strip_prefix('-')
+                    .filter(|rest| rest.chars().nth(1) == Some(','))
+                    .and_then(|rest| rest.chars().next());
+                (long, short, cell(line, 1))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_readme_documents_every_option_and_no_other() {
+        let cmd = Args::command();
+        let mut options: Vec<Documented> = cmd
+            .get_arguments()
+            .filter(|arg| !arg.is_positional())
+            .filter(|arg| !["help", "version"].contains(&arg.get_id().as_str()))
+            .map(|arg| {
+                (
+                    arg.get_long().unwrap_or("").to_string(),
+                    arg.get_short(),
+                    arg.get_env()
+                        .map(|e| e.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                )
+            })
+            .collect();
+        let mut documented = readme_options();
+        options.sort();
+        documented.sort();
+        assert_eq!(documented, options, "README.md, ### Options");
     }
 }

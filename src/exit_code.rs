@@ -71,19 +71,6 @@ impl Outcome {
     }
 }
 
-/// Ends the gate the way it or its app ended. A signal death is passed on as
-/// one (Cracauer's rule: a shell stops its loop on Ctrl-C only if the
-/// command died *by* SIGINT, not if it exited 130); `$?` still reads 128+n.
-/// As PID 1 the kernel ignores a self-sent signal, so the code is returned.
-pub fn finish(outcome: Outcome) -> u8 {
-    match outcome.signal() {
-        // Returns only if this signal does not end a process by default.
-        Some(sig) if std::process::id() != 1 => crate::signals::die_by(sig.into()),
-        _ => {}
-    }
-    outcome.code()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,5 +88,56 @@ mod tests {
         assert_eq!(Outcome::ChildKilled(libc::SIGKILL).code(), 137);
         assert_eq!(Outcome::ChildExited(3).code(), 3);
         assert_eq!(Outcome::ChildExited(255).code(), 255);
+    }
+
+    /// The README row of each outcome. Exhaustive on purpose: a new outcome
+    /// does not compile until it is given its row.
+    fn row(outcome: Outcome) -> String {
+        match outcome {
+            Outcome::Ready
+            | Outcome::Usage
+            | Outcome::TimedOut
+            | Outcome::Internal
+            | Outcome::ExecFailed(_) => outcome.code().to_string(),
+            Outcome::Signalled(sig) | Outcome::ChildKilled(sig) => {
+                assert_eq!(u32::from(outcome.code()), 128 + sig as u32);
+                "128 + n".to_string()
+            }
+            Outcome::ChildExited(_) => "anything else".to_string(),
+        }
+    }
+
+    /// The first cell of each row of the README's exit-code table.
+    fn readme_rows() -> Vec<String> {
+        let readme = include_str!("../README.md");
+        let section = readme
+            .split_once("### Exit codes")
+            .map(|(_, rest)| rest)
+            .expect("README has an exit-code section");
+        section
+            .lines()
+            .skip_while(|line| !line.starts_with('|'))
+            .take_while(|line| line.starts_with('|'))
+            .skip(2) // header and separator
+            .map(|line| line.split('|').nth(1).unwrap_or("").trim().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn the_readme_documents_every_exit_code_and_no_other() {
+        let outcomes = [
+            Outcome::Ready,
+            Outcome::Usage,
+            Outcome::TimedOut,
+            Outcome::Internal,
+            Outcome::ExecFailed(ExecFailure::CannotInvoke),
+            Outcome::ExecFailed(ExecFailure::NotFound),
+            Outcome::Signalled(libc::SIGTERM),
+            Outcome::ChildKilled(libc::SIGKILL),
+            Outcome::ChildExited(3),
+        ];
+        let mut want: Vec<String> = outcomes.into_iter().map(row).collect();
+        want.dedup();
+        assert_eq!(readme_rows(), want, "README.md, ### Exit codes");
     }
 }

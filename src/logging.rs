@@ -1,15 +1,42 @@
-//! Log setup: stderr only (stdout belongs to the app), plain or JSON lines.
+//! Log setup: stderr only (stdout belongs to the app), plain or JSON lines,
+//! and the reporting of errors found before it is set up.
 
+use clap::ValueEnum;
 use tracing::Subscriber;
 use tracing_subscriber::{
     Layer, filter::Targets, fmt, layer::SubscriberExt, registry, registry::LookupSpan,
     util::SubscriberInitExt,
 };
 
-use crate::{cli::LogFormat, config::LogSettings, error::Error};
+use crate::{error::Error, exit_code::Outcome};
 
-/// Installs the global subscriber. Called once, right after the config is read.
-pub fn init(settings: &LogSettings) -> Result<(), Error> {
+/// `--log-format`; the doc comments are the `--help` text of each value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines
+    Plain,
+    /// One JSON object per line, for log pipelines
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogSettings {
+    /// A level or `target=level` list: `tracing_subscriber`'s `Targets`
+    /// syntax (the target part of EnvFilter's), e.g. `linkerd_await=debug,warn`.
+    pub filter: String,
+    pub format: LogFormat,
+}
+
+/// Installs the global subscriber. Called once, right after the config is
+/// read; a filter it cannot use is reported (in `settings.format`) by the caller.
+pub fn init(settings: &LogSettings) -> Result<(), Rejected> {
+    init_filtered(settings).map_err(|e| Rejected {
+        format: settings.format,
+        error: Early::Config(e),
+    })
+}
+
+fn init_filtered(settings: &LogSettings) -> Result<(), Error> {
     // `Targets` takes the `target=level` part of EnvFilter's syntax (`debug`,
     // `linkerd_await=debug,warn`), which is all a gate needs; EnvFilter's
     // span and field matching would pull in a regex engine and add about
@@ -62,11 +89,31 @@ where
 }
 
 /// An error found before `init` could run.
-pub enum Early<'a> {
+#[derive(Debug)]
+pub enum Early {
     /// A usage error, as clap words it.
-    Usage(&'a clap::Error),
+    Usage(clap::Error),
     /// A bad variable or log filter.
-    Config(&'a Error),
+    Config(Error),
+}
+
+/// The gate refuses to start: what was wrong, and the log format to say it in.
+#[derive(Debug)]
+pub struct Rejected {
+    pub format: LogFormat,
+    pub error: Early,
+}
+
+impl Rejected {
+    /// Reports the error in the format the user asked for, and says which
+    /// row of the exit-code table it is.
+    pub fn report(&self) -> Outcome {
+        report_early(self.format, &self.error);
+        match &self.error {
+            Early::Usage(_) => Outcome::Usage,
+            Early::Config(e) => e.outcome(),
+        }
+    }
 }
 
 /// Reports an error found before the log format was set up, in that format.
@@ -74,7 +121,7 @@ pub enum Early<'a> {
 /// line like every other log line (a log pipeline must not choke on the one
 /// message that says why the pod does not start), with a multi-line clap
 /// message kept in one object, its newlines escaped.
-pub fn report_early(format: LogFormat, error: Early<'_>) {
+fn report_early(format: LogFormat, error: &Early) {
     match (format, error) {
         (LogFormat::Plain, Early::Usage(e)) => {
             let _ = e.print();

@@ -3,6 +3,8 @@
 //! ```text
 //! capture signal state ─► config ─► wait for readiness ─► hand off ─► (supervise) shut proxy down ─► exit code
 //! ```
+//!
+//! `ARCHITECTURE.md` maps each step to its module.
 
 // Rust's runtime would set SIGPIPE to "ignore" before `main` and lose what
 // the parent gave us; with our own C `main` the signal state is captured
@@ -11,13 +13,17 @@
 // The unit-test build has no C `main`, so the phases below are unused there.
 #![cfg_attr(test, allow(dead_code))]
 
+mod backoff;
+mod child;
 mod cli;
 mod config;
 mod duration;
 mod error;
 mod exec;
 mod exit_code;
+mod http;
 mod logging;
+mod mesh;
 mod probe;
 mod shutdown;
 mod signals;
@@ -27,15 +33,14 @@ mod wait;
 
 use std::ffi::OsString;
 
-use tracing::{debug, error, info, warn};
+use tracing::error;
 
 use crate::{
-    config::{Config, Handoff, Loaded, OnTimeout, Shutdown},
-    duration::human,
+    config::{Config, Handoff, Loaded},
     error::Error,
     exit_code::Outcome,
-    signals::{Event, Inherited, Phase, Signals, Watcher},
-    wait::Waited,
+    signals::{Inherited, Phase, Watcher},
+    wait::Verdict,
 };
 
 /// The C entry point (no Rust runtime prologue); the test harness brings its own.
@@ -61,11 +66,21 @@ mod entry {
         // SAFETY: the C runtime passes `argc` valid NUL-terminated strings.
         let argv = unsafe { args(argc, argv) };
         let outcome = crate::run(argv, inherited, watcher);
-        c_int::from(crate::exit_code::finish(outcome))
+        // A signal death is passed on as one (Cracauer's rule: a shell stops
+        // its loop on Ctrl-C only if the command died *by* SIGINT, not if it
+        // exited 130); `$?` still reads 128+n. As PID 1 the kernel ignores a
+        // self-sent signal, so the code is returned. `die_by` returns only
+        // if this signal does not end a process by default.
+        if let Some(sig) = outcome.signal().filter(|_| std::process::id() != 1) {
+            signals::die_by(sig.into());
+        }
+        c_int::from(outcome.code())
     }
 
     /// argv as given, byte for byte (std's `args_os` is not filled in
     /// without Rust's `main` on every libc).
+    ///
+    /// SAFETY: `argv[0..argc]` must be valid NUL-terminated C strings.
     unsafe fn args(argc: c_int, argv: *const *const c_char) -> Vec<OsString> {
         (0..argc.max(0) as usize)
             // SAFETY: the caller guarantees `argv[0..argc]` are valid C strings.
@@ -75,30 +90,19 @@ mod entry {
     }
 }
 
+/// config → wait → hand off → (supervise) shut down; returns how it ended.
 fn run(argv: Vec<OsString>, inherited: Inherited, watcher: Result<Watcher, Error>) -> Outcome {
-    let command = config::command();
-    // Decided before parsing, so that a usage error comes out in the log
-    // format the user asked for (one JSON object per line, say) too.
-    let format = config::log_format(&command, &argv);
-    let config = match config::load(command, argv) {
+    let config = match config::load(argv) {
         Ok(Loaded::Config(config)) => config,
         // --help and --version: plain text on stdout, with code 0.
-        Ok(Loaded::Clap(message)) if !message.use_stderr() => {
+        Ok(Loaded::Info(message)) => {
             let _ = message.print();
             return Outcome::Ready;
         }
-        Ok(Loaded::Clap(message)) => {
-            logging::report_early(format, logging::Early::Usage(&message));
-            return Outcome::Usage;
-        }
-        Err(e) => {
-            logging::report_early(format, logging::Early::Config(&e));
-            return e.outcome();
-        }
+        Err(rejected) => return rejected.report(),
     };
-    if let Err(e) = logging::init(&config.log) {
-        logging::report_early(config.log.format, logging::Early::Config(&e));
-        return e.outcome();
+    if let Err(rejected) = logging::init(&config.log) {
+        return rejected.report();
     }
     phases(*config, &inherited, watcher).unwrap_or_else(|e| {
         error!("{e}");
@@ -118,125 +122,23 @@ fn phases(
         .build()
         .map_err(|e| Error::os("cannot start the event loop", e))?;
     let mut watcher = watcher?;
-    if matches!(config.handoff, Handoff::Supervise(..)) {
+    if let Handoff::Supervise(..) = config.handoff {
         // Signals meant for the app that arrive while we wait are kept for it.
         watcher.enter(Phase::WaitingToSupervise)?;
     }
     runtime.block_on(async {
         let mut signals = watcher.into_async()?;
-        let client = probe::http_client()?;
-
+        let client = http::client()?;
         // Phase 1: wait for readiness.
-        if let Some(reason) = &config.disabled {
-            debug!("not waiting for the proxy: {reason}");
-        } else if let Some(outcome) = wait_for_proxy(&config, client.clone(), &signals).await? {
-            if let (Outcome::TimedOut, Handoff::Supervise(_, shutdown)) = (outcome, &config.handoff)
-            {
-                // A Job whose proxy never became ready must still complete.
-                shut_proxy_down(&client, shutdown, false).await;
+        let waited = wait::for_proxy(&config, client.clone(), &signals).await?;
+        // Phase 2: hand off; with --shutdown, phase 3: shut the proxy down.
+        match (waited, config.handoff) {
+            (waited, Handoff::Supervise(command, shutdown)) => {
+                supervise::run(waited, &command, &shutdown, &client, &mut signals).await
             }
-            return Ok(outcome);
-        }
-        // A signal that came after the last look at the signalfd still came
-        // before the app started: honour it rather than start an app that is
-        // already being stopped.
-        if let Some(Event::Terminate(sig)) = signals.pending() {
-            info!("received {sig} before starting the app; exiting");
-            return Ok(Outcome::Signalled(sig.number()));
-        }
-
-        // Phase 2: hand off.
-        match config.handoff {
-            Handoff::Exit => Ok(Outcome::Ready),
-            Handoff::Exec(argv) => {
-                info!("starting {}", argv[0].to_string_lossy());
-                // exec from inside the event loop: nothing needs tearing down,
-                // every fd the gate opened is close-on-exec.
-                let e = exec::exec(&argv, inherited);
-                error!("cannot run '{}': {}", argv[0].to_string_lossy(), e.source);
-                Ok(Outcome::ExecFailed(e.failure))
-            }
-            Handoff::Supervise(argv, shutdown) => {
-                info!("starting {} and supervising it", argv[0].to_string_lossy());
-                let (outcome, succeeded) = match supervise::run(&argv, &mut signals).await? {
-                    Ok(end) => {
-                        info!("the app {end}");
-                        (end.outcome(), end.succeeded())
-                    }
-                    Err(e) => {
-                        error!("cannot run '{}': {}", argv[0].to_string_lossy(), e.source);
-                        (Outcome::ExecFailed(e.failure), false)
-                    }
-                };
-                // Phase 3: let the pod complete.
-                shut_proxy_down(&client, &shutdown, succeeded).await;
-                Ok(outcome)
-            }
+            (Verdict::Stop(outcome), _) => Ok(outcome),
+            (Verdict::Go, Handoff::Exit) => Ok(Outcome::Ready),
+            (Verdict::Go, Handoff::Exec(command)) => Ok(exec::exec(&command, inherited)),
         }
     })
-}
-
-/// Asks the proxy to shut down, unless the run failed and the user wants a
-/// failed pod kept for inspection.
-async fn shut_proxy_down(client: &reqwest::Client, shutdown: &Shutdown, succeeded: bool) {
-    if succeeded || shutdown.on_failure {
-        shutdown::request(client, &shutdown.urls, shutdown.timeout).await;
-    } else {
-        info!("leaving the proxy running for inspection (--shutdown-on-failure=false)");
-    }
-}
-
-/// Waits; `Some(outcome)` when the gate must stop here instead of handing off.
-async fn wait_for_proxy(
-    config: &Config,
-    client: reqwest::Client,
-    signals: &Signals,
-) -> Result<Option<Outcome>, Error> {
-    let probe = probe::Probe::new(client, config.ready_url.clone(), config.attempt_timeout);
-    info!(
-        "waiting for the proxy at {}{}",
-        probe.url(),
-        config
-            .timeout
-            .map_or_else(String::new, |t| format!(" (timeout {})", human(t)))
-    );
-    match wait::until_ready(&probe, &config.backoff, config.timeout, signals).await? {
-        Waited::Ready { elapsed, checks } => {
-            info!(
-                "proxy ready after {}, {}",
-                human(elapsed),
-                wait::checks(checks)
-            );
-            Ok(None)
-        }
-        Waited::Signalled(sig) => {
-            info!("received {sig} while waiting for the proxy; exiting without starting the app");
-            Ok(Some(Outcome::Signalled(sig.number())))
-        }
-        Waited::TimedOut {
-            elapsed,
-            checks,
-            last,
-        } => {
-            let last = last.map_or_else(|| "no check finished".to_string(), |r| r.to_string());
-            let summary = format!(
-                "proxy at {} not ready after {} ({}, last: {last})",
-                probe.url(),
-                human(elapsed),
-                wait::checks(checks)
-            );
-            match config.on_timeout {
-                OnTimeout::Fail => {
-                    error!(
-                        "{summary}; not starting the app. Check the proxy's logs, or raise --timeout"
-                    );
-                    Ok(Some(Outcome::TimedOut))
-                }
-                OnTimeout::Proceed => {
-                    warn!("{summary}; starting the app anyway (--timeout-fatal=false)");
-                    Ok(None)
-                }
-            }
-        }
-    }
 }

@@ -1,24 +1,12 @@
-//! One readiness check, and the HTTP client it (and `shutdown`) uses.
-//!
-//! The proxy's admin port is on loopback, so the client is set up for that and
-//! nothing else: no forward proxy, no redirects, no TLS, `localhost` answered
-//! locally, a bounded read of any body, and one kept-alive connection reused
-//! between checks.
+//! One readiness check: a GET whose status line decides, and a bounded read
+//! of any not-ready body so the one kept-alive connection can be reused.
 
-use std::{
-    fmt,
-    net::{Ipv4Addr, Ipv6Addr, SocketAddr},
-    sync::Arc,
-    time::Duration,
-};
+use std::{fmt, time::Duration};
 
-use reqwest::{
-    Client, StatusCode, Url,
-    dns::{Addrs, Name, Resolve, Resolving},
-};
+use reqwest::{Client, StatusCode, Url};
 use tokio::time::{Instant, timeout_at};
 
-use crate::error::Error;
+use crate::http::{Redacted, RequestError};
 
 /// Enough to let a small error page finish so the connection can be reused;
 /// anything larger is not worth reading and the connection is dropped instead.
@@ -36,112 +24,6 @@ const BODY_LIMIT: usize = 4 * 1024;
 /// checks or delays noticing readiness.
 const BODY_GRACE: Duration = Duration::from_millis(5);
 
-/// The client for the proxy's admin endpoints.
-pub fn http_client() -> Result<Client, Error> {
-    Client::builder()
-        // Apps often set HTTP_PROXY for their own traffic; a readiness check
-        // sent through it would never reach the local proxy.
-        .no_proxy()
-        // A 3xx from an admin port is a misconfiguration, not readiness; following
-        // it could leave loopback.
-        .redirect(reqwest::redirect::Policy::none())
-        .dns_resolver(Arc::new(LocalResolver {
-            ipv6_loopback: has_ipv6_loopback(),
-        }))
-        .http1_only()
-        // One connection is all a sequential check loop ever uses.
-        .pool_max_idle_per_host(1)
-        .user_agent(concat!("linkerd-await/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(Error::Client)
-}
-
-/// Resolves `localhost` and `*.localhost` to the loopback addresses itself
-/// (RFC 6761 §6.3), so a static binary in a `FROM scratch` image works without
-/// `/etc/hosts` or NSS and without a blocking resolver thread. Other names go
-/// to the system resolver as usual; IP literals never reach a resolver.
-struct LocalResolver {
-    ipv6_loopback: bool,
-}
-
-/// Containers often have no ::1 (IPv6 disabled). Offering it anyway would make
-/// every failed check end on "address not available" instead of the real
-/// reason from 127.0.0.1 ("connection refused"). Asked once, without traffic.
-fn has_ipv6_loopback() -> bool {
-    std::net::UdpSocket::bind((Ipv6Addr::LOCALHOST, 0)).is_ok()
-}
-
-impl Resolve for LocalResolver {
-    fn resolve(&self, name: Name) -> Resolving {
-        let host = name.as_str().trim_end_matches('.').to_ascii_lowercase();
-        if host == "localhost" || host.ends_with(".localhost") {
-            // IPv4 first, IPv6 next: the connector falls back to ::1 at once when
-            // 127.0.0.1 refuses, so a proxy listening on either family is found.
-            // Port 0 is replaced by the URL's port.
-            let v4 = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-            let v6 = SocketAddr::from((Ipv6Addr::LOCALHOST, 0));
-            let addrs: Addrs = if self.ipv6_loopback {
-                Box::new([v4, v6].into_iter())
-            } else {
-                Box::new(std::iter::once(v4))
-            };
-            return Box::pin(std::future::ready(Ok(addrs)));
-        }
-        Box::pin(async move {
-            let addrs: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            Ok(Box::new(addrs.into_iter()) as Addrs)
-        })
-    }
-}
-
-/// A URL as logs show it: credentials (`user:password@`) become `***@`, so a
-/// password given in `--uri` or `--shutdown-uri` never reaches a log line.
-/// reqwest still sends them, as basic auth.
-#[derive(Debug, Clone, Copy)]
-pub struct Redacted<'a>(pub &'a Url);
-
-impl fmt::Display for Redacted<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let url = self.0;
-        if url.username().is_empty() && url.password().is_none() {
-            return fmt::Display::fmt(url, f);
-        }
-        let mut shown = url.clone();
-        // Only a URL without a host refuses these, and such a URL has no
-        // credentials; should one ever refuse, show nothing of it.
-        if shown.set_password(None).is_err() || shown.set_username("***").is_err() {
-            return f.write_str("(a URL with credentials)");
-        }
-        fmt::Display::fmt(&shown, f)
-    }
-}
-
-/// The same for text that may not parse as a URL (a rejected flag value):
-/// whatever stands between `://` and the last `@` of the authority becomes `***`.
-pub fn redact_text(text: &str) -> String {
-    let mut shown = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(scheme_end) = rest.find("://") {
-        let (head, tail) = rest.split_at(scheme_end + 3);
-        shown.push_str(head);
-        let authority_len = tail
-            .find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace())
-            .unwrap_or(tail.len());
-        let (authority, after) = tail.split_at(authority_len);
-        match authority.rfind('@') {
-            Some(at) => {
-                shown.push_str("***");
-                shown.push_str(&authority[at..]);
-            }
-            None => shown.push_str(authority),
-        }
-        rest = after;
-    }
-    shown.push_str(rest);
-    shown
-}
-
 /// Why a check did not find the proxy ready; shown to users in progress lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NotReady {
@@ -150,12 +32,10 @@ pub enum NotReady {
     /// A 3xx, which is never followed, and where it pointed (resolved
     /// against the checked URL and redacted), if it said.
     Redirect(StatusCode, Option<String>),
-    ConnectionRefused,
-    ConnectionReset,
     /// No response head within the attempt timeout.
     TimedOut(Duration),
-    /// Anything else: a malformed response, a closed connection, a DNS failure.
-    Other(String),
+    /// No response at all: refused, reset, malformed, ...
+    Request(RequestError),
 }
 
 impl fmt::Display for NotReady {
@@ -174,8 +54,6 @@ impl fmt::Display for NotReady {
                     "HTTP {status} redirect without a Location (redirects are not followed)"
                 )
             }
-            NotReady::ConnectionRefused => f.write_str("connection refused"),
-            NotReady::ConnectionReset => f.write_str("connection reset by peer"),
             NotReady::TimedOut(after) => {
                 write!(
                     f,
@@ -183,37 +61,7 @@ impl fmt::Display for NotReady {
                     crate::duration::human(*after)
                 )
             }
-            NotReady::Other(reason) => f.write_str(reason),
-        }
-    }
-}
-
-impl NotReady {
-    pub fn from_reqwest(err: reqwest::Error) -> Self {
-        // reqwest's own text ends in "for url (...)". It has taken any
-        // credentials out of that URL already, but a reason should not repeat
-        // the URL anyway (the log line around it names it, redacted), and an
-        // error without a cause would be shown whole.
-        let err = err.without_url();
-        // reqwest wraps hyper which wraps the socket error; the innermost cause is
-        // the one a user can act on (like curl's "Connection refused").
-        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
-        let mut innermost: &(dyn std::error::Error + 'static) = &err;
-        while let Some(e) = source {
-            if let Some(io) = e.downcast_ref::<std::io::Error>() {
-                match io.kind() {
-                    std::io::ErrorKind::ConnectionRefused => return NotReady::ConnectionRefused,
-                    std::io::ErrorKind::ConnectionReset => return NotReady::ConnectionReset,
-                    _ => {}
-                }
-            }
-            innermost = e;
-            source = e.source();
-        }
-        if err.is_connect() {
-            NotReady::Other(format!("cannot connect: {innermost}"))
-        } else {
-            NotReady::Other(innermost.to_string())
+            NotReady::Request(reason) => reason.fmt(f),
         }
     }
 }
@@ -245,7 +93,7 @@ impl Probe {
         let mut response =
             match timeout_at(deadline, self.client.get(self.url.clone()).send()).await {
                 Err(_elapsed) => return Err(NotReady::TimedOut(self.attempt_timeout)),
-                Ok(Err(e)) => return Err(NotReady::from_reqwest(e)),
+                Ok(Err(e)) => return Err(NotReady::Request(e.into())),
                 Ok(Ok(response)) => response,
             };
         let status = response.status();
@@ -300,40 +148,8 @@ async fn drain(response: &mut reqwest::Response, limit: usize) {
 mod tests {
     use super::*;
 
-    use std::io::{Read, Write};
-
     fn url(s: &str) -> Url {
         Url::parse(s).expect("test URL parses")
-    }
-
-    #[test]
-    fn redacted_url_hides_user_and_password_and_keeps_the_rest() {
-        let cases = [
-            (
-                "http://user:secret@127.0.0.1:4191/ready?x=1",
-                "http://***@127.0.0.1:4191/ready?x=1",
-            ),
-            ("http://user@localhost/ready", "http://***@localhost/ready"),
-            (
-                "http://:secret@localhost/ready",
-                "http://***@localhost/ready",
-            ),
-            ("http://localhost:4191/ready", "http://localhost:4191/ready"),
-        ];
-        for (given, shown) in cases {
-            assert_eq!(Redacted(&url(given)).to_string(), shown, "{given}");
-            assert_eq!(redact_text(given), shown, "{given}");
-        }
-    }
-
-    #[test]
-    fn redacted_text_hides_credentials_of_values_that_are_no_url() {
-        assert_eq!(
-            redact_text("https://u:p@h:1/x,ftp://a@b"),
-            "https://***@h:1/x,ftp://***@b"
-        );
-        assert_eq!(redact_text("not a url"), "not a url");
-        assert_eq!(redact_text("http://h/a@b"), "http://h/a@b");
     }
 
     #[test]
@@ -347,51 +163,6 @@ mod tests {
         ];
         for (location, shown) in cases {
             assert_eq!(shown_location(&base, location), shown);
-        }
-    }
-
-    /// One connection on loopback answered with `answer` (on a thread, as
-    /// the test's runtime has no I/O helpers); returns the port.
-    fn answer_once(answer: &'static [u8]) -> u16 {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        std::thread::spawn(move || {
-            if let Ok((mut stream, _)) = listener.accept() {
-                let mut buf = [0u8; 1024];
-                let _ = stream.read(&mut buf);
-                let _ = stream.write_all(answer);
-            }
-        });
-        port
-    }
-
-    /// Logged reasons come from reqwest errors whose own text names the URL;
-    /// none of it may show up, credentials least of all.
-    #[tokio::test]
-    async fn reasons_from_reqwest_errors_never_carry_the_url() {
-        let client = http_client().expect("client");
-        let target = |port: u16| format!("http://user:secret@127.0.0.1:{port}/private-path");
-        let mut reasons = Vec::new();
-        // Errors with a cause: a closed connection, a malformed answer.
-        for answer in [&b""[..], b"not http\r\n\r\n"] {
-            let port = answer_once(answer);
-            let err = client
-                .get(target(port))
-                .send()
-                .await
-                .expect_err("no valid answer");
-            reasons.push(NotReady::from_reqwest(err).to_string());
-        }
-        // An error without a cause, whose whole text is reqwest's own.
-        let port = answer_once(b"HTTP/1.1 503 X\r\ncontent-length: 0\r\n\r\n");
-        let response = client.get(target(port)).send().await.expect("an answer");
-        let err = response.error_for_status().expect_err("503");
-        assert!(err.to_string().contains("/private-path"), "{err}");
-        reasons.push(NotReady::from_reqwest(err).to_string());
-        for reason in reasons {
-            for part in ["secret", "user", "127.0.0.1", "private-path", "url"] {
-                assert!(!reason.contains(part), "{part:?} in {reason:?}");
-            }
         }
     }
 }

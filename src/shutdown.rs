@@ -12,7 +12,7 @@ use tracing::{error, info, warn};
 
 use crate::{
     duration::human,
-    probe::{NotReady, Redacted},
+    http::{Redacted, RequestError},
 };
 
 /// Linkerd ≥ 2.16 only serves `/shutdown` with this annotation; otherwise it answers 404.
@@ -52,7 +52,7 @@ struct Attempts {
     in_flight: bool,
     /// An attempt failed after connecting (reset, closed, malformed answer).
     failed_after_connecting: bool,
-    last_failure: Option<NotReady>,
+    last_failure: Option<RequestError>,
 }
 
 /// One POST, retried after any transport failure (refused, reset, closed)
@@ -67,7 +67,7 @@ async fn post(client: &Client, url: &Url, attempts: &mut Attempts) -> StatusCode
             Ok(response) => return response.status(),
             Err(e) => {
                 attempts.failed_after_connecting |= !e.is_connect();
-                attempts.last_failure = Some(NotReady::from_reqwest(e));
+                attempts.last_failure = Some(e.into());
                 sleep(RETRY_DELAY).await;
             }
         }

@@ -8,7 +8,7 @@
 //! whenever it holds it itself, and takes it back when the app is gone.
 //!
 //! All calls here are plain libc on one fd, async-signal-safe where noted:
-//! the child uses `take_foreground` between fork and exec.
+//! the child uses `take_foreground_in_child` between fork and exec.
 
 use std::os::fd::RawFd;
 

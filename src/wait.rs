@@ -1,22 +1,115 @@
-//! The wait for readiness: check, back off, repeat, until ready, the deadline,
-//! or a termination signal, whichever comes first.
+//! The wait phase: check, back off, repeat, until ready, the deadline, or a
+//! termination signal, whichever comes first; then the verdict (hand off or
+//! stop, `--timeout-fatal`) and the lines that tell the user.
 //!
 //! The loop only sees two seams, [`Readiness`] (one check) and [`Stop`] (the
 //! next termination signal), so its timing is unit-tested on tokio's paused
-//! clock with scripted checks and signals.
+//! clock with scripted checks and signals (`wait/tests.rs`).
+
+#[cfg(test)]
+mod tests;
 
 use std::{future::Future, time::Duration};
 
 use tokio::time::{Instant, sleep, sleep_until};
-use tracing::{debug, info};
+use tracing::{debug, error, info, warn};
 
 use crate::{
-    config::Backoff,
+    backoff::Backoff,
+    config::{Config, OnTimeout},
     duration::human,
     error::Error,
+    exit_code::Outcome,
+    http::Redacted,
     probe::{NotReady, Probe},
     signals::{Event, Sig, Signals},
 };
+
+/// What the wait phase decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Hand off: the proxy is ready, waiting is disabled, or a timeout is
+    /// not fatal (`--timeout-fatal=false`).
+    Go,
+    /// Do not start the app; end with this outcome (timed out, signalled).
+    Stop(Outcome),
+}
+
+/// The wait phase: waits for the proxy unless waiting is disabled, and says
+/// whether to hand off.
+pub async fn for_proxy(
+    config: &Config,
+    client: reqwest::Client,
+    signals: &Signals,
+) -> Result<Verdict, Error> {
+    if let Some(reason) = &config.disabled {
+        debug!("not waiting for the proxy: {reason}");
+    } else {
+        let probe = Probe::new(client, config.ready_url.clone(), config.attempt_timeout);
+        info!(
+            "waiting for the proxy at {}{}",
+            probe.url(),
+            config
+                .timeout
+                .map_or_else(String::new, |t| format!(" (timeout {})", human(t)))
+        );
+        let waited = until_ready(&probe, &config.backoff, config.timeout, signals).await?;
+        if let stop @ Verdict::Stop(_) = verdict(waited, probe.url(), config.on_timeout) {
+            return Ok(stop);
+        }
+    }
+    // A signal that came after the last look at the signalfd still came
+    // before the app started: honour it rather than start an app that is
+    // already being stopped.
+    if let Some(Event::Terminate(sig)) = signals.pending() {
+        info!("received {sig} before starting the app; exiting");
+        return Ok(Verdict::Stop(Outcome::Signalled(sig.number())));
+    }
+    Ok(Verdict::Go)
+}
+
+/// How the wait ended, as a verdict, with the line that says so. A timeout
+/// stops the gate unless `--timeout-fatal=false`.
+fn verdict(waited: Waited, url: Redacted<'_>, on_timeout: OnTimeout) -> Verdict {
+    match waited {
+        Waited::Ready { elapsed, checks } => {
+            info!(
+                "proxy ready after {}, {}",
+                human(elapsed),
+                self::checks(checks)
+            );
+            Verdict::Go
+        }
+        Waited::Signalled(sig) => {
+            info!("received {sig} while waiting for the proxy; exiting without starting the app");
+            Verdict::Stop(Outcome::Signalled(sig.number()))
+        }
+        Waited::TimedOut {
+            elapsed,
+            checks,
+            last,
+        } => {
+            let last = last.map_or_else(|| "no check finished".to_string(), |r| r.to_string());
+            let summary = format!(
+                "proxy at {url} not ready after {} ({}, last: {last})",
+                human(elapsed),
+                self::checks(checks)
+            );
+            match on_timeout {
+                OnTimeout::Fail => {
+                    error!(
+                        "{summary}; not starting the app. Check the proxy's logs, or raise --timeout"
+                    );
+                    Verdict::Stop(Outcome::TimedOut)
+                }
+                OnTimeout::Proceed => {
+                    warn!("{summary}; starting the app anyway (--timeout-fatal=false)");
+                    Verdict::Go
+                }
+            }
+        }
+    }
+}
 
 /// One readiness check.
 pub trait Readiness {
@@ -43,7 +136,7 @@ impl Readiness for Probe {
 impl Stop for Signals {
     async fn next(&self) -> Result<Sig, Error> {
         loop {
-            // While waiting only termination signals are read (signals::action).
+            // While waiting only termination signals are read (signals/policy.rs).
             if let Event::Terminate(sig) = self.recv().await? {
                 return Ok(sig);
             }
@@ -168,200 +261,10 @@ async fn until(deadline: Option<Instant>) {
 }
 
 /// "1 check", "14 checks".
-pub fn checks(n: u64) -> String {
+fn checks(n: u64) -> String {
     if n == 1 {
         "1 check".to_string()
     } else {
         format!("{n} checks")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::{cell::RefCell, collections::VecDeque};
-
-    use super::*;
-
-    const MS: Duration = Duration::from_millis(1);
-
-    /// Scripted checks: each takes `took` and answers `ready` or 503; it
-    /// records the instant (since the test's start) at which it began.
-    struct Script {
-        start: Instant,
-        answers: RefCell<VecDeque<(Duration, bool)>>,
-        began: RefCell<Vec<Duration>>,
-    }
-
-    impl Script {
-        fn new(answers: impl IntoIterator<Item = (Duration, bool)>) -> Self {
-            Script {
-                start: Instant::now(),
-                answers: RefCell::new(answers.into_iter().collect()),
-                began: RefCell::default(),
-            }
-        }
-
-        /// Never ready; every check answers at once.
-        fn never_ready() -> Self {
-            Self::new(std::iter::empty())
-        }
-
-        fn began_ms(&self) -> Vec<u128> {
-            self.began
-                .borrow()
-                .iter()
-                .map(Duration::as_millis)
-                .collect()
-        }
-    }
-
-    impl Readiness for Script {
-        async fn check(&self) -> Result<(), NotReady> {
-            self.began.borrow_mut().push(self.start.elapsed());
-            let (took, ready) = self
-                .answers
-                .borrow_mut()
-                .pop_front()
-                .unwrap_or((Duration::ZERO, false));
-            sleep(took).await;
-            if ready {
-                Ok(())
-            } else {
-                Err(NotReady::Status(reqwest::StatusCode::SERVICE_UNAVAILABLE))
-            }
-        }
-
-        fn describe(&self) -> String {
-            "script".to_string()
-        }
-    }
-
-    /// A termination signal at a fixed instant, or never.
-    struct SignalAt(Option<Instant>);
-
-    impl Stop for SignalAt {
-        async fn next(&self) -> Result<Sig, Error> {
-            until(self.0).await;
-            Ok(Sig::TERM)
-        }
-    }
-
-    const NO_SIGNAL: SignalAt = SignalAt(None);
-
-    fn default_backoff() -> Backoff {
-        Backoff {
-            initial: 5 * MS,
-            max: 50 * MS,
-            factor: 2.0,
-        }
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn checks_follow_the_exponential_backoff_up_to_its_cap() {
-        let mut answers = vec![(Duration::ZERO, false); 7];
-        answers.push((Duration::ZERO, true));
-        let script = Script::new(answers);
-        let waited = until_ready(&script, &default_backoff(), None, &NO_SIGNAL)
-            .await
-            .unwrap();
-        // Pauses of 5, 10, 20, 40, then 50 ms (the cap) between checks.
-        assert_eq!(script.began_ms(), [0, 5, 15, 35, 75, 125, 175, 225]);
-        assert_eq!(
-            waited,
-            Waited::Ready {
-                elapsed: 225 * MS,
-                checks: 8
-            }
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_slow_check_does_not_add_to_the_pause() {
-        let script = Script::new([(300 * MS, false), (Duration::ZERO, true)]);
-        let waited = until_ready(&script, &default_backoff(), None, &NO_SIGNAL)
-            .await
-            .unwrap();
-        assert_eq!(script.began_ms(), [0, 305]);
-        assert!(matches!(waited, Waited::Ready { checks: 2, .. }));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn the_deadline_ends_the_wait_at_the_deadline_with_the_last_reason() {
-        let script = Script::never_ready();
-        let waited = until_ready(&script, &default_backoff(), Some(1000 * MS), &NO_SIGNAL)
-            .await
-            .unwrap();
-        match waited {
-            Waited::TimedOut {
-                elapsed,
-                checks,
-                last,
-            } => {
-                assert_eq!(elapsed, 1000 * MS);
-                // 0, 5, 15, 35, 75, then every 50 ms up to 975.
-                assert_eq!(checks, 5 + 18);
-                assert_eq!(
-                    last,
-                    Some(NotReady::Status(reqwest::StatusCode::SERVICE_UNAVAILABLE))
-                );
-            }
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn the_deadline_cuts_a_hung_check_short() {
-        let script = Script::new([(Duration::from_secs(3600), true)]);
-        let waited = until_ready(&script, &default_backoff(), Some(200 * MS), &NO_SIGNAL)
-            .await
-            .unwrap();
-        assert_eq!(
-            waited,
-            Waited::TimedOut {
-                elapsed: 200 * MS,
-                checks: 1,
-                last: None
-            }
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_signal_at_any_point_ends_the_wait_at_once() {
-        // At the start, during a check, during a pause, and just as a check
-        // would begin: the wait ends at that instant, never later.
-        for at_ms in [0u64, 3, 7, 15, 20, 74, 500] {
-            let start = Instant::now();
-            let script = Script::new(std::iter::repeat_n((4 * MS, false), 100));
-            let signal = SignalAt(Some(start + Duration::from_millis(at_ms)));
-            let waited = until_ready(&script, &default_backoff(), Some(1000 * MS), &signal)
-                .await
-                .unwrap();
-            assert_eq!(waited, Waited::Signalled(Sig::TERM), "signal at {at_ms} ms");
-            assert_eq!(
-                start.elapsed(),
-                Duration::from_millis(at_ms),
-                "signal at {at_ms} ms"
-            );
-        }
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_signal_wins_over_readiness_and_the_deadline_at_the_same_instant() {
-        let start = Instant::now();
-        let script = Script::never_ready();
-        let signal = SignalAt(Some(start + 100 * MS));
-        let waited = until_ready(&script, &default_backoff(), Some(100 * MS), &signal)
-            .await
-            .unwrap();
-        assert_eq!(waited, Waited::Signalled(Sig::TERM));
-    }
-
-    #[test]
-    fn still_waiting_lines_come_at_1_3_7_15_31_then_every_30_seconds() {
-        let mut reports = Reports::new();
-        let due: Vec<u64> = (0..=200u64)
-            .filter(|&s| reports.due(Duration::from_secs(s)))
-            .collect();
-        assert_eq!(due, [1, 3, 7, 15, 31, 61, 91, 121, 151, 181]);
     }
 }

@@ -1,0 +1,284 @@
+//! Reading the command line: clap's definition as this environment sets it
+//! up (blank variables are unset), the parse with the precedence between
+//! exclusive options applied, and a scan of what was *typed* (as opposed to
+//! set by a variable), which error reports need.
+
+use std::ffi::{OsStr, OsString};
+
+use clap::{
+    Arg, CommandFactory, FromArgMatches, Id, ValueEnum,
+    error::{ContextKind, ContextValue, ErrorKind},
+};
+
+use super::precedence;
+use crate::{
+    cli::{Args, SHUTDOWN_URI_VAR},
+    http::redact_text,
+    logging::LogFormat,
+};
+
+/// Read when a usage error is reported, to report it in the format asked for.
+const LOG_FORMAT_VAR: &str = "LINKERD_AWAIT_LOG_FORMAT";
+
+/// The command line's definition, as this process's environment sets it up.
+///
+/// A `LINKERD_AWAIT_*` variable that is empty or blank is the same as an
+/// unset one (Helm templates and Kubernetes' `value: ""` produce them), so
+/// clap's reading of it is turned off for that option. Turned off too for
+/// LINKERD_AWAIT_SHUTDOWN_URI, which `from_args` reads as a comma-separated
+/// list. The environment itself is left as it is: the app inherits it.
+pub fn command() -> clap::Command {
+    let mut command = Args::command();
+    let ignored: Vec<Id> = command
+        .get_arguments()
+        .filter(|arg| {
+            arg.get_env()
+                .is_some_and(|var| var == SHUTDOWN_URI_VAR || env_var(var).is_none())
+        })
+        .map(|arg| arg.get_id().clone())
+        .collect();
+    for id in ignored {
+        command = command.mut_arg(id, |arg| arg.env(None));
+    }
+    // Settles each option's action, which `typed_options` reads.
+    command.build();
+    command
+}
+
+/// An environment variable, `None` when unset, empty or blank.
+pub(super) fn env_var(name: impl AsRef<OsStr>) -> Option<OsString> {
+    std::env::var_os(name).filter(|value| !is_blank(value))
+}
+
+/// Empty or only whitespace (a non-UTF-8 value is neither).
+pub(super) fn is_blank(value: &OsStr) -> bool {
+    value.to_str().is_some_and(|v| v.trim().is_empty())
+}
+
+/// The command line (and clap's variables) as `Args`, with the precedence
+/// between mutually exclusive options applied.
+pub(super) fn parse(command: &mut clap::Command, argv: &[OsString]) -> Result<Args, clap::Error> {
+    let matches = command.try_get_matches_from_mut(argv)?;
+    let mut args = Args::from_arg_matches(&matches)?;
+    if let Err((first, second)) = precedence::apply(&matches, &mut args) {
+        let shown = |id: &str| {
+            command
+                .get_arguments()
+                .find(|arg| arg.get_id() == id)
+                .map_or_else(|| id.to_string(), ToString::to_string)
+        };
+        let message = format!(
+            "the argument '{}' cannot be used with '{}'",
+            shown(first),
+            shown(second)
+        );
+        return Err(command.error(ErrorKind::ArgumentConflict, message));
+    }
+    // Checked here rather than with clap's `requires`, which would also
+    // fire for LINKERD_AWAIT_SHUTDOWN=false.
+    if args.shutdown && args.command.is_empty() {
+        return Err(command.error(
+            ErrorKind::MissingRequiredArgument,
+            "--shutdown needs a command to supervise: linkerd-await --shutdown -- CMD [ARGS]...",
+        ));
+    }
+    Ok(args)
+}
+
+/// Our own options as typed on the command line, in order, each with its
+/// value when it has one (`--x v`, `--x=v`, `-x v`, `-xv`, `-abx v`).
+/// Scanning stops at `--` and at the first positional word (CMD): everything
+/// after it belongs to the app, even if it looks like one of our flags.
+/// Unknown options are skipped; clap reports them. `command` must be built.
+fn typed_options<'c>(
+    command: &'c clap::Command,
+    argv: &[OsString],
+) -> Vec<(&'c Arg, Option<OsString>)> {
+    // Whether the next word is the option's value (not for `--timeout-fatal`,
+    // whose value can only follow an `=`).
+    let takes_next = |arg: &Arg| arg.get_action().takes_values() && !arg.is_require_equals_set();
+    let mut typed = Vec::new();
+    let mut words = argv.iter().skip(1);
+    while let Some(word) = words.next() {
+        // A non-UTF-8 word is no option of ours: it is CMD.
+        let Some(text) = word.to_str() else { break };
+        if text == "--" {
+            break;
+        }
+        if let Some(long) = text.strip_prefix("--") {
+            let (name, inline) = match long.split_once('=') {
+                Some((name, value)) => (name, Some(OsString::from(value))),
+                None => (long, None),
+            };
+            let Some(arg) = command.get_arguments().find(|a| a.get_long() == Some(name)) else {
+                continue;
+            };
+            let value = match inline {
+                Some(value) => Some(value),
+                None if takes_next(arg) => words.next().cloned(),
+                None => None,
+            };
+            typed.push((arg, value));
+        } else if let Some(shorts) = text.strip_prefix('-').filter(|s| !s.is_empty()) {
+            for (at, short) in shorts.char_indices() {
+                let Some(arg) = command
+                    .get_arguments()
+                    .find(|a| a.get_short() == Some(short))
+                else {
+                    break;
+                };
+                if !arg.get_action().takes_values() {
+                    typed.push((arg, None));
+                    continue;
+                }
+                // The rest of the word is the value, else the next word.
+                let rest = &shorts[at + short.len_utf8()..];
+                let rest = rest.strip_prefix('=').unwrap_or(rest);
+                let value = if rest.is_empty() {
+                    words.next().cloned()
+                } else {
+                    Some(OsString::from(rest))
+                };
+                typed.push((arg, value));
+                break;
+            }
+        } else {
+            break;
+        }
+    }
+    typed
+}
+
+/// The log format to report a usage or configuration error in, when the
+/// command line could not be read whole: a `--log-format` typed among our
+/// own options, else LINKERD_AWAIT_LOG_FORMAT. A value that is no format
+/// means plain (and the error about it is printed plainly). Only the error
+/// path pays for this scan: a good command line has `Config::log` instead.
+pub(super) fn log_format(command: &clap::Command, argv: &[OsString]) -> LogFormat {
+    let typed = typed_options(command, argv)
+        .into_iter()
+        .rfind(|(arg, _)| arg.get_id() == "log_format");
+    let value = match typed {
+        Some((_, value)) => value,
+        None => env_var(LOG_FORMAT_VAR),
+    };
+    value
+        .as_deref()
+        .and_then(OsStr::to_str)
+        .and_then(|v| LogFormat::from_str(v.trim(), false).ok())
+        .unwrap_or(LogFormat::Plain)
+}
+
+/// A bad value that came from a `LINKERD_AWAIT_*` variable is reported by
+/// clap under the flag's name; say which variable to fix as well.
+pub(super) fn with_env_source(
+    mut err: clap::Error,
+    command: &clap::Command,
+    argv: &[OsString],
+) -> clap::Error {
+    // clap repeats a rejected value; a URL's password must not reach the log.
+    if let Some(ContextValue::String(value)) = err.get(ContextKind::InvalidValue).cloned() {
+        err.insert(
+            ContextKind::InvalidValue,
+            ContextValue::String(redact_text(&value)),
+        );
+    }
+    let Some(ContextValue::String(shown)) = err.get(ContextKind::InvalidArg).cloned() else {
+        return err;
+    };
+    let Some(arg) = command.get_arguments().find(|a| a.to_string() == shown) else {
+        return err;
+    };
+    let Some(var) = arg.get_env() else { return err };
+    let typed = typed_options(command, argv)
+        .iter()
+        .any(|(a, _)| a.get_id() == arg.get_id());
+    if !typed && env_var(var).is_some() {
+        err.insert(
+            ContextKind::Suggested,
+            ContextValue::StyledStrs(vec![
+                format!(
+                    "the value comes from the environment variable {}",
+                    var.to_string_lossy()
+                )
+                .into(),
+            ]),
+        );
+    }
+    err
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tests::argv;
+
+    #[test]
+    fn typed_options_stop_at_the_command() {
+        let command = command();
+        type Case<'a> = (&'a [&'a str], &'a [(&'a str, Option<&'a str>)]);
+        let cases: [Case; 10] = [
+            (&[], &[]),
+            (&["-b", "3", "app", "-t", "1s"], &[("backoff", Some("3"))]),
+            (&["--", "-t", "1s"], &[]),
+            (&["app", "--log-format", "json"], &[]),
+            (
+                &["-vb5s", "-q"],
+                &[("verbose", None), ("backoff", Some("5s")), ("quiet", None)],
+            ),
+            (
+                &["-t=1s", "--uri=http://x/", "-S"],
+                &[
+                    ("timeout", Some("1s")),
+                    ("uri", Some("http://x/")),
+                    ("shutdown", None),
+                ],
+            ),
+            // --timeout-fatal takes its value only after `=`: `x` is CMD.
+            (&["--timeout-fatal", "x", "-v"], &[("timeout_fatal", None)]),
+            (
+                &["--timeout-fatal=no", "--log-format", "json"],
+                &[("timeout_fatal", Some("no")), ("log_format", Some("json"))],
+            ),
+            // Unknown options are skipped (clap reports them), a lone `-` is CMD.
+            (&["--bogus", "-x", "-", "-v"], &[]),
+            // A value that looks like a flag is still the value.
+            (
+                &["-t", "-1s", "-v"],
+                &[("timeout", Some("-1s")), ("verbose", None)],
+            ),
+        ];
+        for (words, want) in cases {
+            let got: Vec<(String, Option<String>)> = typed_options(&command, &argv(words))
+                .into_iter()
+                .map(|(arg, value)| {
+                    (
+                        arg.get_id().to_string(),
+                        value.map(|v| v.to_string_lossy().into_owned()),
+                    )
+                })
+                .collect();
+            let want: Vec<(String, Option<String>)> = want
+                .iter()
+                .map(|(id, value)| (id.to_string(), value.map(str::to_string)))
+                .collect();
+            assert_eq!(got, want, "{words:?}");
+        }
+        assert!(typed_options(&command, &[]).is_empty());
+    }
+
+    #[test]
+    fn log_format_from_typed_options() {
+        let command = command();
+        for (words, want) in [
+            (&["--log-format", "json"][..], LogFormat::Json),
+            (&["--log-format=json"][..], LogFormat::Json),
+            (&["--log-format", " json ", "-v"][..], LogFormat::Json),
+            (&["--log-format", "xml"][..], LogFormat::Plain),
+            (&["--log-format", "plain"][..], LogFormat::Plain),
+            (&["app", "--log-format", "json"][..], LogFormat::Plain),
+        ] {
+            assert_eq!(log_format(&command, &argv(words)), want, "{words:?}");
+        }
+    }
+}

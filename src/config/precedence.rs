@@ -1,0 +1,112 @@
+//! Which of two options that exclude each other applies (`--uri`/`--port`,
+//! `--verbose`/`--quiet`), given where each came from. One rule,
+//! [`exclusive`], tested as a table; [`apply`] uses it for both pairs.
+
+use clap::{ArgMatches, parser::ValueSource};
+
+use crate::cli::Args;
+
+/// Where the value of an option that is set came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Typed,
+    Env,
+}
+
+impl Origin {
+    fn of(source: ValueSource) -> Option<Origin> {
+        match source {
+            ValueSource::CommandLine => Some(Origin::Typed),
+            ValueSource::EnvVariable => Some(Origin::Env),
+            // A default never asks for anything (`--verbose` is false, `--port` unset).
+            _ => None,
+        }
+    }
+}
+
+/// Which of two mutually exclusive options applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pick {
+    First,
+    Second,
+    Neither,
+}
+
+/// Both options were typed: a usage error.
+#[derive(Debug, PartialEq, Eq)]
+struct BothTyped;
+
+/// The precedence between two options that exclude each other, given where
+/// each one that is set came from (`None`: not set). A typed flag beats a
+/// variable, so that an operator can override a manifest (or the image's
+/// ENTRYPOINT) without editing the other; both typed is a usage error; both
+/// from variables, `first` wins.
+fn exclusive(first: Option<Origin>, second: Option<Origin>) -> Result<Pick, BothTyped> {
+    match (first, second) {
+        (Some(Origin::Typed), Some(Origin::Typed)) => Err(BothTyped),
+        (Some(Origin::Env), Some(Origin::Typed)) | (None, Some(_)) => Ok(Pick::Second),
+        (Some(_), _) => Ok(Pick::First),
+        (None, None) => Ok(Pick::Neither),
+    }
+}
+
+/// Applies [`exclusive`] to each pair, clearing the option that lost. Between
+/// two variables, the URI beats the port (it is the more specific setting)
+/// and verbose beats quiet (whoever turned on debug logs is debugging).
+/// On a conflict, returns the ids of the two options.
+pub(super) fn apply(
+    matches: &ArgMatches,
+    args: &mut Args,
+) -> Result<(), (&'static str, &'static str)> {
+    let origin = |id: &str, set: bool| {
+        matches
+            .value_source(id)
+            .filter(|_| set)
+            .and_then(Origin::of)
+    };
+    match exclusive(
+        origin("uri", args.uri.is_some()),
+        origin("port", args.port.is_some()),
+    )
+    .map_err(|BothTyped| ("uri", "port"))?
+    {
+        Pick::First => args.port = None,
+        Pick::Second => args.uri = None,
+        Pick::Neither => {}
+    }
+    match exclusive(origin("verbose", args.verbose), origin("quiet", args.quiet))
+        .map_err(|BothTyped| ("verbose", "quiet"))?
+    {
+        Pick::First => args.quiet = false,
+        Pick::Second => args.verbose = false,
+        Pick::Neither => {}
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precedence_between_exclusive_options() {
+        use Origin::{Env, Typed};
+        // (first, second) → which applies; for --uri/--port and --verbose/--quiet.
+        let table = [
+            (None, None, Ok(Pick::Neither)),
+            (Some(Env), None, Ok(Pick::First)),
+            (Some(Typed), None, Ok(Pick::First)),
+            (None, Some(Env), Ok(Pick::Second)),
+            (None, Some(Typed), Ok(Pick::Second)),
+            // Typed beats the environment, on either side.
+            (Some(Typed), Some(Env), Ok(Pick::First)),
+            (Some(Env), Some(Typed), Ok(Pick::Second)),
+            // The documented tie-break: the first (the URI, verbose).
+            (Some(Env), Some(Env), Ok(Pick::First)),
+            (Some(Typed), Some(Typed), Err(BothTyped)),
+        ];
+        for (first, second, want) in table {
+            assert_eq!(exclusive(first, second), want, "{first:?} {second:?}");
+        }
+    }
+}
