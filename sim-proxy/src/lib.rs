@@ -57,7 +57,7 @@ impl Request {
 }
 
 /// What the proxy does with a request.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reply {
     /// A response with this status and a one-line body (its reason phrase);
     /// the connection stays open unless the client asked to close it.

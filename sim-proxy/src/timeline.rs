@@ -88,3 +88,95 @@ pub fn is_accepted_shutdown(request: &Request, answered: Answered) -> bool {
         && SHUTDOWN_PATHS.contains(&path_of(&request.path))
         && matches!(answered, Answered::Status(code) if (200..300).contains(&code))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(method: &str, path: &str) -> Request {
+        Request {
+            method: method.to_string(),
+            path: path.to_string(),
+            headers: Vec::new(),
+            at: Instant::now(),
+            connection: 1,
+        }
+    }
+
+    fn reply(timeline: &Timeline, method: &str, path: &str, at_ms: u64) -> Reply {
+        timeline.reply(&request(method, path), Duration::from_millis(at_ms))
+    }
+
+    #[test]
+    fn replies_follow_the_timeline() {
+        let timeline = Timeline {
+            ready_path: "/healthz/ready".to_string(),
+            ready_after: Duration::from_millis(1500),
+            fail_mode: FailMode::None,
+            shutdown_status: 404,
+        };
+        let table = [
+            ("GET", "/healthz/ready", 0, Reply::Status(503)),
+            ("GET", "/healthz/ready", 1499, Reply::Status(503)),
+            ("GET", "/healthz/ready", 1500, Reply::Status(200)),
+            ("GET", "/healthz/ready?probe=1", 1500, Reply::Status(200)),
+            (
+                "GET",
+                "http://127.0.0.1:4191/healthz/ready",
+                1500,
+                Reply::Status(200),
+            ),
+            ("GET", "/ready", 1500, Reply::Status(404)),
+            ("GET", "/live", 0, Reply::Status(200)),
+            ("POST", "/shutdown", 0, Reply::Status(404)),
+            ("POST", "/quitquitquit", 0, Reply::Status(404)),
+            ("GET", "/shutdown", 0, Reply::Status(405)),
+        ];
+        for (method, path, at_ms, expected) in table {
+            assert_eq!(
+                reply(&timeline, method, path, at_ms),
+                expected,
+                "{method} {path} at {at_ms}ms"
+            );
+        }
+    }
+
+    #[test]
+    fn fail_modes_answer_not_ready_checks_only() {
+        let expected = [
+            (FailMode::None, Reply::Status(503)),
+            (FailMode::Hang, Reply::Hang),
+            (FailMode::Close, Reply::Close),
+            (
+                FailMode::Redirect,
+                Reply::Redirect("/not-ready-yet".to_string()),
+            ),
+        ];
+        for (fail_mode, not_ready) in expected {
+            let timeline = Timeline {
+                ready_path: "/ready".to_string(),
+                ready_after: Duration::from_secs(1),
+                fail_mode,
+                shutdown_status: 200,
+            };
+            assert_eq!(reply(&timeline, "GET", "/ready", 0), not_ready);
+            assert_eq!(reply(&timeline, "GET", "/ready", 1000), Reply::Status(200));
+        }
+    }
+
+    #[test]
+    fn only_an_answered_post_to_a_shutdown_path_is_an_accepted_shutdown() {
+        let post = request("POST", "/shutdown");
+        assert!(is_accepted_shutdown(&post, Answered::Status(202)));
+        assert!(!is_accepted_shutdown(&post, Answered::Status(404)));
+        assert!(!is_accepted_shutdown(&post, Answered::Hung));
+        assert!(!is_accepted_shutdown(
+            &request("GET", "/shutdown"),
+            Answered::Status(200)
+        ));
+        assert!(is_accepted_shutdown(
+            &request("POST", "/quitquitquit"),
+            Answered::Status(200)
+        ));
+    }
+}
