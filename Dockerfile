@@ -27,10 +27,16 @@ RUN rustup target add x86_64-unknown-linux-musl
 WORKDIR /src
 
 # Dependencies first, in their own layer: it is rebuilt only when the lock file
-# changes. The placeholder main gives cargo a target to read the manifest with.
+# changes. The placeholder sources give cargo targets to read the manifests
+# with: the gate's, and those of the workspace's other members (the simulated
+# proxy and the xtask; cargo reads every member's manifest, builds none of them).
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir src \
+COPY sim-proxy/Cargo.toml sim-proxy/
+COPY xtask/Cargo.toml xtask/
+RUN mkdir src sim-proxy/src xtask/src \
  && echo 'fn main() {}' > src/main.rs \
+ && touch sim-proxy/src/lib.rs \
+ && echo 'fn main() {}' > xtask/src/main.rs \
  && cargo fetch --locked --target x86_64-unknown-linux-musl \
  && rm -r src
 

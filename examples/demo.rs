@@ -4,7 +4,7 @@
 //! cargo run --locked --example demo
 //! ```
 //!
-//! A simulated proxy (the `sim-proxy` example's server, run in this process on
+//! A simulated proxy (the `sim-proxy` crate's server, run in this process on
 //! a free loopback port) refuses connections for 300 ms, answers 503 on
 //! `/ready` until 1.5 s, then 200. The real `linkerd-await` binary (built here
 //! with cargo if needed) waits for it and then execs a tiny app. The timeline
@@ -12,9 +12,6 @@
 //! starting right after, in the gate's PID.
 //!
 //! Set `LINKERD_AWAIT_DEMO_GATE=<path>` to use an already built gate instead.
-
-#[path = "sim-proxy/server.rs"]
-mod server;
 
 use std::{
     ffi::OsString,
@@ -28,7 +25,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use server::{Answered, Behaviour, Event, FailMode};
+use sim_proxy::{Answered, FailMode, FakeProxy, Request, Reserved, Timeline};
 
 /// How long the simulated proxy refuses connections, as a proxy still starting does.
 const REFUSE_FOR: Duration = Duration::from_millis(300);
@@ -68,7 +65,8 @@ enum Who {
 /// What the main loop hears about, from the threads that watch each party.
 enum Note {
     Line(Who, Duration, String),
-    Request(Event),
+    /// The proxy answered a request: when, `METHOD /path`, and what.
+    Request(Duration, String, Answered),
     /// The gate's stdout or stderr reached its end.
     Closed,
 }
@@ -77,7 +75,7 @@ fn run() -> Result<(), String> {
     let gate = gate_binary()?;
 
     // The proxy: bound at once (so its port is known) but not listening, i.e. refusing.
-    let reserved = server::reserve(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+    let reserved = Reserved::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
         .map_err(|e| format!("cannot bind a loopback port for the simulated proxy: {e}"))?;
     let port = reserved.addr().port();
     let start = Instant::now();
@@ -250,13 +248,13 @@ fn app_command() -> Result<(OsString, Vec<OsString>), String> {
 }
 
 /// Runs the simulated proxy on threads of this process.
-fn start_proxy(reserved: server::Reserved, start: Instant, notes: mpsc::Sender<Note>) {
-    let behaviour = Arc::new(Behaviour {
+fn start_proxy(reserved: Reserved, start: Instant, notes: mpsc::Sender<Note>) {
+    let timeline = Timeline {
         ready_path: "/ready".to_string(),
         ready_after: READY_AFTER,
         fail_mode: FailMode::None,
         shutdown_status: 200,
-    });
+    };
     let ready_notes = notes.clone();
     thread::spawn(move || {
         thread::sleep(READY_AFTER.saturating_sub(start.elapsed()));
@@ -285,15 +283,28 @@ fn start_proxy(reserved: server::Reserved, start: Instant, notes: mpsc::Sender<N
             "listening; GET /ready answers 503 (not ready)".to_string(),
         ));
         let requests = notes.clone();
-        server::serve(
+        let observer = move |request: &Request, answered: Answered| {
+            let what = format!("{} {}", request.method, request.path);
+            // A send fails only once the demo is over.
+            let _ = requests.send(Note::Request(start.elapsed(), what, answered));
+        };
+        match FakeProxy::observed(
             listener,
-            behaviour,
-            start,
-            Arc::new(move |event: &Event| {
-                // A send fails only once the demo is over.
-                let _ = requests.send(Note::Request(event.clone()));
-            }),
-        );
+            Arc::new(timeline.script(start)),
+            Arc::new(observer),
+        ) {
+            // It serves on threads of its own for as long as it is kept: until the demo ends.
+            Ok(_proxy) => loop {
+                thread::park();
+            },
+            Err(e) => {
+                let _ = notes.send(Note::Line(
+                    Who::Proxy,
+                    start.elapsed(),
+                    format!("cannot serve: {e}"),
+                ));
+            }
+        }
     });
 }
 
@@ -344,24 +355,18 @@ impl Story {
                 };
                 print_line(at, who, &text);
             }
-            Note::Request(event) => {
-                let ok =
-                    matches!(event.answer, Answered::Status(code) if (200..300).contains(&code));
+            Note::Request(at, what, answered) => {
+                let ok = matches!(answered, Answered::Status(code) if (200..300).contains(&code));
                 if ok && self.first_ok.is_none() {
-                    self.first_ok = Some(event.at);
-                    print_line(
-                        event.at,
-                        Who::Proxy,
-                        &format!("{} {} -> {}", event.method, event.path, event.answer),
-                    );
+                    self.first_ok = Some(at);
+                    print_line(at, Who::Proxy, &format!("{what} -> {answered}"));
                 } else if !ok {
                     self.not_ready_answers += 1;
                     if self.not_ready_answers == 1 {
                         let text = format!(
-                            "{} {} -> {}  (the gate keeps checking; further answers not shown)",
-                            event.method, event.path, event.answer
+                            "{what} -> {answered}  (the gate keeps checking; further answers not shown)"
                         );
-                        print_line(event.at, Who::Proxy, &text);
+                        print_line(at, Who::Proxy, &text);
                     }
                 }
             }

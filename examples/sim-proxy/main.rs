@@ -2,6 +2,7 @@
 //! mesh and to test it: it refuses connections while "starting", answers the
 //! readiness path with 503 (or hangs, closes, redirects) until it is "ready",
 //! then 200, and answers POST /shutdown like Linkerd (or /quitquitquit like Envoy).
+//! The server and its timeline are the `sim-proxy` crate's; this is its command line.
 //!
 //! ```text
 //! cargo run --example sim-proxy -- --refuse-for 300ms --ready-after 2s
@@ -10,8 +11,6 @@
 //! Prints exactly one line to stdout, `listening on <addr>`, once connections
 //! are accepted (scripts and tests wait for it), and one line per request to
 //! stderr. Every duration counts from the start of the process.
-
-mod server;
 
 use std::{
     io::Write,
@@ -23,8 +22,7 @@ use std::{
 };
 
 use clap::Parser;
-
-use server::{Behaviour, Event, FailMode};
+use sim_proxy::{Answered, FailMode, FakeProxy, Request, Reserved, Timeline, is_accepted_shutdown};
 
 /// A simulated proxy admin server: refuses, then answers 503, then 200 on its readiness path.
 #[derive(Debug, Parser)]
@@ -77,7 +75,7 @@ fn main() -> ExitCode {
     let args = Args::parse();
     exit_on_termination_signals();
 
-    let reserved = match server::reserve(args.listen) {
+    let reserved = match Reserved::bind(args.listen) {
         Ok(reserved) => reserved,
         Err(e) => {
             eprintln!("sim-proxy: cannot bind {}: {e}", args.listen);
@@ -130,34 +128,41 @@ fn main() -> ExitCode {
     );
 
     let exit_on_shutdown = args.exit_on_shutdown;
-    let behaviour = Arc::new(Behaviour {
+    let timeline = Timeline {
         ready_path: args.ready_path,
         ready_after: args.ready_after,
         fail_mode: args.fail_mode,
         shutdown_status: args.shutdown_status,
-    });
-    server::serve(
+    };
+    let observer = move |request: &Request, answered: Answered| {
+        eprintln!(
+            "{:>7}ms {} {} -> {answered}",
+            request.at.saturating_duration_since(start).as_millis(),
+            request.method,
+            request.path,
+        );
+        if exit_on_shutdown && is_accepted_shutdown(request, answered) {
+            // The answer is already written: the client sees it, then the connection closes.
+            eprintln!("sim-proxy: shutdown requested; exiting");
+            std::process::exit(0);
+        }
+    };
+    // Serves on threads of its own until the process ends: by a signal, or
+    // after an accepted shutdown with --exit-on-shutdown.
+    let _proxy = match FakeProxy::observed(
         listener,
-        behaviour,
-        start,
-        Arc::new(move |event: &Event| {
-            eprintln!(
-                "{:>7}ms {} {} -> {}",
-                event.at.as_millis(),
-                event.method,
-                event.path,
-                event.answer
-            );
-            if exit_on_shutdown && event.is_accepted_shutdown() {
-                // The answer is already written: the client sees it, then the connection closes.
-                eprintln!("sim-proxy: shutdown requested; exiting");
-                std::process::exit(0);
-            }
-        }),
-    );
-    // `serve` only returns if accepting itself stops working.
-    eprintln!("sim-proxy: stopped accepting connections");
-    ExitCode::FAILURE
+        Arc::new(timeline.script(start)),
+        Arc::new(observer),
+    ) {
+        Ok(proxy) => proxy,
+        Err(e) => {
+            eprintln!("sim-proxy: cannot serve on {addr}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    loop {
+        thread::park();
+    }
 }
 
 /// SIGTERM and SIGINT end the simulator at once with status 0, as a proxy's

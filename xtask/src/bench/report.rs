@@ -1,10 +1,10 @@
 //! Turns the measurements into verdicts against the budgets of issue 5, and
-//! renders them three ways: a console table, Markdown (for the README) and JSON.
+//! renders them two ways: a console table and Markdown (for the README); the
+//! JSON form is `json.rs`.
 
 use std::fmt::Write as _;
 
-use crate::{
-    json::Json,
+use crate::bench::{
     measure::{CpuRun, LagRun, Memory, ReadyPath, Size},
     stats::{Summary, median},
 };
@@ -121,7 +121,7 @@ impl Results {
         self.memory.iter().find(|m| m.label.contains("through"))
     }
 
-    fn ready_overhead(&self) -> Option<f64> {
+    pub fn ready_overhead(&self) -> Option<f64> {
         Some(median(&self.ready.gate_ms)? - median(&self.ready.true_ms)?)
     }
 
@@ -258,7 +258,7 @@ fn per_delay(results: &Results, run: &LagRun) -> Vec<[String; 8]> {
             let trials: Vec<_> = run.trials.iter().filter(|t| t.nominal_ms == d).collect();
             let lag: Vec<f64> = trials.iter().map(|t| t.lag_ms - stand_in).collect();
             let s = Summary::of(&lag);
-            let m = |f: fn(&crate::measure::LagTrial) -> f64| {
+            let m = |f: fn(&crate::bench::measure::LagTrial) -> f64| {
                 median(&trials.iter().map(|t| f(t)).collect::<Vec<_>>())
             };
             [
@@ -495,7 +495,7 @@ fn method_notes(results: &Results) -> Vec<String> {
         "The CPU verdict takes the larger of the runs; CPU time per check depends on what else the machine is doing (the load average at the start is given above).".to_string(),
         "Percentiles interpolate linearly between ranks. All traffic is on 127.0.0.1.".to_string(),
         format!(
-            "Reproduce with `cargo run --release --locked --example bench` (needs `rustup target add {}`; `-- --quick` for a short run, `-- --help` for options).",
+            "Reproduce with `cargo xtask bench` (needs `rustup target add {}`; `--quick` for a short run, `--help` for options).",
             "x86_64-unknown-linux-musl"
         ),
     ]
@@ -566,7 +566,7 @@ fn indent(text: &str) -> String {
 pub fn markdown(results: &Results) -> String {
     let m = &results.machine;
     let mut out = String::new();
-    out += "<!-- Written by `cargo run --release --locked --example bench`; do not edit by hand. -->\n";
+    out += "<!-- Written by `cargo xtask bench`; do not edit by hand. -->\n";
     let _ = writeln!(
         out,
         "### Benchmark results{}\n",
@@ -620,172 +620,4 @@ pub fn markdown(results: &Results) -> String {
         let _ = writeln!(out, "- {note}");
     }
     out
-}
-
-fn summary_json(samples: &[f64]) -> Json {
-    match Summary::of(samples) {
-        None => Json::Null,
-        Some(s) => Json::obj([
-            ("n", s.n.into()),
-            ("min", s.min.into()),
-            ("p10", s.p10.into()),
-            ("median", s.median.into()),
-            ("p90", s.p90.into()),
-            ("max", s.max.into()),
-        ]),
-    }
-}
-
-fn lag_json(results: &Results, run: &LagRun) -> Json {
-    Json::obj([
-        ("label", run.label.into()),
-        (
-            "gate_args",
-            Json::arr(run.args.iter().map(|a| Json::from(*a))),
-        ),
-        ("expected_check_interval_ms", run.period_ms.into()),
-        ("lag_ms", summary_json(&results.gate_lag(run))),
-        (
-            "raw_lag_ms",
-            summary_json(&run.trials.iter().map(|t| t.lag_ms).collect::<Vec<_>>()),
-        ),
-        ("checks_per_s", Results::checks_rate(run).into()),
-        (
-            "connections",
-            run.trials
-                .iter()
-                .map(|t| t.connections)
-                .sum::<usize>()
-                .into(),
-        ),
-        (
-            "trials",
-            Json::arr(run.trials.iter().map(|t| {
-                Json::obj([
-                    ("nominal_ms", t.nominal_ms.into()),
-                    ("flip_ms", t.flip_ms.into()),
-                    ("raw_lag_ms", t.lag_ms.into()),
-                    ("poll_gap_ms", t.poll_gap_ms.into()),
-                    ("handoff_ms", t.handoff_ms.into()),
-                    ("checks", t.checks.into()),
-                    ("connections", t.connections.into()),
-                    ("wait_s", t.wait_s.into()),
-                    ("checks_per_s", t.checks_per_s().into()),
-                    ("detected_at_ns", t.detected_ns.into()),
-                    ("app_at_ns", t.app_ns.into()),
-                ])
-            })),
-        ),
-    ])
-}
-
-pub fn json(results: &Results) -> Json {
-    let m = &results.machine;
-    let r = &results.ready;
-    Json::obj([
-        ("benchmark", "linkerd-await".into()),
-        ("quick", results.quick.into()),
-        ("notes", results.notes.clone().into()),
-        (
-            "machine",
-            Json::obj([
-                ("date_utc", m.date_utc.as_str().into()),
-                ("nproc", m.nproc.into()),
-                ("cpu", m.cpu.as_str().into()),
-                ("kernel", m.kernel.as_str().into()),
-                ("loadavg", m.loadavg.as_str().into()),
-                ("rustc", m.rustc.as_str().into()),
-                ("commit", m.commit.as_str().into()),
-            ]),
-        ),
-        ("gate", results.gate_path.as_str().into()),
-        (
-            "budgets",
-            Json::arr(results.verdicts().iter().map(|v| {
-                Json::obj([
-                    ("metric", v.metric.into()),
-                    ("measured", v.measured.into()),
-                    ("shown", v.shown.as_str().into()),
-                    ("budget", v.budget.into()),
-                    ("stretch", v.stretch.as_ref().map(|(s, _)| *s).into()),
-                    ("met", v.met().into()),
-                    ("verdict", v.word().into()),
-                ])
-            })),
-        ),
-        ("stand_in_exec_ms", summary_json(&results.stand_in_ms)),
-        (
-            "stand_in_exec_after_1s_idle_ms",
-            summary_json(&results.stand_in_idle_ms),
-        ),
-        ("detection_lag", lag_json(results, &results.lag)),
-        (
-            "detection_lag_fixed_1s_poll",
-            lag_json(results, &results.poll_1s),
-        ),
-        (
-            "ready_path",
-            Json::obj([
-                ("gate_ms", summary_json(&r.gate_ms)),
-                ("true_ms", summary_json(&r.true_ms)),
-                ("paired_diff_ms", summary_json(&r.paired_diff_ms)),
-                ("overhead_ms", results.ready_overhead().into()),
-                (
-                    "ratio",
-                    match (median(&r.gate_ms), median(&r.true_ms)) {
-                        (Some(g), Some(t)) if t > 0.0 => Json::Num(g / t),
-                        _ => Json::Null,
-                    },
-                ),
-                ("gate_cpu_ms", summary_json(&r.gate_cpu_ms)),
-                ("true_cpu_ms", summary_json(&r.true_cpu_ms)),
-                ("gate_minor_faults", summary_json(&r.gate_minflt)),
-                ("true_minor_faults", summary_json(&r.true_minflt)),
-                ("checks", r.checks.into()),
-            ]),
-        ),
-        (
-            "memory",
-            Json::arr(results.memory.iter().map(|m| {
-                Json::obj([
-                    ("state", m.label.into()),
-                    ("vm_hwm_kib", m.peak.vm_hwm_kib.into()),
-                    ("vm_rss_kib", m.peak.vm_rss_kib.into()),
-                    ("rss_anon_kib", m.peak.rss_anon_kib.into()),
-                    ("rss_file_kib", m.peak.rss_file_kib.into()),
-                    ("vm_data_kib", m.peak.vm_data_kib.into()),
-                    ("threads", m.peak.threads.into()),
-                    ("samples", m.samples.into()),
-                    ("sampled_until_ms", m.sampled_after_ms.into()),
-                    ("exit_code", m.exit_code.into()),
-                    ("note", m.note.as_str().into()),
-                ])
-            })),
-        ),
-        (
-            "cpu_5s_wait",
-            Json::arr(results.cpu.iter().map(|c| {
-                Json::obj([
-                    ("user_ms", c.user_ms.into()),
-                    ("sys_ms", c.sys_ms.into()),
-                    ("cpu_ms", (c.user_ms + c.sys_ms).into()),
-                    ("wall_ms", c.wall_ms.into()),
-                    ("checks", c.checks.into()),
-                    ("connections", c.connections.into()),
-                    ("minor_faults", c.minflt.into()),
-                ])
-            })),
-        ),
-        (
-            "size",
-            Json::obj([
-                ("bytes", results.size.bytes.into()),
-                ("static", results.size.elf.static_linked.into()),
-                ("static_pie", results.size.elf.pie.into()),
-                ("stripped", results.size.elf.stripped.into()),
-                ("file", results.size.file_says.clone().into()),
-            ]),
-        ),
-        ("took_s", results.took_s.into()),
-    ])
 }

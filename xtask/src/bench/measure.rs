@@ -11,10 +11,10 @@ use std::{
     time::Duration,
 };
 
-use crate::{
+use crate::bench::{
     elf::{self, ElfFacts},
     process::{Finished, ProcStatus, Spawned, children, ms_between, now_ns, proc_status},
-    proxy::{self, NEVER, Proxy},
+    proxy::{NEVER, Proxy},
 };
 
 /// Everything a measurement needs to start processes.
@@ -112,7 +112,7 @@ fn run(cmd: &mut Command, what: &str) -> Result<Finished, String> {
 
 // ---------------------------------------------------------------- stand-in app
 
-/// `bench --stamp FILE [T0]`: the stand-in app. Its first action is to read
+/// `xtask --stamp FILE [T0]`: the stand-in app. Its first action is to read
 /// the clock; it writes that (and T0 if given) to FILE.
 pub fn stamp_main(file: &OsString, t0: Option<&OsString>) -> i32 {
     let now = now_ns();
@@ -126,7 +126,7 @@ pub fn stamp_main(file: &OsString, t0: Option<&OsString>) -> i32 {
     }
 }
 
-/// `bench --stamp-exec FILE`: reads the clock, then execs `bench --stamp FILE
+/// `xtask --stamp-exec FILE`: reads the clock, then execs `xtask --stamp FILE
 /// T0`, so the stamp difference is exactly what the stand-in costs between an
 /// exec and its first action (loader, libc and Rust runtime start-up).
 pub fn stamp_exec_main(me: &Path, file: &OsString, idle_ms: u64) -> i32 {
@@ -138,7 +138,7 @@ pub fn stamp_exec_main(me: &Path, file: &OsString, idle_ms: u64) -> i32 {
         .arg(file)
         .arg(t0.to_string())
         .exec();
-    eprintln!("bench --stamp-exec: cannot exec {}: {err}", me.display());
+    eprintln!("xtask --stamp-exec: cannot exec {}: {err}", me.display());
     1
 }
 
@@ -230,14 +230,21 @@ impl LagRun {
 /// which estimates the same distribution with far less sampling noise than
 /// random instants would. (Fixed instants would not sample the phase evenly:
 /// the schedule drifts by the check time and 1 ms timer ticks.)
+///
+/// `settings` names the run, its gate arguments and expected period; the
+/// returned run holds its trials.
 pub fn detection_lag(
     ctx: &Ctx,
-    label: &'static str,
-    args: Vec<&'static str>,
-    period_ms: u64,
+    settings: LagRun,
     delays_ms: &[u64],
     per_delay: usize,
 ) -> Result<LagRun, String> {
+    let LagRun {
+        label,
+        args,
+        period_ms,
+        ..
+    } = settings;
     const GOLDEN: f64 = 0.618_033_988_749_895;
     let stamp = ctx.tmp.join("app-stamp");
     let mut trials = Vec::new();
@@ -266,11 +273,7 @@ pub fn detection_lag(
         let app_at = *read_stamp(&stamp)?
             .first()
             .ok_or("empty stamp from the stand-in app")?;
-        let checks: Vec<_> = proxy
-            .requests()
-            .into_iter()
-            .filter(|r| r.path == "/ready")
-            .collect();
+        let checks = proxy.checks();
         let detected_at = checks
             .iter()
             .find(|r| r.status == 200)
@@ -399,7 +402,7 @@ fn sample_until(pid: i32, until_ns: u64, peak: &mut ProcStatus, samples: &mut us
 pub fn memory_waiting(ctx: &Ctx, refused: bool, for_ms: u64) -> Result<Memory, String> {
     let proxy = Proxy::start(NEVER).map_err(|e| format!("proxy: {e}"))?;
     let port = if refused {
-        proxy::closed_port().map_err(|e| format!("closed port: {e}"))?
+        sim_proxy::closed_port().map_err(|e| format!("closed port: {e}"))?
     } else {
         proxy.port()
     };

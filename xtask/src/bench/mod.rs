@@ -1,7 +1,7 @@
 //! Benchmark of the startup gate against the budgets of issue 5.
 //!
 //! ```text
-//! cargo run --release --locked --example bench [-- --quick] [-- --json PATH]
+//! cargo xtask bench [--quick] [--json PATH] [--markdown PATH]
 //! ```
 //!
 //! Builds the binary users get (release, stripped, static musl), then
@@ -26,35 +26,54 @@ use std::{
     time::{SystemTime, UNIX_EPOCH},
 };
 
-use crate::{
+use clap::{Args, ValueEnum};
+
+use crate::bench::{
     measure::Ctx,
     process::now_ns,
     report::{Machine, Results},
 };
 
 const MUSL: &str = "x86_64-unknown-linux-musl";
-const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
 
-const USAGE: &str = "\
-usage: cargo run --release --locked --example bench -- [OPTIONS]
+/// The workspace root: the gate's package.
+fn workspace() -> &'static Path {
+    let xtask = Path::new(env!("CARGO_MANIFEST_DIR"));
+    xtask.parent().unwrap_or(xtask)
+}
 
-  --quick           short run (well under a minute)
-  --json PATH       where to write the JSON results [default: bench/results.json]
-  --markdown PATH   where to write the Markdown report [default: bench/RESULTS.md]
-For experiments (such runs write under target/bench/ unless --json/--markdown say otherwise):
-  --gate PATH       measure this binary instead of building the musl release binary
-  --gate-arg ARG    add ARG to every gate command line (repeatable), e.g. --gate-arg=--backoff=40ms
-  --only LIST       run only these sections: lag,poll,ready,memory,cpu (size always runs)";
-
-const SECTIONS: [&str; 5] = ["lag", "poll", "ready", "memory", "cpu"];
-
-struct Options {
+/// `cargo xtask bench` options. Experiments (`--gate`, `--gate-arg`, `--only`)
+/// write under target/bench/ unless `--json`/`--markdown` say otherwise.
+#[derive(Debug, Args)]
+pub struct Options {
+    /// Short run (well under a minute)
+    #[arg(long)]
     quick: bool,
+    /// Where to write the JSON results [default: bench/results.json]
+    #[arg(long, value_name = "PATH")]
     json: Option<PathBuf>,
+    /// Where to write the Markdown report [default: bench/RESULTS.md]
+    #[arg(long, value_name = "PATH")]
     markdown: Option<PathBuf>,
+    /// Measure this binary instead of building the musl release binary
+    #[arg(long, value_name = "PATH")]
     gate: Option<PathBuf>,
+    /// Add ARG to every gate command line (repeatable), e.g. --gate-arg=--backoff=40ms
+    #[arg(long = "gate-arg", value_name = "ARG", allow_hyphen_values = true)]
     gate_args: Vec<OsString>,
-    only: Option<Vec<String>>,
+    /// Run only these sections (size always runs)
+    #[arg(long, value_name = "LIST", value_enum, value_delimiter = ',')]
+    only: Option<Vec<Section>>,
+}
+
+/// The parts of the benchmark that `--only` can pick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Section {
+    Lag,
+    Poll,
+    Ready,
+    Memory,
+    Cpu,
 }
 
 impl Options {
@@ -64,10 +83,10 @@ impl Options {
         !self.quick && self.gate.is_none() && self.gate_args.is_empty() && self.only.is_none()
     }
 
-    fn runs(&self, section: &str) -> bool {
+    fn runs(&self, section: Section) -> bool {
         self.only
             .as_ref()
-            .is_none_or(|only| only.iter().any(|s| s == section))
+            .is_none_or(|only| only.contains(&section))
     }
 }
 
@@ -111,101 +130,29 @@ impl Plan {
     }
 }
 
-fn main() -> ExitCode {
-    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
-    // The stand-in app modes come first: their start cost is what is measured.
-    match args.first().and_then(|a| a.to_str()) {
-        Some("--stamp") if args.len() >= 2 => {
-            return code(measure::stamp_main(&args[1], args.get(2)));
-        }
+/// The stand-in app modes (`--stamp FILE [T0]`, `--stamp-exec FILE IDLE_MS`)
+/// of this executable, which the measurements start as the gate's app; `None`
+/// for any other command line.
+pub fn stand_in_app(args: &[OsString]) -> Option<ExitCode> {
+    let code = match args.first().and_then(|a| a.to_str()) {
+        Some("--stamp") if args.len() >= 2 => measure::stamp_main(&args[1], args.get(2)),
         Some("--stamp-exec") if args.len() >= 2 => {
             let me = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/proc/self/exe"));
             let idle_ms = args
                 .get(2)
                 .and_then(|a| a.to_str()?.parse().ok())
                 .unwrap_or(0);
-            return code(measure::stamp_exec_main(&me, &args[1], idle_ms));
+            measure::stamp_exec_main(&me, &args[1], idle_ms)
         }
-        _ => {}
-    }
-    let options = match parse(args) {
-        Ok(Some(o)) => o,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(msg) => {
-            eprintln!("{msg}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
+        _ => return None,
     };
-    match run(options) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(msg) => {
-            eprintln!("bench: {msg}");
-            ExitCode::FAILURE
-        }
-    }
+    Some(ExitCode::from(u8::try_from(code).unwrap_or(1)))
 }
 
-fn code(c: i32) -> ExitCode {
-    ExitCode::from(u8::try_from(c).unwrap_or(1))
-}
-
-/// `Ok(None)` for `--help`.
-fn parse(args: Vec<OsString>) -> Result<Option<Options>, String> {
-    let mut options = Options {
-        quick: false,
-        json: None,
-        markdown: None,
-        gate: None,
-        gate_args: Vec::new(),
-        only: None,
-    };
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        // `--name=value` and `--name value` are both accepted.
-        let text = arg.to_string_lossy().into_owned();
-        let (name, inline) = match text.split_once('=') {
-            Some((name, value)) if name.starts_with("--") => {
-                (name.to_string(), Some(OsString::from(value)))
-            }
-            _ => (text.clone(), None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
-        match name.as_str() {
-            "--quick" => options.quick = true,
-            "--json" => options.json = Some(value()?.into()),
-            "--markdown" => options.markdown = Some(value()?.into()),
-            "--gate" => options.gate = Some(value()?.into()),
-            "--gate-arg" => options.gate_args.push(value()?),
-            "--only" => {
-                let list: Vec<String> = value()?
-                    .to_string_lossy()
-                    .split(',')
-                    .map(|s| s.trim().to_string())
-                    .collect();
-                if let Some(bad) = list.iter().find(|s| !SECTIONS.contains(&s.as_str())) {
-                    return Err(format!("unknown section {bad:?} in --only"));
-                }
-                options.only = Some(list);
-            }
-            "-h" | "--help" => return Ok(None),
-            _ => return Err(format!("unknown argument {arg:?}")),
-        }
-    }
-    Ok(Some(options))
-}
-
-fn run(options: Options) -> Result<(), String> {
+pub fn run(options: Options) -> Result<(), String> {
     let began = now_ns();
     let plan = Plan::new(options.quick);
-    let manifest = Path::new(MANIFEST_DIR);
+    let manifest = workspace();
     let gate = match &options.gate {
         Some(path) => path.clone(),
         None => build_gate(manifest)?,
@@ -240,7 +187,7 @@ fn run(options: Options) -> Result<(), String> {
     let md_path = options
         .markdown
         .unwrap_or_else(|| out_dir.join(format!("RESULTS{suffix}.md")));
-    write(&json_path, &report::json(&results).render())?;
+    write(&json_path, &json::render(&results)?)?;
     write(&md_path, &report::markdown(&results))?;
     println!("wrote {} and {}", json_path.display(), md_path.display());
     Ok(())
@@ -265,18 +212,18 @@ fn measure_all(
     step("5. size");
     let size = measure::size(gate)?;
     let (mut stand_in_ms, mut stand_in_idle_ms) = (Vec::new(), Vec::new());
-    if options.runs("lag") || options.runs("poll") {
+    if options.runs(Section::Lag) || options.runs(Section::Poll) {
         step("   stand-in app start cost");
         stand_in_ms = measure::stand_in_cost(ctx, plan.stand_in_runs, 0)?;
         stand_in_idle_ms = measure::stand_in_cost(ctx, plan.stand_in_idle_runs, 1000)?;
     }
     let mut ready = measure::ReadyPath::default();
-    if options.runs("ready") {
+    if options.runs(Section::Ready) {
         step("2. ready-path overhead");
         ready = measure::ready_path(ctx, plan.ready_runs, plan.warmup)?;
     }
     let mut memory = Vec::new();
-    if options.runs("memory") {
+    if options.runs(Section::Memory) {
         step("3. memory");
         memory.push(measure::memory_waiting(ctx, false, 1000)?);
         memory.push(measure::memory_waiting(ctx, true, 1000)?);
@@ -284,26 +231,19 @@ fn measure_all(
         memory.extend([running, through]);
     }
     let mut cpu = Vec::new();
-    if options.runs("cpu") {
+    if options.runs(Section::Cpu) {
         step("4. CPU while waiting (5 s per run)");
         for _ in 0..plan.cpu_runs {
             cpu.push(measure::cpu_waiting(ctx)?);
         }
     }
     let mut lag = measure::LagRun::empty("default settings", vec![], 50);
-    if options.runs("lag") {
-        let trials = plan.delays_ms.len() * plan.lag_per_delay;
+    if options.runs(Section::Lag) {
         step(&format!(
-            "1. detection lag, default settings ({trials} trials)"
+            "1. detection lag, default settings ({} trials)",
+            plan.delays_ms.len() * plan.lag_per_delay
         ));
-        lag = measure::detection_lag(
-            ctx,
-            lag.label,
-            vec![],
-            lag.period_ms,
-            &plan.delays_ms,
-            plan.lag_per_delay,
-        )?;
+        lag = measure::detection_lag(ctx, lag, &plan.delays_ms, plan.lag_per_delay)?;
     }
     // Context: the original linkerd-await's constant 1 s delay between checks.
     let mut poll_1s = measure::LagRun::empty(
@@ -318,23 +258,20 @@ fn measure_all(
         ],
         1000,
     );
-    if options.runs("poll") {
-        let trials = plan.delays_ms.len() * plan.poll_per_delay;
+    if options.runs(Section::Poll) {
         step(&format!(
-            "1b. detection lag, fixed 1 s poll for context ({trials} trials)"
+            "1b. detection lag, fixed 1 s poll for context ({} trials)",
+            plan.delays_ms.len() * plan.poll_per_delay
         ));
-        poll_1s = measure::detection_lag(
-            ctx,
-            poll_1s.label,
-            poll_1s.args.clone(),
-            poll_1s.period_ms,
-            &plan.delays_ms,
-            plan.poll_per_delay,
-        )?;
+        poll_1s = measure::detection_lag(ctx, poll_1s, &plan.delays_ms, plan.poll_per_delay)?;
     }
     let mut notes = Vec::new();
     if let Some(only) = &options.only {
-        notes.push(format!("partial run: only {}", only.join(",")));
+        let names: Vec<String> = only
+            .iter()
+            .filter_map(|s| Some(s.to_possible_value()?.get_name().to_string()))
+            .collect();
+        notes.push(format!("partial run: only {}", names.join(",")));
     }
     if !options.gate_args.is_empty() {
         let args: Vec<_> = options
@@ -392,6 +329,8 @@ fn build_gate(manifest: &Path) -> Result<PathBuf, String> {
             "--locked",
             "--target",
             MUSL,
+            "--package",
+            "linkerd-await",
             "--bin",
             "linkerd-await",
         ])
@@ -405,14 +344,11 @@ fn build_gate(manifest: &Path) -> Result<PathBuf, String> {
         return Err(format!("the release build failed ({})", output.status));
     }
     // cargo names the artifact in its JSON messages, wherever the target dir is.
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let built = stdout
+    let built = String::from_utf8_lossy(&output.stdout)
         .lines()
-        .filter(|l| l.contains("\"compiler-artifact\""))
-        .find_map(|l| {
-            let rest = &l[l.find("\"executable\":\"")? + 14..];
-            Some(PathBuf::from(&rest[..rest.find('"')?]))
-        });
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|message| message["reason"] == "compiler-artifact")
+        .find_map(|message| message["executable"].as_str().map(PathBuf::from));
     built
         .filter(|p| p.exists())
         .ok_or_else(|| "cargo build did not report the linkerd-await executable".to_string())

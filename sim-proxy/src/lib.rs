@@ -1,0 +1,311 @@
+//! The one simulated service-mesh proxy admin server, shared by linkerd-await's
+//! integration tests, its `demo` and `sim-proxy` examples and its benchmark
+//! (`cargo xtask bench`).
+//!
+//! A [`FakeProxy`] is a loopback HTTP/1.1 server driven by a *script*: a
+//! function from each request (and its 1-based index) to a [`Reply`]. It keeps
+//! a log of every request, so a test can check what the gate sent and when.
+//! [`Timeline`] is the script the examples use (not ready until an instant,
+//! then 200; shutdown endpoints like Linkerd's and Envoy's), and [`Reserved`]
+//! a port that refuses connections until it listens, as a proxy that has not
+//! started yet does.
+//!
+//! Only what a startup gate needs of HTTP/1.1 is implemented, on std's
+//! blocking sockets with one thread per connection: a gate makes a few
+//! sequential requests.
+
+mod http;
+mod reserve;
+mod timeline;
+
+use std::{
+    io::{self, BufReader},
+    net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream},
+    sync::{
+        Arc, Mutex, MutexGuard, PoisonError,
+        atomic::{AtomicBool, Ordering},
+    },
+    thread,
+    time::{Duration, Instant},
+};
+
+pub use reserve::{Reserved, closed_port};
+pub use timeline::{FailMode, SHUTDOWN_PATHS, Timeline, is_accepted_shutdown};
+
+/// One request the proxy received.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    /// The target's path, without a query; an absolute-form target
+    /// (`http://host/path`) is reduced to its path.
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    /// When its head (and body) had arrived, i.e. when the reply was decided.
+    pub at: Instant,
+    /// Which connection (1-based, in accept order) carried it.
+    pub connection: usize,
+}
+
+impl Request {
+    /// The first header of that name (names are case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What the proxy does with a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// A response with this status and a one-line body (its reason phrase);
+    /// the connection stays open unless the client asked to close it.
+    Status(u16),
+    /// A 302 to this location.
+    Redirect(String),
+    /// This status, then a body that never ends (chunks until the peer leaves).
+    EndlessBody(u16),
+    /// This status, then a body that trickles in, one byte every 50 ms, until
+    /// the peer leaves: chunked, or (`chunked: false`) with no length at all,
+    /// so only the end of the connection could end it.
+    SlowBody { status: u16, chunked: bool },
+    /// Read the request and never answer (the connection stays open until the
+    /// client leaves).
+    Hang,
+    /// Close the connection without answering.
+    Close,
+}
+
+/// What was sent back for a request, as an [`Observer`] hears it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answered {
+    /// A response head with this status (for the streaming bodies: the head only).
+    Status(u16),
+    /// Nothing, and the connection is held ([`Reply::Hang`]).
+    Hung,
+    /// Nothing, and the connection closed ([`Reply::Close`]).
+    Closed,
+}
+
+impl std::fmt::Display for Answered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Answered::Status(code) => write!(f, "{code}"),
+            Answered::Hung => f.write_str("(no answer: hang)"),
+            Answered::Closed => f.write_str("(closed without answer)"),
+        }
+    }
+}
+
+/// Decides the reply to a request; the index counts every request the proxy
+/// received, from 1.
+pub type Script = dyn Fn(&Request, usize) -> Reply + Send + Sync;
+
+/// Hears each request once its answer is written (a reply that never answers:
+/// once decided), from the connection's thread.
+pub type Observer = dyn Fn(&Request, Answered) + Send + Sync;
+
+/// A loopback HTTP/1.1 server that plays the proxy's admin port. Dropping it
+/// stops accepting connections; connections already open run to their end.
+pub struct FakeProxy {
+    addr: SocketAddr,
+    requests: Arc<Mutex<Vec<Request>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl FakeProxy {
+    /// Serves `script` on a free port of 127.0.0.1.
+    ///
+    /// # Panics
+    /// If no loopback port can be bound (test support: nothing to recover).
+    pub fn start(script: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static) -> Self {
+        Self::try_start(script).expect("bind a loopback port for the fake proxy")
+    }
+
+    /// [`FakeProxy::start`], with the bind error returned.
+    pub fn try_start(
+        script: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static,
+    ) -> io::Result<Self> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+        Self::observed(listener, Arc::new(script), Arc::new(|_: &Request, _| {}))
+    }
+
+    /// Ready (200) from the n-th request on; 503 before.
+    pub fn ready_after(n: usize) -> Self {
+        Self::start(move |_, i| {
+            if i >= n {
+                Reply::Status(200)
+            } else {
+                Reply::Status(503)
+            }
+        })
+    }
+
+    /// Serves on an already-bound listener (e.g. one on ::1, or a [`Reserved`] port).
+    ///
+    /// # Panics
+    /// If the listener has no local address (it always has once bound).
+    pub fn serve(listener: TcpListener, script: Arc<Script>) -> Self {
+        Self::observed(listener, script, Arc::new(|_: &Request, _| {}))
+            .expect("a bound listener has a local address")
+    }
+
+    /// Serves on `listener`, telling `observer` what each request was answered.
+    pub fn observed(
+        listener: TcpListener,
+        script: Arc<Script>,
+        observer: Arc<Observer>,
+    ) -> io::Result<Self> {
+        let addr = listener.local_addr()?;
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (log, stopping) = (requests.clone(), stop.clone());
+        thread::spawn(move || {
+            for (index, stream) in listener.incoming().enumerate() {
+                if stopping.load(Ordering::SeqCst) {
+                    return;
+                }
+                // A failed accept (e.g. the client already gave up) concerns that client only.
+                let Ok(stream) = stream else { continue };
+                let connection = Connection {
+                    number: index + 1,
+                    log: log.clone(),
+                    script: script.clone(),
+                    observer: observer.clone(),
+                };
+                // A connection's I/O error ends that connection, nothing else.
+                thread::spawn(move || connection.run(stream));
+            }
+        });
+        Ok(FakeProxy {
+            addr,
+            requests,
+            stop,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// `http://127.0.0.1:<port><path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{}", self.port(), path)
+    }
+
+    /// Every request so far, in arrival order.
+    pub fn requests(&self) -> Vec<Request> {
+        lock(&self.requests).clone()
+    }
+
+    /// Requests whose path is `path`.
+    pub fn requests_to(&self, path: &str) -> Vec<Request> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.path == path)
+            .collect()
+    }
+
+    /// Waits until the requests so far satisfy `done`; false after `limit`.
+    pub fn wait_until(&self, limit: Duration, done: impl Fn(&[Request]) -> bool) -> bool {
+        let start = Instant::now();
+        loop {
+            if done(&lock(&self.requests)) {
+                return true;
+            }
+            if start.elapsed() >= limit {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Blocks until `n` requests have arrived.
+    ///
+    /// # Panics
+    /// After `limit`, naming how many arrived (a test's failure message).
+    pub fn wait_for_requests(&self, n: usize, limit: Duration) {
+        assert!(
+            self.wait_until(limit, |all| all.len() >= n),
+            "only {} of {n} requests arrived",
+            self.requests().len()
+        );
+    }
+}
+
+impl Drop for FakeProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag and ends. If the connect
+        // fails the loop ends at the next connection instead: harmless.
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+    }
+}
+
+/// The log stays usable after a panicking script: a test then fails on its
+/// own assertion, not on a poisoned lock.
+fn lock(requests: &Mutex<Vec<Request>>) -> MutexGuard<'_, Vec<Request>> {
+    requests.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// One accepted connection and what it needs to answer its requests.
+struct Connection {
+    number: usize,
+    log: Arc<Mutex<Vec<Request>>>,
+    script: Arc<Script>,
+    observer: Arc<Observer>,
+}
+
+impl Connection {
+    fn run(self, stream: TcpStream) {
+        let _ = self.serve(stream);
+    }
+
+    fn serve(&self, stream: TcpStream) -> io::Result<()> {
+        // Each answer is one write; without NODELAY a kept-alive connection
+        // could meet Nagle + delayed ACK and add tens of milliseconds to a check
+        // (the benchmark measures exactly that path).
+        stream.set_nodelay(true)?;
+        let mut writer = stream.try_clone()?;
+        let mut reader = BufReader::new(stream);
+        while let Some(head) = http::read_request(&mut reader)? {
+            let request = Request {
+                method: head.method,
+                path: head.target,
+                headers: head.headers,
+                at: Instant::now(),
+                connection: self.number,
+            };
+            let index = {
+                let mut all = lock(&self.log);
+                all.push(request.clone());
+                all.len()
+            };
+            let reply = (self.script)(&request, index);
+            let answer = http::Answer {
+                head_only: request.method == "HEAD",
+                keep_alive: head.keep_alive,
+            };
+            let answered = answer.head(&mut writer, &reply)?;
+            (self.observer)(&request, answered);
+            match reply {
+                Reply::Status(_) | Reply::Redirect(_) if head.keep_alive => {}
+                Reply::Status(_) | Reply::Redirect(_) | Reply::Close => return Ok(()),
+                Reply::EndlessBody(_) | Reply::SlowBody { .. } => {
+                    return answer.stream_body(&mut writer, &reply);
+                }
+                Reply::Hang => {
+                    // Hold the connection without a word until the client leaves.
+                    io::copy(&mut reader, &mut io::sink())?;
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,38 @@
+//! Whether the gate's binary is static and stripped, from its ELF headers
+//! (the `object` crate reads them), without relying on `file(1)`.
+
+use std::path::Path;
+
+use object::{
+    Endianness, Object,
+    elf::{ET_DYN, PT_DYNAMIC, PT_INTERP},
+    read::elf::{ElfFile64, FileHeader, ProgramHeader},
+};
+
+#[derive(Debug, Clone)]
+pub struct ElfFacts {
+    /// No PT_INTERP: the kernel runs it without a dynamic loader.
+    pub static_linked: bool,
+    /// PT_DYNAMIC present (a static-pie still relocates itself).
+    pub pie: bool,
+    /// No `.symtab` section.
+    pub stripped: bool,
+}
+
+pub fn inspect(path: &Path) -> Result<ElfFacts, String> {
+    let data = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let elf = ElfFile64::<Endianness>::parse(data.as_slice())
+        .map_err(|e| format!("{} is not a 64-bit ELF file: {e}", path.display()))?;
+    let endian = elf.endian();
+    let segment = |wanted: u32| {
+        elf.elf_program_headers()
+            .iter()
+            .any(|header| header.p_type(endian) == wanted)
+    };
+    Ok(ElfFacts {
+        static_linked: !segment(PT_INTERP),
+        // ET_DYN with no interpreter is static-pie.
+        pie: elf.elf_header().e_type(endian) == ET_DYN && segment(PT_DYNAMIC),
+        stripped: elf.section_by_name(".symtab").is_none(),
+    })
+}

@@ -1,0 +1,45 @@
+//! linkerd-await's project tasks, run with `cargo xtask <task>` (the alias in
+//! `.cargo/config.toml`; see <https://github.com/matklad/cargo-xtask>).
+//!
+//! ```text
+//! cargo xtask bench [--quick] [--json PATH] [--markdown PATH] ...
+//! ```
+
+mod bench;
+
+use std::{ffi::OsString, process::ExitCode};
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", max_term_width = 100)]
+struct Xtask {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Benchmark the startup gate against its budgets (issue 5): builds the
+    /// static release binary, measures it against a simulated proxy on
+    /// loopback, prints a table and writes bench/RESULTS.md and bench/results.json
+    Bench(bench::Options),
+}
+
+fn main() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    // The benchmark runs this very binary as its stand-in app. Those modes come
+    // before any parsing: how soon the app reads the clock is what is measured.
+    if let Some(code) = bench::stand_in_app(&args[1.min(args.len())..]) {
+        return code;
+    }
+    match Xtask::parse_from(args).task {
+        Task::Bench(options) => match bench::run(options) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("bench: {message}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
