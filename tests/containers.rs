@@ -22,7 +22,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{FakeProxy, GATE, closed_port, output, stderr_text};
+use common::{FakeProxy, closed_port, gate_bin, output, stderr_text};
 use pod::{Images, Pod, docker_ok, text};
 
 /// Bound on any one container scenario's wait (a pod normally finishes in ~2 s).
@@ -644,7 +644,9 @@ fn repository_dockerfile_final_stage_is_scratch_with_only_the_binary() {
 fn migrate_script() -> Command {
     let script =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/scripts/wait-then-migrate.sh");
-    let gate_dir = Path::new(GATE).parent().expect("the gate's directory");
+    let gate_dir = Path::new(gate_bin())
+        .parent()
+        .expect("the gate's directory");
     let path = std::env::var_os("PATH").unwrap_or_default();
     let mut dirs = vec![gate_dir.to_path_buf()];
     dirs.extend(std::env::split_paths(&path));

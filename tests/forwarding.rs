@@ -11,11 +11,10 @@ use common::*;
 
 use std::{process::Stdio, thread, time::Duration};
 
-/// The signals the gate passes on to its child: every signal but SIGCHLD,
-/// the synchronous faults, SIGTTIN/SIGTTOU, the uncatchable SIGKILL/SIGSTOP
-/// and the numbers the C library keeps for itself (32 to SIGRTMIN-1): the
-/// real-time signals included, as tini does.
-fn forwarded() -> Vec<i32> {
+/// The standard signals the gate passes on to its child: every one but
+/// SIGCHLD, the synchronous faults, SIGTTIN/SIGTTOU and the uncatchable
+/// SIGKILL/SIGSTOP, as tini does.
+fn standard_forwarded() -> Vec<i32> {
     let denied = [
         libc::SIGCHLD,
         libc::SIGSEGV,
@@ -30,17 +29,19 @@ fn forwarded() -> Vec<i32> {
         libc::SIGKILL,
         libc::SIGSTOP,
     ];
-    (1..=31)
-        .filter(|n| !denied.contains(n))
-        .chain(libc::SIGRTMIN()..=libc::SIGRTMAX())
-        .collect()
+    (1..=31).filter(|n| !denied.contains(n)).collect()
 }
 
-/// Traps every forwarded signal (by number), reports each delivery on its
-/// own line, and exits once it has seen as many deliveries as there are
-/// forwarded signals.
-fn trap_every_forwarded_signal() -> String {
-    let names: Vec<String> = forwarded().iter().map(i32::to_string).collect();
+/// The real-time signals, all forwarded too (not the numbers the C library
+/// keeps for itself, 32 to SIGRTMIN-1).
+fn real_time() -> Vec<i32> {
+    (gate_sigrtmin()..=libc::SIGRTMAX()).collect()
+}
+
+/// Traps every signal of `signals` (by number), reports each delivery on its
+/// own line, and exits once it has seen as many deliveries as there are signals.
+fn trap_every(signals: &[i32]) -> String {
+    let names: Vec<String> = signals.iter().map(i32::to_string).collect();
     format!(
         r#"n=0
 for s in {names}; do trap "n=\$((n+1)); echo got $s" $s; done
@@ -53,10 +54,24 @@ echo "total $n""#,
     )
 }
 
-fn forwarded_signals_reach_the_app_exactly_once(mut gate: Gate) {
+/// The gate runs an app that traps `signals`; each is sent to the gate, one
+/// at a time, and must reach the app exactly once.
+fn each_reaches_the_app_exactly_once(signals: &[i32], pid1: bool) {
+    let proxy = proxy_answering(Reply::Status(200));
+    let mut cmd = if pid1 {
+        gate_as_pid1_for(&proxy)
+    } else {
+        gate_for(&proxy)
+    };
+    cmd.arg("-S");
+    app(&mut cmd, &trap_every(signals), &[]);
+    let mut gate = if pid1 {
+        Gate::spawn_as_pid1(&mut cmd)
+    } else {
+        Gate::spawn(&mut cmd)
+    };
     gate.wait_out("started\n");
-    let signals = forwarded();
-    for &sig in &signals {
+    for &sig in signals {
         gate.signal(sig);
         // One at a time: the next one is sent only once this one arrived, so a
         // lost signal is named, and two equal signals can never merge. Without
@@ -65,7 +80,7 @@ fn forwarded_signals_reach_the_app_exactly_once(mut gate: Gate) {
     }
     let (code, out, err) = gate.finish();
     assert_eq!(code, 0, "{err}");
-    for sig in &signals {
+    for sig in signals {
         let got = out.lines().filter(|l| *l == format!("got {sig}")).count();
         assert_eq!(
             got, 1,
@@ -76,24 +91,29 @@ fn forwarded_signals_reach_the_app_exactly_once(mut gate: Gate) {
 }
 
 #[test]
-fn each_forwarded_signal_reaches_the_app_exactly_once() {
-    let proxy = proxy_answering(Reply::Status(200));
-    let mut cmd = gate_for(&proxy);
-    cmd.arg("-S");
-    app(&mut cmd, &trap_every_forwarded_signal(), &[]);
-    forwarded_signals_reach_the_app_exactly_once(Gate::spawn(&mut cmd));
+fn each_forwarded_standard_signal_reaches_the_app_exactly_once() {
+    each_reaches_the_app_exactly_once(&standard_forwarded(), false);
 }
 
 #[test]
-fn each_forwarded_signal_reaches_the_app_exactly_once_as_pid1() {
-    if !pid_namespaces_available("each_forwarded_signal_reaches_the_app_exactly_once_as_pid1") {
-        return;
+fn each_forwarded_standard_signal_reaches_the_app_exactly_once_as_pid1() {
+    if pid_namespaces_available(
+        "each_forwarded_standard_signal_reaches_the_app_exactly_once_as_pid1",
+    ) {
+        each_reaches_the_app_exactly_once(&standard_forwarded(), true);
     }
-    let proxy = proxy_answering(Reply::Status(200));
-    let mut cmd = gate_as_pid1_for(&proxy);
-    cmd.arg("-S");
-    app(&mut cmd, &trap_every_forwarded_signal(), &[]);
-    forwarded_signals_reach_the_app_exactly_once(Gate::spawn_as_pid1(&mut cmd));
+}
+
+#[test]
+fn each_real_time_signal_reaches_the_app_exactly_once() {
+    each_reaches_the_app_exactly_once(&real_time(), false);
+}
+
+#[test]
+fn each_real_time_signal_reaches_the_app_exactly_once_as_pid1() {
+    if pid_namespaces_available("each_real_time_signal_reaches_the_app_exactly_once_as_pid1") {
+        each_reaches_the_app_exactly_once(&real_time(), true);
+    }
 }
 
 /// Sends one termination signal at varying instants around the end of the

@@ -34,7 +34,7 @@ fn ready_proxy() -> FakeProxy {
 
 /// The command line that runs `sh SCRIPT` under the gate in supervise mode.
 fn gate_line(proxy: &FakeProxy, script: &str) -> String {
-    format!("{GATE} -p {} -S -- sh {script}", proxy.port())
+    format!("{} -p {} -S -- sh {script}", gate_bin(), proxy.port())
 }
 
 /// An interactive shell on a new terminal, or `None` (skip) without bash.
@@ -373,7 +373,8 @@ fn terminal_comes_back_after_the_app_could_not_start() {
     without_job_control(&mut shell);
     let proxy = ready_proxy();
     shell.line(&format!(
-        "{GATE} -p {} -S -- /nonexistent/linkerd-await-test-app",
+        "{} -p {} -S -- /nonexistent/linkerd-await-test-app",
+        gate_bin(),
         proxy.port()
     ));
     shell.prompt(STEP);

@@ -18,6 +18,7 @@
 //! allowances: what one file leaves unused, another uses).
 #![allow(dead_code, unused_imports)]
 
+mod emulation;
 mod parents;
 mod pidns;
 mod process;
@@ -27,6 +28,7 @@ pub mod pty;
 mod scratch;
 mod usage;
 
+pub use emulation::*;
 pub use parents::*;
 pub use pidns::*;
 pub use process::*;
@@ -39,9 +41,6 @@ use std::{
     net::{Ipv4Addr, SocketAddr, TcpListener},
     time::Duration,
 };
-
-/// Path of the binary under test.
-pub const GATE: &str = env!("CARGO_BIN_EXE_linkerd-await");
 
 /// Every test process is killed after this long, whatever it is doing.
 pub const PROCESS_LIMIT: Duration = Duration::from_secs(20);

@@ -7,7 +7,7 @@ use std::{
     process::{Command, Stdio},
 };
 
-use super::{FakeProxy, GATE};
+use super::{FakeProxy, gate_bin};
 
 /// True when this machine lets us create PID namespaces (root, unshare present).
 fn can_unshare_pid() -> bool {
@@ -50,7 +50,7 @@ pub fn as_pid1(program: impl AsRef<OsStr>) -> Command {
 
 /// The gate as PID 1, pointed at `proxy`'s admin port (`-p PORT`).
 pub fn gate_as_pid1_for(proxy: &FakeProxy) -> Command {
-    let mut cmd = as_pid1(GATE);
+    let mut cmd = as_pid1(gate_bin());
     cmd.args(["-p", &proxy.port().to_string()]);
     cmd
 }

@@ -13,7 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::{FakeProxy, GATE, PROCESS_LIMIT, procfs};
+use super::{FakeProxy, PROCESS_LIMIT, gate_bin, procfs};
 
 /// Bound for events that take milliseconds on an idle machine (a line, a
 /// request, an exit): generous because tests run in parallel on 2 cores.
@@ -22,7 +22,7 @@ pub const LIMIT: Duration = Duration::from_secs(10);
 /// The gate as a command with a clean slate: none of our variables leak in
 /// from the developer's environment.
 pub fn gate() -> Command {
-    let mut cmd = Command::new(GATE);
+    let mut cmd = Command::new(gate_bin());
     for (key, _) in std::env::vars_os() {
         let key_text = key.to_string_lossy();
         if key_text.starts_with("LINKERD")

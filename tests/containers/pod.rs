@@ -232,10 +232,13 @@ fn build_images() -> Result<Images, String> {
             .map(drop)
             .map_err(|e| format!("copy {} to {}: {e}", from.display(), to.display()))
     };
-    copy(
-        release.join("linkerd-await"),
-        dir.join("gate/linkerd-await"),
-    )?;
+    // The gate under test: this build's, or the one `LINKERD_AWAIT_TEST_GATE`
+    // names (CI: the static arm64 gate, run through qemu-user's binfmt
+    // handler, whose fix-binary flag makes it work inside FROM scratch).
+    let gate = std::env::var_os(crate::common::TEST_GATE_VAR)
+        .filter(|p| !p.is_empty())
+        .map_or_else(|| release.join("linkerd-await"), PathBuf::from);
+    copy(gate, dir.join("gate/linkerd-await"))?;
     copy(
         release.join("examples/sim-proxy"),
         dir.join("proxy/sim-proxy"),
