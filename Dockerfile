@@ -2,6 +2,7 @@
 # copied into app images (it is not a base image).
 #
 #   docker build -t linkerd-await:latest .
+#   docker buildx build --platform linux/amd64,linux/arm64 -t linkerd-await:latest .
 #
 # Use it from an app image's Dockerfile (any final stage works: the binary is
 # static and needs no libc, /etc/hosts or CA certificates):
@@ -18,12 +19,24 @@
 # of the gate, which then would not be PID 1 and the app not get its signals.
 
 # ---- build: a static (musl) binary -------------------------------------------
-# Debian-based rust image; its gcc links the musl target (rustup's musl target
-# ships its own C runtime and libc). Override the toolchain with
+# Runs on the build machine's own platform and cross-compiles for the platform
+# asked for (`docker buildx build --platform linux/amd64,linux/arm64 .`): no
+# emulation inside the build. rustup's musl targets ship their C runtime and
+# libc, and .cargo/config.toml links them with rustc's rust-lld, so no C
+# toolchain is involved for either architecture. Override the toolchain with
 # --build-arg RUST_IMAGE=rust:1.85 (the crate's rust-version) or a digest.
 ARG RUST_IMAGE=rust:1
-FROM ${RUST_IMAGE} AS build
-RUN rustup target add x86_64-unknown-linux-musl
+# hadolint ignore=DL3029
+FROM --platform=$BUILDPLATFORM ${RUST_IMAGE} AS build
+# Set by BuildKit from --platform (amd64 when building without it).
+ARG TARGETARCH=amd64
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+RUN case "$TARGETARCH" in \
+      amd64) echo x86_64-unknown-linux-musl ;; \
+      arm64) echo aarch64-unknown-linux-musl ;; \
+      *) echo "unsupported platform: linux/$TARGETARCH (amd64 and arm64 are)" >&2; exit 1 ;; \
+    esac > /rust-target \
+ && rustup target add "$(cat /rust-target)"
 WORKDIR /src
 
 # Dependencies first, in their own layer: it is rebuilt only when the lock file
@@ -31,13 +44,14 @@ WORKDIR /src
 # with: the gate's, and those of the workspace's other members (the simulated
 # proxy and the xtask; cargo reads every member's manifest, builds none of them).
 COPY Cargo.toml Cargo.lock ./
+COPY .cargo ./.cargo
 COPY sim-proxy/Cargo.toml sim-proxy/
 COPY xtask/Cargo.toml xtask/
 RUN mkdir src sim-proxy/src xtask/src \
  && echo 'fn main() {}' > src/main.rs \
  && touch sim-proxy/src/lib.rs \
  && echo 'fn main() {}' > xtask/src/main.rs \
- && cargo fetch --locked --target x86_64-unknown-linux-musl \
+ && cargo fetch --locked --target "$(cat /rust-target)" \
  && rm -r src
 
 # Cargo.toml declares no explicit [[example]]/[[test]]/[[bench]] targets, so the
@@ -45,8 +59,8 @@ RUN mkdir src sim-proxy/src xtask/src \
 # the manifest declares exists: copy those files too if it ever declares some).
 COPY src ./src
 # --frozen = --locked (Cargo.lock is used as is) + --offline (everything was fetched above).
-RUN cargo build --release --frozen --target x86_64-unknown-linux-musl --bin linkerd-await \
- && cp target/x86_64-unknown-linux-musl/release/linkerd-await /linkerd-await
+RUN cargo build --release --frozen --target "$(cat /rust-target)" --bin linkerd-await \
+ && cp "target/$(cat /rust-target)/release/linkerd-await" /linkerd-await
 
 # ---- the image: nothing but the binary ---------------------------------------
 FROM scratch
