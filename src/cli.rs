@@ -4,16 +4,17 @@
 //! types. Every option has a `LINKERD_AWAIT_*` variable so that a manifest can
 //! set it without touching the image's ENTRYPOINT.
 
-use std::{ffi::OsString, time::Duration};
+use std::{ffi::OsString, path::PathBuf, time::Duration};
 
 use clap::{
     ArgAction, Parser,
     builder::{
-        BoolishValueParser, EnumValueParser, PossibleValue, StringValueParser, TypedValueParser,
+        BoolishValueParser, EnumValueParser, OsStringValueParser, PathBufValueParser,
+        PossibleValue, StringValueParser, TypedValueParser,
     },
 };
 
-use crate::{logging::LogFormat, mesh::Mesh};
+use crate::{logging::LogFormat, mesh::Mesh, termination_log};
 
 /// Wait for the service-mesh proxy to become ready, then run CMD in place of this process.
 ///
@@ -121,6 +122,21 @@ pub struct Args {
     #[arg(long = "log", env = "LINKERD_AWAIT_LOG", value_name = "FILTER",
           value_parser = Trimmed(StringValueParser::new()))]
     pub log_filter: Option<String>,
+
+    /// Copy this binary to DIR/linkerd-await (mode 0755, atomically) and exit, for
+    /// images you cannot rebuild: run it in an init container, then the copy in front
+    /// of the app's entrypoint. Takes no CMD
+    #[arg(long, env = "LINKERD_AWAIT_INSTALL", value_name = "DIR",
+          value_parser = Trimmed(PathBufValueParser::new()))]
+    pub install: Option<PathBuf>,
+
+    /// File to append a one-line reason to when the gate itself fails (Kubernetes'
+    /// terminationMessagePath); empty = off [default: /dev/termination-log if it exists]
+    // Read by `config` rather than clap when it comes from the variable: an
+    // empty value means "off" here, not "unset".
+    #[arg(long, env = termination_log::VAR, value_name = "PATH",
+          value_parser = Trimmed(OsStringValueParser::new()))]
+    pub termination_log: Option<OsString>,
 
     /// Format of the log lines on stderr
     #[arg(long, env = "LINKERD_AWAIT_LOG_FORMAT", value_name = "FORMAT",

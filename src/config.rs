@@ -13,13 +13,13 @@ mod precedence;
 #[cfg(test)]
 mod tests;
 
-use std::{borrow::Cow, ffi::OsString, time::Duration};
+use std::{borrow::Cow, ffi::OsString, path::PathBuf, time::Duration};
 
 use clap::CommandFactory;
 use reqwest::Url;
 
 pub use self::command_line::command;
-use self::command_line::{env_var, log_format, parse, with_env_source};
+use self::command_line::{early_termination_log, env_var, log_format, parse, with_env_source};
 use crate::{
     backoff::{Backoff, MIN_DELAY},
     cli::{Args, SHUTDOWN_URI_VAR, parse_url},
@@ -27,6 +27,7 @@ use crate::{
     http::redact_text,
     logging::{Early, LogSettings, Rejected},
     mesh::{self, PROXY_ADMIN_ADDR_VAR},
+    termination_log::TerminationLog,
 };
 
 /// Either one, set to a non-empty value, skips waiting (as in the original).
@@ -44,6 +45,10 @@ pub struct Config {
     pub disabled: Option<String>,
     pub handoff: Handoff,
     pub log: LogSettings,
+    /// `--install <DIR>`: copy the gate there and exit; nothing else applies.
+    pub install: Option<PathBuf>,
+    /// Where the gate's own failures are written for Kubernetes.
+    pub termination_log: TerminationLog,
 }
 
 /// What happens once waiting is over.
@@ -116,34 +121,40 @@ pub enum Loaded {
 
 /// Reads the command line and the environment. A refusal carries the log
 /// format to report it in, worked out only then.
-pub fn load(argv: Vec<OsString>) -> Result<Loaded, Rejected> {
+pub fn load(argv: &[OsString]) -> Result<Loaded, Rejected> {
     let mut command = command();
-    let args = match parse(&mut command, &argv) {
+    let args = match parse(&mut command, argv) {
         Ok(args) => args,
         // --help and --version: render them from the untouched definition,
         // which still names every variable (`command()` dropped blank ones).
         Err(e) if !e.use_stderr() => {
             return Ok(Loaded::Info(
                 Args::command()
-                    .try_get_matches_from(argv)
+                    .try_get_matches_from(argv.iter())
                     .err()
                     .unwrap_or(e),
             ));
         }
         Err(e) => {
             return Err(Rejected {
-                format: log_format(&command, &argv),
-                error: Early::Usage(with_env_source(e, &command, &argv)),
+                format: log_format(&command, argv),
+                error: Early::Usage(with_env_source(e, &command, argv)),
             });
         }
     };
     match from_args(args, |name| env_var(name)) {
         Ok(config) => Ok(Loaded::Config(Box::new(config))),
         Err(e) => Err(Rejected {
-            format: log_format(&command, &argv),
+            format: log_format(&command, argv),
             error: Early::Config(e),
         }),
     }
+}
+
+/// Where to write the termination message when `load` refused the command
+/// line: what was typed or set, as far as it can be read, else the default.
+pub fn rejected_termination_log(argv: &[OsString]) -> TerminationLog {
+    early_termination_log(&command(), argv)
 }
 
 /// LINKERD_AWAIT_SHUTDOWN_URI: URLs separated by commas (empty items, as a
@@ -237,5 +248,7 @@ fn from_args(mut args: Args, env: impl Fn(&str) -> Option<OsString>) -> Result<C
             filter,
             format: args.log_format,
         },
+        install: args.install,
+        termination_log: TerminationLog::from_setting(args.termination_log),
     })
 }

@@ -1,6 +1,8 @@
 //! Typed errors. Each message names what was wrong (the flag, variable or
 //! URL and the bad value) and, where there is one, the fix.
 
+use std::path::PathBuf;
+
 use crate::exit_code::Outcome;
 
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +28,18 @@ pub enum Error {
 
     #[error("cannot build the HTTP client: {0}")]
     Client(#[source] reqwest::Error),
+
+    /// `--install`: the copy cannot be made in the directory given.
+    #[error(
+        "--install: {action} {}: {source}; the directory must exist and be writable (e.g. an emptyDir volume mounted there)",
+        path.display()
+    )]
+    Install {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl Error {
@@ -41,6 +55,7 @@ impl Error {
         match self {
             Error::Env { .. } | Error::LogFilter { .. } => Outcome::Usage,
             Error::Os { .. } | Error::Client(_) => Outcome::Internal,
+            Error::Install { .. } => Outcome::CannotCreate,
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::{
     config::Command,
     exit_code::{ExecFailure, Outcome},
     signals::Inherited,
+    termination_log,
 };
 
 /// Why the command could not be run, with the OS error for the log line.
@@ -62,6 +63,7 @@ pub fn exec(command: &Command, inherited: &Inherited) -> Outcome {
     // the gate opened is close-on-exec.
     let e = replace_self(command, inherited);
     error!("{e}");
+    termination_log::append(&e.to_string());
     e.outcome()
 }
 

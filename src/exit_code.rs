@@ -15,6 +15,8 @@ pub enum Outcome {
     TimedOut,
     /// Something the user cannot fix by changing input (a syscall failed).
     Internal,
+    /// `--install` could not create the copy in its directory.
+    CannotCreate,
     /// A termination signal arrived while waiting; carries the signal number.
     Signalled(i32),
     /// The command could not be executed.
@@ -40,6 +42,8 @@ pub const USAGE: u8 = 2;
 pub const TIMED_OUT: u8 = 69;
 /// sysexits(3) EX_SOFTWARE: an internal error.
 pub const INTERNAL: u8 = 70;
+/// sysexits(3) EX_CANTCREAT: a (user specified) output file cannot be created.
+pub const CANNOT_CREATE: u8 = 73;
 /// coreutils: the command was found but could not be invoked.
 pub const CANNOT_INVOKE: u8 = 126;
 /// coreutils: the command was not found.
@@ -61,6 +65,7 @@ impl Outcome {
             Outcome::Usage => USAGE,
             Outcome::TimedOut => TIMED_OUT,
             Outcome::Internal => INTERNAL,
+            Outcome::CannotCreate => CANNOT_CREATE,
             Outcome::ExecFailed(ExecFailure::NotFound) => NOT_FOUND,
             Outcome::ExecFailed(ExecFailure::CannotInvoke) => CANNOT_INVOKE,
             // Exit statuses are 8 bits on Linux; the kernel keeps the low byte.
@@ -81,6 +86,7 @@ mod tests {
         assert_eq!(Outcome::Usage.code(), 2);
         assert_eq!(Outcome::TimedOut.code(), 69);
         assert_eq!(Outcome::Internal.code(), 70);
+        assert_eq!(Outcome::CannotCreate.code(), 73);
         assert_eq!(Outcome::ExecFailed(ExecFailure::CannotInvoke).code(), 126);
         assert_eq!(Outcome::ExecFailed(ExecFailure::NotFound).code(), 127);
         assert_eq!(Outcome::Signalled(libc::SIGTERM).code(), 143);
@@ -98,6 +104,7 @@ mod tests {
             | Outcome::Usage
             | Outcome::TimedOut
             | Outcome::Internal
+            | Outcome::CannotCreate
             | Outcome::ExecFailed(_) => outcome.code().to_string(),
             Outcome::Signalled(sig) | Outcome::ChildKilled(sig) => {
                 assert_eq!(u32::from(outcome.code()), 128 + sig as u32);
@@ -130,6 +137,7 @@ mod tests {
             Outcome::Usage,
             Outcome::TimedOut,
             Outcome::Internal,
+            Outcome::CannotCreate,
             Outcome::ExecFailed(ExecFailure::CannotInvoke),
             Outcome::ExecFailed(ExecFailure::NotFound),
             Outcome::Signalled(libc::SIGTERM),

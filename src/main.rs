@@ -22,6 +22,7 @@ mod error;
 mod exec;
 mod exit_code;
 mod http;
+mod install;
 mod logging;
 mod mesh;
 mod probe;
@@ -29,6 +30,7 @@ mod shutdown;
 mod signals;
 mod supervise;
 mod terminal;
+mod termination_log;
 mod wait;
 
 use std::ffi::OsString;
@@ -91,21 +93,37 @@ mod entry {
 }
 
 /// config → wait → hand off → (supervise) shut down; returns how it ended.
+/// Each failure of the gate's own is logged and written to the termination log.
 fn run(argv: Vec<OsString>, inherited: Inherited, watcher: Result<Watcher, Error>) -> Outcome {
-    let config = match config::load(argv) {
+    let config = match config::load(&argv) {
         Ok(Loaded::Config(config)) => config,
         // --help and --version: plain text on stdout, with code 0.
         Ok(Loaded::Info(message)) => {
             let _ = message.print();
             return Outcome::Ready;
         }
-        Err(rejected) => return rejected.report(),
+        Err(rejected) => {
+            config::rejected_termination_log(&argv).append(&termination_log::rejected(&rejected));
+            return rejected.report();
+        }
     };
+    termination_log::set(config.termination_log.clone());
     if let Err(rejected) = logging::init(&config.log) {
+        termination_log::append(&termination_log::rejected(&rejected));
         return rejected.report();
     }
-    phases(*config, &inherited, watcher).unwrap_or_else(|e| {
+    let ended = match &config.install {
+        // No wait and no signalfd: the copy takes milliseconds, and the
+        // termination signals stay blocked only for that long.
+        Some(dir) => {
+            drop(watcher);
+            install::install(dir).map(|_| Outcome::Ready)
+        }
+        None => phases(*config, &inherited, watcher),
+    };
+    ended.unwrap_or_else(|e| {
         error!("{e}");
+        termination_log::append(&e.to_string());
         e.outcome()
     })
 }

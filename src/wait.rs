@@ -23,6 +23,7 @@ use crate::{
     http::Redacted,
     probe::{NotReady, Probe},
     signals::{Event, Sig, Signals},
+    termination_log,
 };
 
 /// What the wait phase decided.
@@ -97,9 +98,11 @@ fn verdict(waited: Waited, url: Redacted<'_>, on_timeout: OnTimeout) -> Verdict 
             );
             match on_timeout {
                 OnTimeout::Fail => {
-                    error!(
+                    let line = format!(
                         "{summary}; not starting the app. Check the proxy's logs, or raise --timeout"
                     );
+                    error!("{line}");
+                    termination_log::append(&line);
                     Verdict::Stop(Outcome::TimedOut)
                 }
                 OnTimeout::Proceed => {

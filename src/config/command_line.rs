@@ -15,6 +15,7 @@ use crate::{
     cli::{Args, SHUTDOWN_URI_VAR},
     http::redact_text,
     logging::LogFormat,
+    termination_log::{self, TerminationLog},
 };
 
 /// Read when a usage error is reported, to report it in the format asked for.
@@ -26,14 +27,17 @@ const LOG_FORMAT_VAR: &str = "LINKERD_AWAIT_LOG_FORMAT";
 /// unset one (Helm templates and Kubernetes' `value: ""` produce them), so
 /// clap's reading of it is turned off for that option. Turned off too for
 /// LINKERD_AWAIT_SHUTDOWN_URI, which `from_args` reads as a comma-separated
-/// list. The environment itself is left as it is: the app inherits it.
+/// list, and for LINKERD_AWAIT_TERMINATION_LOG, whose empty value means
+/// "off" (see `termination_log`). The environment itself is left as it is:
+/// the app inherits it.
 pub fn command() -> clap::Command {
     let mut command = Args::command();
     let ignored: Vec<Id> = command
         .get_arguments()
         .filter(|arg| {
-            arg.get_env()
-                .is_some_and(|var| var == SHUTDOWN_URI_VAR || env_var(var).is_none())
+            arg.get_env().is_some_and(|var| {
+                var == SHUTDOWN_URI_VAR || var == termination_log::VAR || env_var(var).is_none()
+            })
         })
         .map(|arg| arg.get_id().clone())
         .collect();
@@ -60,6 +64,10 @@ pub(super) fn is_blank(value: &OsStr) -> bool {
 pub(super) fn parse(command: &mut clap::Command, argv: &[OsString]) -> Result<Args, clap::Error> {
     let matches = command.try_get_matches_from_mut(argv)?;
     let mut args = Args::from_arg_matches(&matches)?;
+    // Typed, else the variable as it is: empty turns the message off.
+    if args.termination_log.is_none() {
+        args.termination_log = std::env::var_os(termination_log::VAR);
+    }
     if let Err((first, second)) = precedence::apply(&matches, &mut args) {
         let shown = |id: &str| {
             command
@@ -73,6 +81,26 @@ pub(super) fn parse(command: &mut clap::Command, argv: &[OsString]) -> Result<Ar
             shown(second)
         );
         return Err(command.error(ErrorKind::ArgumentConflict, message));
+    }
+    // --install copies the gate and exits: a command would never run, so
+    // rather than drop it silently, say how the copy is used.
+    if args.install.is_some() {
+        let other = if !args.command.is_empty() {
+            Some("a command")
+        } else if args.shutdown {
+            Some("--shutdown")
+        } else {
+            None
+        };
+        if let Some(other) = other {
+            return Err(command.error(
+                ErrorKind::ArgumentConflict,
+                format!(
+                    "--install (LINKERD_AWAIT_INSTALL) copies the gate and exits; it cannot be used with {other}. \
+                     Run the copy instead: <DIR>/linkerd-await [--shutdown] -- CMD [ARGS]..."
+                ),
+            ));
+        }
     }
     // Checked here rather than with clap's `requires`, which would also
     // fire for LINKERD_AWAIT_SHUTDOWN=false.
@@ -167,6 +195,20 @@ pub(super) fn log_format(command: &clap::Command, argv: &[OsString]) -> LogForma
         .and_then(OsStr::to_str)
         .and_then(|v| LogFormat::from_str(v.trim(), false).ok())
         .unwrap_or(LogFormat::Plain)
+}
+
+/// Where to write the termination message of a command line that could not
+/// be read whole: a `--termination-log` typed among our own options, else
+/// LINKERD_AWAIT_TERMINATION_LOG as it is, else the default.
+pub(super) fn early_termination_log(command: &clap::Command, argv: &[OsString]) -> TerminationLog {
+    let typed = typed_options(command, argv)
+        .into_iter()
+        .rfind(|(arg, _)| arg.get_id() == "termination_log");
+    let value = match typed {
+        Some((_, value)) => value,
+        None => std::env::var_os(termination_log::VAR),
+    };
+    TerminationLog::from_setting(value)
 }
 
 /// A bad value that came from a `LINKERD_AWAIT_*` variable is reported by

@@ -289,6 +289,48 @@ fn check_durations(c: &Config) -> Result<(), proptest::test_runner::TestCaseErro
     Ok(())
 }
 
+#[test]
+fn install_takes_no_command_and_no_shutdown() {
+    let c = config(&["--install", " /shared "], &[]).unwrap();
+    assert_eq!(c.install, Some(PathBuf::from("/shared")));
+    assert!(matches!(c.handoff, Handoff::Exit));
+    for words in [
+        &["--install", "/shared", "/app"][..],
+        &["--install", "/shared", "--", "/app"][..],
+        &["--install", "/shared", "-S", "/app"][..],
+    ] {
+        let Err(e) = parse(&mut command(), &argv(words)) else {
+            panic!("{words:?} must be refused");
+        };
+        assert_eq!(e.kind(), ErrorKind::ArgumentConflict, "{words:?}");
+        assert!(e.to_string().contains("--install"), "{e}");
+    }
+}
+
+#[test]
+fn termination_log_typed_or_default() {
+    let c = config(&[], &[]).unwrap();
+    assert_eq!(c.termination_log, TerminationLog::Default);
+    let c = config(&["--termination-log", "/tmp/t"], &[]).unwrap();
+    assert_eq!(
+        c.termination_log,
+        TerminationLog::Path(PathBuf::from("/tmp/t"))
+    );
+    let c = config(&["--termination-log="], &[]).unwrap();
+    assert_eq!(c.termination_log, TerminationLog::Off);
+    // Read from what was typed even when the rest cannot be read.
+    let early = |words: &[&str]| rejected_termination_log(&argv(words));
+    assert_eq!(
+        early(&["--bogus", "--termination-log", "/tmp/t", "-t", "x"]),
+        TerminationLog::Path(PathBuf::from("/tmp/t"))
+    );
+    assert_eq!(
+        early(&["--termination-log=", "-t", "x"]),
+        TerminationLog::Off
+    );
+    assert_eq!(early(&["-t", "x"]), TerminationLog::Default);
+}
+
 proptest::proptest! {
     // No regression files in the source tree: a failure prints its minimal input.
     #![proptest_config(proptest::test_runner::Config {
@@ -304,7 +346,8 @@ proptest::proptest! {
         let words: Vec<&str> = items.iter().flatten().map(String::as_str).collect();
         let argv = argv(&words);
         let _ = log_format(&command(), &argv);
-        if let Ok(Loaded::Config(c)) = load(argv) {
+        let _ = rejected_termination_log(&argv);
+        if let Ok(Loaded::Config(c)) = load(&argv) {
             check_durations(&c)?;
         }
     }

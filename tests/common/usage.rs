@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 use super::{closed_port, gate, stderr_text, stdout_text};
 
 /// Every option with the variable that sets it (besides --help and --version).
-pub const OPTIONS: [(&str, &str); 17] = [
+pub const OPTIONS: [(&str, &str); 19] = [
     ("--port", "LINKERD_AWAIT_PORT"),
     ("--uri", "LINKERD_AWAIT_URI"),
     ("--mesh", "LINKERD_AWAIT_MESH"),
@@ -24,6 +24,8 @@ pub const OPTIONS: [(&str, &str); 17] = [
     ("--quiet", "LINKERD_AWAIT_QUIET"),
     ("--log", "LINKERD_AWAIT_LOG"),
     ("--log-format", "LINKERD_AWAIT_LOG_FORMAT"),
+    ("--install", "LINKERD_AWAIT_INSTALL"),
+    ("--termination-log", "LINKERD_AWAIT_TERMINATION_LOG"),
 ];
 
 /// The gate with a deadline and nothing listening, so a value wrongly
