@@ -41,6 +41,7 @@ pub async fn run(
                 }
                 Ending::NotStarted(e) => {
                     error!("{e}");
+                    crate::termination_log::append(&e.to_string());
                     (e.outcome(), false)
                 }
                 Ending::Failed(e) => return Err(e),
