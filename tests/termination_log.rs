@@ -108,12 +108,24 @@ fn usage_error_appends_the_reason_even_when_the_command_line_cannot_be_read() {
 fn command_that_cannot_run_appends_the_command_and_why() {
     let proxy = proxy_answering(Reply::Status(200));
     let dir = temp_dir();
-    for (program, code, why) in [
-        ("/nonexistent/linkerd-await-test-app", 127, "No such file"),
-        (path_arg(dir.path()), 126, "Permission denied"),
+    for (program, code, why, mode) in [
+        (
+            "/nonexistent/linkerd-await-test-app",
+            127,
+            "No such file",
+            "-v",
+        ),
+        (path_arg(dir.path()), 126, "Permission denied", "-v"),
+        // Supervised (-S), the same failure is the gate's too.
+        (
+            "/nonexistent/linkerd-await-test-app",
+            127,
+            "No such file",
+            "-S",
+        ),
     ] {
         let log = Log::new();
-        let out = output(gate_for(&proxy).args([&log.arg(), "--", program]));
+        let out = output(gate_for(&proxy).args([&log.arg(), mode, "--", program]));
         assert_eq!(out.status.code(), Some(code), "{}", stderr_text(&out));
         let line = log.appended();
         assert!(
