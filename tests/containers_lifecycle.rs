@@ -10,7 +10,9 @@
 //! `LINKERD_AWAIT_REQUIRE_DOCKER=1` (CI), which makes that a failure.
 
 // Shared with tests/containers.rs, which uses all of it.
+mod common;
 #[allow(dead_code)]
+#[macro_use]
 #[path = "containers/pod.rs"]
 mod pod;
 
@@ -25,25 +27,7 @@ use std::{
     time::Duration,
 };
 
-use pod::{Images, LABEL, Pod, bounded, docker, text};
-
-/// Bound on any one container scenario's wait (a pod normally finishes in ~2 s).
-const LIMIT: Duration = Duration::from_secs(30);
-
-/// The proxy of the race: refuses connections, then answers 503, then is ready at ~1.5 s.
-const STARTING_PROXY: [&str; 4] = ["--refuse-for", "300ms", "--ready-after", "1500ms"];
-
-/// The app's first instruction: one GET to the proxy's admin port.
-const FIRST_INSTRUCTION: [&str; 3] = ["get", "127.0.0.1:4191", "/ready"];
-
-macro_rules! images_or_skip {
-    ($test:expr) => {
-        match pod::images($test) {
-            Some(images) => images,
-            None => return,
-        }
-    };
-}
+use pod::{FIRST_INSTRUCTION, Images, LABEL, LIMIT, Pod, STARTING_PROXY, bounded, docker, text};
 
 /// The `bare` image: FROM scratch with only the test app as /my-app (its
 /// ENTRYPOINT), built once per test process and removed when it exits.

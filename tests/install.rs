@@ -32,7 +32,7 @@ fn assert_installed(dir: &Path) {
     let copy = dir.join("linkerd-await");
     assert_eq!(names(dir), ["linkerd-await"], "only the copy is left");
     assert!(
-        fs::read(&copy).expect("read copy") == fs::read(GATE).expect("read gate"),
+        fs::read(&copy).expect("read copy") == fs::read(gate_bin()).expect("read gate"),
         "{} is not a copy of the gate",
         copy.display()
     );

@@ -20,6 +20,27 @@ use std::{
     time::{Duration, Instant},
 };
 
+/// Bound on any one container scenario's wait (a pod normally finishes in ~2 s).
+pub const LIMIT: Duration = Duration::from_secs(30);
+/// "Promptly": what a user would not call a hang.
+pub const PROMPT: Duration = Duration::from_secs(10);
+
+/// The proxy of the race: refuses connections, then answers 503, then is ready at ~1.5 s.
+pub const STARTING_PROXY: [&str; 4] = ["--refuse-for", "300ms", "--ready-after", "1500ms"];
+
+/// The app's first instruction: one GET to the proxy's admin port.
+pub const FIRST_INSTRUCTION: [&str; 3] = ["get", "127.0.0.1:4191", "/ready"];
+
+/// The images, or `return` from the test (skipped, with the reason printed).
+macro_rules! images_or_skip {
+    ($test:expr) => {
+        match crate::pod::images($test) {
+            Some(images) => images,
+            None => return,
+        }
+    };
+}
+
 /// Label on every container and image these tests make; its value is the test process's PID.
 pub const LABEL: &str = "linkerd-await-test";
 /// Set to 1 (CI does) to turn "Docker is unavailable" from a skip into a failure.
