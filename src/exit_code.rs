@@ -13,6 +13,8 @@ pub enum Outcome {
     Usage,
     /// The readiness deadline passed and `--timeout-fatal` is true.
     TimedOut,
+    /// `--shutdown-now`: a shutdown request was not accepted.
+    ShutdownFailed,
     /// Something the user cannot fix by changing input (a syscall failed).
     Internal,
     /// A termination signal arrived while waiting; carries the signal number.
@@ -36,8 +38,9 @@ pub enum ExecFailure {
 
 /// sysexits(3) EX_USAGE is 64, but clap (and every getopt tool) uses 2.
 pub const USAGE: u8 = 2;
-/// sysexits(3) EX_UNAVAILABLE: the service (the proxy) is unavailable.
-pub const TIMED_OUT: u8 = 69;
+/// sysexits(3) EX_UNAVAILABLE: the service (the proxy) is unavailable: not
+/// ready in time, or it did not accept a `--shutdown-now` request.
+pub const UNAVAILABLE: u8 = 69;
 /// sysexits(3) EX_SOFTWARE: an internal error.
 pub const INTERNAL: u8 = 70;
 /// coreutils: the command was found but could not be invoked.
@@ -59,7 +62,7 @@ impl Outcome {
         match self {
             Outcome::Ready => 0,
             Outcome::Usage => USAGE,
-            Outcome::TimedOut => TIMED_OUT,
+            Outcome::TimedOut | Outcome::ShutdownFailed => UNAVAILABLE,
             Outcome::Internal => INTERNAL,
             Outcome::ExecFailed(ExecFailure::NotFound) => NOT_FOUND,
             Outcome::ExecFailed(ExecFailure::CannotInvoke) => CANNOT_INVOKE,
@@ -80,6 +83,7 @@ mod tests {
         assert_eq!(Outcome::Ready.code(), 0);
         assert_eq!(Outcome::Usage.code(), 2);
         assert_eq!(Outcome::TimedOut.code(), 69);
+        assert_eq!(Outcome::ShutdownFailed.code(), 69);
         assert_eq!(Outcome::Internal.code(), 70);
         assert_eq!(Outcome::ExecFailed(ExecFailure::CannotInvoke).code(), 126);
         assert_eq!(Outcome::ExecFailed(ExecFailure::NotFound).code(), 127);
@@ -97,6 +101,7 @@ mod tests {
             Outcome::Ready
             | Outcome::Usage
             | Outcome::TimedOut
+            | Outcome::ShutdownFailed
             | Outcome::Internal
             | Outcome::ExecFailed(_) => outcome.code().to_string(),
             Outcome::Signalled(sig) | Outcome::ChildKilled(sig) => {
@@ -129,6 +134,7 @@ mod tests {
             Outcome::Ready,
             Outcome::Usage,
             Outcome::TimedOut,
+            Outcome::ShutdownFailed,
             Outcome::Internal,
             Outcome::ExecFailed(ExecFailure::CannotInvoke),
             Outcome::ExecFailed(ExecFailure::NotFound),

@@ -129,6 +129,10 @@ fn phases(
     runtime.block_on(async {
         let mut signals = watcher.into_async()?;
         let client = http::client()?;
+        // --shutdown-now: no wait and no app; the answers decide the exit code.
+        if let Handoff::ShutdownNow(shutdown) = &config.handoff {
+            return Ok(shutdown::request(&client, shutdown).await.outcome());
+        }
         // Phase 1: wait for readiness.
         let waited = wait::for_proxy(&config, client.clone(), &signals).await?;
         // Phase 2: hand off; with --shutdown, phase 3: shut the proxy down.
@@ -139,6 +143,8 @@ fn phases(
             (Verdict::Stop(outcome), _) => Ok(outcome),
             (Verdict::Go, Handoff::Exit) => Ok(Outcome::Ready),
             (Verdict::Go, Handoff::Exec(command)) => Ok(exec::exec(&command, inherited)),
+            // Handled above, before any wait.
+            (Verdict::Go, Handoff::ShutdownNow(_)) => Ok(Outcome::Ready),
         }
     })
 }

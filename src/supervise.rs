@@ -48,7 +48,8 @@ pub async fn run(
         }
     };
     if succeeded || shutdown.on_failure == OnFailure::ShutDown {
-        shutdown::request(client, &shutdown.urls, shutdown.timeout).await;
+        // Logged there; the app's status is the gate's whatever the proxy did.
+        let _report = shutdown::request(client, shutdown).await;
     } else {
         info!("leaving the proxy running for inspection (--shutdown-on-failure=false)");
     }

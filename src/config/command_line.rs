@@ -82,6 +82,14 @@ pub(super) fn parse(command: &mut clap::Command, argv: &[OsString]) -> Result<Ar
             "--shutdown needs a command to supervise: linkerd-await --shutdown -- CMD [ARGS]...",
         ));
     }
+    if args.shutdown_now && !args.command.is_empty() {
+        return Err(command.error(
+            ErrorKind::ArgumentConflict,
+            "--shutdown-now runs no command, it only asks the proxy to shut down: \
+             `linkerd-await --shutdown-now`, or run CMD first (`CMD; linkerd-await --shutdown-now`), \
+             or supervise it with `linkerd-await --shutdown -- CMD`",
+        ));
+    }
     Ok(args)
 }
 
