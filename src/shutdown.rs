@@ -481,7 +481,7 @@ mod tests {
     fn the_earliest_stop_counts_from_the_first_accepted_request() {
         let t0 = Instant::now();
         let at = |ms| t0 + Duration::from_millis(ms);
-        let watched = |from, stopped, answering| Watched {
+        let watched = |from: u64, stopped: Option<u64>, answering: bool| Watched {
             from: at(from),
             stopped: stopped.map(at),
             answering,
