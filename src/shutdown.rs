@@ -65,7 +65,7 @@ pub enum Answer {
     NoConnection(Option<RequestError>),
     /// No answer in time; the request may have reached the proxy. `waited`
     /// is false for `--shutdown-timeout 0`, which does not wait for one.
-    NoAnswer {
+    Unanswered {
         waited: bool,
         last: Option<RequestError>,
     },
@@ -76,7 +76,7 @@ impl Answer {
     pub fn failed(&self) -> bool {
         !matches!(
             self,
-            Answer::Accepted | Answer::NoAnswer { waited: false, .. }
+            Answer::Accepted | Answer::Unanswered { waited: false, .. }
         )
     }
 
@@ -91,13 +91,13 @@ impl Answer {
             Answer::NotFound => format!("HTTP 404: add the pod annotation `{LINKERD_ANNOTATION}`"),
             Answer::Status(status) => format!("HTTP {status}"),
             Answer::NoConnection(failure) => format!("no connection{}", last(failure)),
-            Answer::NoAnswer {
+            Answer::Unanswered {
                 waited: true,
                 last: failure,
             } => {
                 format!("no answer within --shutdown-timeout{}", last(failure))
             }
-            Answer::NoAnswer { waited: false, .. } => "not waited for".to_string(),
+            Answer::Unanswered { waited: false, .. } => "not waited for".to_string(),
         }
     }
 }
@@ -206,7 +206,7 @@ pub async fn request(client: &Client, shutdown: &Shutdown) -> Report {
             .iter()
             .cloned()
             .zip(answers.into_iter().map(|answer| {
-                answer.unwrap_or(Answer::NoAnswer {
+                answer.unwrap_or(Answer::Unanswered {
                     waited: true,
                     last: None,
                 })
@@ -274,7 +274,7 @@ fn unanswered(url: &Url, total: Duration, attempts: Attempts) -> Answer {
             human(total)
         );
     }
-    Answer::NoAnswer {
+    Answer::Unanswered {
         waited: !total.is_zero(),
         last: attempts.last_failure,
     }
@@ -442,14 +442,14 @@ mod tests {
                 ),
                 (
                     url("http://localhost:4/d"),
-                    Answer::NoAnswer {
+                    Answer::Unanswered {
                         waited: true,
                         last: None,
                     },
                 ),
                 (
                     url("http://localhost:5/e"),
-                    Answer::NoAnswer {
+                    Answer::Unanswered {
                         waited: false,
                         last: None,
                     },

@@ -73,10 +73,13 @@ fn shutdown_now_from_its_variable_and_typed_over_the_shutdown_variable() {
     assert_eq!(proxy.requests_to("/shutdown").len(), 1);
 }
 
+/// Words, variables, and what the usage error says.
+type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+
 #[test]
 fn shutdown_now_with_a_command_or_with_shutdown_is_a_usage_error_and_sends_nothing() {
     let proxy = exiting_proxy(200);
-    let cases: [(&[&str], &[(&str, &str)], &str); 5] = [
+    let cases: [Case; 5] = [
         (
             &["--shutdown-now", "--", "true"],
             &[],
