@@ -33,7 +33,7 @@ mod wait;
 
 use std::ffi::OsString;
 
-use tracing::error;
+use tracing::{error, info};
 
 use crate::{
     config::{Config, Handoff, Loaded},
@@ -129,9 +129,18 @@ fn phases(
     runtime.block_on(async {
         let mut signals = watcher.into_async()?;
         let client = http::client()?;
-        // --shutdown-now: no wait and no app; the answers decide the exit code.
+        // --shutdown-now: no wait and no app; the answers decide the exit
+        // code. A termination signal ends it at once, as it ends a wait.
         if let Handoff::ShutdownNow(shutdown) = &config.handoff {
-            return Ok(shutdown::request(&client, shutdown).await.outcome());
+            return tokio::select! {
+                biased;
+                sig = wait::Stop::next(&signals) => {
+                    let sig = sig?;
+                    info!("received {sig} while shutting the proxy down; exiting");
+                    Ok(Outcome::Signalled(sig.number()))
+                }
+                report = shutdown::request(&client, shutdown) => Ok(report.outcome()),
+            };
         }
         // Phase 1: wait for readiness.
         let waited = wait::for_proxy(&config, client.clone(), &signals).await?;

@@ -262,3 +262,18 @@ fn shutdown_now_with_zero_timeout_does_not_wait_or_watch() {
     );
     assert!(took < Duration::from_secs(2), "took {took:?}");
 }
+
+#[test]
+fn sigterm_ends_shutdown_now_at_once_and_the_gate_dies_by_it() {
+    let proxy = proxy_answering(Reply::Hang);
+    let mut cmd = shutdown_now(&proxy, &["--shutdown-timeout", "10s"]);
+    let mut gate = Gate::spawn(&mut cmd);
+    proxy.wait_for_requests(1, LIMIT);
+    gate.signal(libc::SIGTERM);
+    let sent = Instant::now();
+    let (status, _, err) = gate.finish_within(LIMIT);
+    let took = sent.elapsed();
+    assert_eq!(shell_code(status), 143, "{err}");
+    assert!(took < Duration::from_secs(2), "took {took:?} after SIGTERM");
+    assert!(err.contains("received SIGTERM"), "{err}");
+}
