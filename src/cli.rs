@@ -19,7 +19,8 @@ use crate::{logging::LogFormat, mesh::Mesh, termination_log};
 /// Wait for the service-mesh proxy to become ready, then run CMD in place of this process.
 ///
 /// Without CMD, exit 0 once the proxy is ready. With --shutdown, run CMD as a
-/// child and ask the proxy to shut down when it exits (for Jobs and CronJobs).
+/// child and ask the proxy to shut down when it exits (for Jobs and CronJobs);
+/// with --shutdown-now, only ask the proxy to shut down.
 /// Waiting is skipped when LINKERD_AWAIT_DISABLED or LINKERD_DISABLED is set to
 /// a non-blank value. A typed flag beats its LINKERD_AWAIT_* variable; an empty
 /// variable counts as unset.
@@ -84,6 +85,17 @@ pub struct Args {
         value_parser = Trimmed(BoolishValueParser::new())
     )]
     pub shutdown: bool,
+
+    /// Do not wait and run no CMD: ask the proxy to shut down now, exit 0 if it
+    /// accepted, 69 if not (Argo Workflows' kill command, Helm hooks, scripts)
+    // Not `conflicts_with`: clap would also refuse a typed flag next to the
+    // other's variable. `config` applies the precedence instead.
+    #[arg(
+        long,
+        env = "LINKERD_AWAIT_SHUTDOWN_NOW",
+        value_parser = Trimmed(BoolishValueParser::new())
+    )]
+    pub shutdown_now: bool,
 
     /// Shutdown URL to POST to after CMD exits; repeatable, replaces the mesh's default
     /// (comma-separated in the environment variable)

@@ -60,6 +60,8 @@ pub enum Handoff {
     Exec(Command),
     /// Run the command as a child, then shut the proxy down.
     Supervise(Command, Shutdown),
+    /// `--shutdown-now`: no waiting and no command; shut the proxy down.
+    ShutdownNow(Shutdown),
 }
 
 /// The app's command line: a program and its arguments, byte for byte. There
@@ -108,8 +110,12 @@ pub enum OnFailure {
 #[derive(Debug, Clone)]
 pub struct Shutdown {
     pub urls: Vec<Url>,
+    /// Bounds the requests and the watch for the proxy's exit together.
     pub timeout: Duration,
     pub on_failure: OnFailure,
+    /// The readiness URL: a proxy that has stopped refuses connections to
+    /// its address (for Istio another port than the shutdown URL's).
+    pub proxy: Url,
 }
 
 /// The outcome of reading the command line.
@@ -193,28 +199,26 @@ fn from_args(mut args: Args, env: impl Fn(&str) -> Option<OsString>) -> Result<C
         None => mesh::ready_url(args.mesh, args.port, || env(PROXY_ADMIN_ADDR_VAR))?,
     };
 
+    let shutdown = || Shutdown {
+        urls: if args.shutdown_uri.is_empty() {
+            vec![mesh::shutdown_url(args.mesh, &ready_url)]
+        } else {
+            args.shutdown_uri.clone()
+        },
+        timeout: args.shutdown_timeout,
+        on_failure: if args.shutdown_on_failure {
+            OnFailure::ShutDown
+        } else {
+            OnFailure::KeepProxy
+        },
+        proxy: ready_url.clone(),
+    };
+    // `parse` refused --shutdown-now with a command, and settled -S against it.
     let handoff = match (Command::new(args.command), args.shutdown) {
+        (None, _) if args.shutdown_now => Handoff::ShutdownNow(shutdown()),
         (None, _) => Handoff::Exit,
         (Some(command), false) => Handoff::Exec(command),
-        (Some(command), true) => {
-            let urls = if args.shutdown_uri.is_empty() {
-                vec![mesh::shutdown_url(args.mesh, &ready_url)]
-            } else {
-                args.shutdown_uri
-            };
-            Handoff::Supervise(
-                command,
-                Shutdown {
-                    urls,
-                    timeout: args.shutdown_timeout,
-                    on_failure: if args.shutdown_on_failure {
-                        OnFailure::ShutDown
-                    } else {
-                        OnFailure::KeepProxy
-                    },
-                },
-            )
-        }
+        (Some(command), true) => Handoff::Supervise(command, shutdown()),
     };
 
     let disabled = DISABLE_VARS

@@ -13,6 +13,8 @@ pub enum Outcome {
     Usage,
     /// The readiness deadline passed and `--timeout-fatal` is true.
     TimedOut,
+    /// `--shutdown-now`: a shutdown request was not accepted.
+    ShutdownFailed,
     /// Something the user cannot fix by changing input (a syscall failed).
     Internal,
     /// `--install` could not create the copy in its directory.
@@ -38,8 +40,9 @@ pub enum ExecFailure {
 
 /// sysexits(3) EX_USAGE is 64, but clap (and every getopt tool) uses 2.
 pub const USAGE: u8 = 2;
-/// sysexits(3) EX_UNAVAILABLE: the service (the proxy) is unavailable.
-pub const TIMED_OUT: u8 = 69;
+/// sysexits(3) EX_UNAVAILABLE: the service (the proxy) is unavailable: not
+/// ready in time, or it did not accept a `--shutdown-now` request.
+pub const UNAVAILABLE: u8 = 69;
 /// sysexits(3) EX_SOFTWARE: an internal error.
 pub const INTERNAL: u8 = 70;
 /// sysexits(3) EX_CANTCREAT: a (user specified) output file cannot be created.
@@ -63,7 +66,7 @@ impl Outcome {
         match self {
             Outcome::Ready => 0,
             Outcome::Usage => USAGE,
-            Outcome::TimedOut => TIMED_OUT,
+            Outcome::TimedOut | Outcome::ShutdownFailed => UNAVAILABLE,
             Outcome::Internal => INTERNAL,
             Outcome::CannotCreate => CANNOT_CREATE,
             Outcome::ExecFailed(ExecFailure::NotFound) => NOT_FOUND,
@@ -85,6 +88,7 @@ mod tests {
         assert_eq!(Outcome::Ready.code(), 0);
         assert_eq!(Outcome::Usage.code(), 2);
         assert_eq!(Outcome::TimedOut.code(), 69);
+        assert_eq!(Outcome::ShutdownFailed.code(), 69);
         assert_eq!(Outcome::Internal.code(), 70);
         assert_eq!(Outcome::CannotCreate.code(), 73);
         assert_eq!(Outcome::ExecFailed(ExecFailure::CannotInvoke).code(), 126);
@@ -103,6 +107,7 @@ mod tests {
             Outcome::Ready
             | Outcome::Usage
             | Outcome::TimedOut
+            | Outcome::ShutdownFailed
             | Outcome::Internal
             | Outcome::CannotCreate
             | Outcome::ExecFailed(_) => outcome.code().to_string(),
@@ -136,6 +141,7 @@ mod tests {
             Outcome::Ready,
             Outcome::Usage,
             Outcome::TimedOut,
+            Outcome::ShutdownFailed,
             Outcome::Internal,
             Outcome::CannotCreate,
             Outcome::ExecFailed(ExecFailure::CannotInvoke),

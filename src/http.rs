@@ -8,7 +8,7 @@
 
 use std::{
     fmt,
-    net::{Ipv4Addr, Ipv6Addr, SocketAddr},
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
     sync::Arc,
 };
 
@@ -57,8 +57,7 @@ fn has_ipv6_loopback() -> bool {
 
 impl Resolve for LocalResolver {
     fn resolve(&self, name: Name) -> Resolving {
-        let host = name.as_str().trim_end_matches('.').to_ascii_lowercase();
-        if host == "localhost" || host.ends_with(".localhost") {
+        if is_localhost(name.as_str()) {
             // IPv4 first, IPv6 next: the connector falls back to ::1 at once when
             // 127.0.0.1 refuses, so a proxy listening on either family is found.
             // Port 0 is replaced by the URL's port.
@@ -71,12 +70,46 @@ impl Resolve for LocalResolver {
             };
             return Box::pin(std::future::ready(Ok(addrs)));
         }
+        let host = name.as_str().trim_end_matches('.').to_ascii_lowercase();
         Box::pin(async move {
             let addrs: Vec<SocketAddr> =
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             Ok(Box::new(addrs.into_iter()) as Addrs)
         })
     }
+}
+
+/// The socket addresses of a URL's host and port, resolved as the client
+/// resolves them (`localhost` locally, IP literals as they are), for callers
+/// that need the transport only: `shutdown` watches whether the proxy still
+/// accepts connections.
+pub async fn socket_addrs(url: &Url) -> std::io::Result<Vec<SocketAddr>> {
+    let port = url.port_or_known_default().unwrap_or(80);
+    let Some(host) = url.host_str() else {
+        return Ok(Vec::new());
+    };
+    // An IPv6 literal comes in brackets (`[::1]`).
+    if let Ok(ip) = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    {
+        return Ok(vec![SocketAddr::from((ip, port))]);
+    }
+    if is_localhost(host) {
+        let mut addrs = vec![SocketAddr::from((Ipv4Addr::LOCALHOST, port))];
+        if has_ipv6_loopback() {
+            addrs.push(SocketAddr::from((Ipv6Addr::LOCALHOST, port)));
+        }
+        return Ok(addrs);
+    }
+    Ok(tokio::net::lookup_host((host, port)).await?.collect())
+}
+
+/// `localhost` and `*.localhost` (RFC 6761 §6.3), any case, with or without the root dot.
+fn is_localhost(name: &str) -> bool {
+    let host = name.trim_end_matches('.').to_ascii_lowercase();
+    host == "localhost" || host.ends_with(".localhost")
 }
 
 /// A URL as logs show it: credentials (`user:password@`) become `***@`, so a

@@ -35,7 +35,7 @@ mod wait;
 
 use std::ffi::OsString;
 
-use tracing::error;
+use tracing::{error, info};
 
 use crate::{
     config::{Config, Handoff, Loaded},
@@ -147,6 +147,19 @@ fn phases(
     runtime.block_on(async {
         let mut signals = watcher.into_async()?;
         let client = http::client()?;
+        // --shutdown-now: no wait and no app; the answers decide the exit
+        // code. A termination signal ends it at once, as it ends a wait.
+        if let Handoff::ShutdownNow(shutdown) = &config.handoff {
+            return tokio::select! {
+                biased;
+                sig = wait::Stop::next(&signals) => {
+                    let sig = sig?;
+                    info!("received {sig} while shutting the proxy down; exiting");
+                    Ok(Outcome::Signalled(sig.number()))
+                }
+                report = shutdown::request(&client, shutdown) => Ok(report.outcome()),
+            };
+        }
         // Phase 1: wait for readiness.
         let waited = wait::for_proxy(&config, client.clone(), &signals).await?;
         // Phase 2: hand off; with --shutdown, phase 3: shut the proxy down.
@@ -157,6 +170,8 @@ fn phases(
             (Verdict::Stop(outcome), _) => Ok(outcome),
             (Verdict::Go, Handoff::Exit) => Ok(Outcome::Ready),
             (Verdict::Go, Handoff::Exec(command)) => Ok(exec::exec(&command, inherited)),
+            // Handled above, before any wait.
+            (Verdict::Go, Handoff::ShutdownNow(_)) => Ok(Outcome::Ready),
         }
     })
 }

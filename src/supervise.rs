@@ -49,7 +49,9 @@ pub async fn run(
         }
     };
     if succeeded || shutdown.on_failure == OnFailure::ShutDown {
-        shutdown::request(client, &shutdown.urls, shutdown.timeout).await;
+        // Logged (and failures recorded) there; the app's status is the
+        // gate's, whatever the proxy did.
+        shutdown::request(client, shutdown).await;
     } else {
         info!("leaving the proxy running for inspection (--shutdown-on-failure=false)");
     }

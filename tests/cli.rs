@@ -331,7 +331,9 @@ fn overflowing_shutdown_timeout_exits_2_before_the_app_runs() {
 
 #[test]
 fn the_largest_duration_is_accepted_everywhere() {
-    let proxy = FakeProxy::ready_after(1);
+    // A proxy that exits once asked to: the gate watches for that, within
+    // the (here ten-year) --shutdown-timeout.
+    let proxy = FakeProxy::exiting_on_shutdown(|_, _| Reply::Status(200));
     let mut cmd = gate_for(&proxy);
     for (flag, _) in DURATION_OPTIONS {
         cmd.args([flag, "3650d"]);

@@ -46,7 +46,8 @@ impl WatchedProxy {
     fn with_readiness(pid_file: PathBuf, readiness: Reply) -> Self {
         let app_gone = Arc::new(Mutex::new(Vec::new()));
         let seen = app_gone.clone();
-        let proxy = FakeProxy::start(move |req, _| {
+        // It exits once it accepted a shutdown request, as a real proxy does.
+        let proxy = FakeProxy::exiting_on_shutdown(move |req, _| {
             if req.path == "/ready" {
                 return readiness.clone();
             }
@@ -220,6 +221,11 @@ fn shutdown_404_names_the_annotation_and_keeps_the_apps_exit_code() {
         assert_eq!(out.status.code(), Some(code), "{log}");
         assert!(log.contains(ANNOTATION), "no annotation hint:\n{log}");
         assert!(log.contains("404"), "{log}");
+        assert!(
+            log.contains("config.beta.linkerd.io/proxy-enable-native-sidecar")
+                && log.contains("--shutdown is not needed at all"),
+            "no native-sidecar hint:\n{log}"
+        );
     }
     assert_eq!(proxy.requests_to("/shutdown").len(), 2);
 }
@@ -290,6 +296,141 @@ fn readiness_timeout_in_a_job_exits_69_and_still_asks_the_proxy_to_shut_down() {
             "{flags:?}: {err}"
         );
     }
+}
+
+// ---------------------------------------------------------------------------
+// Confirming that the proxy stopped after it accepted the request.
+// ---------------------------------------------------------------------------
+
+/// Lines of `log` that contain `needle`.
+fn lines_with<'a>(log: &'a str, needle: &str) -> Vec<&'a str> {
+    log.lines().filter(|l| l.contains(needle)).collect()
+}
+
+#[test]
+fn a_proxy_that_exits_at_once_is_confirmed_stopped_within_a_few_ms() {
+    let proxy = FakeProxy::exiting_on_shutdown(|_, _| Reply::Status(200));
+    let mut cmd = gate_for(&proxy);
+    supervise(&mut cmd, "exit 0");
+    let mut gate = Gate::spawn(&mut cmd);
+    let code = gate.code_within(LIMIT);
+    let exited = Instant::now();
+    let err = gate.err.finish(LIMIT);
+    assert_eq!(code, 0, "{err}");
+    let posts = proxy.requests_to("/shutdown");
+    assert_eq!(posts.len(), 1, "{err}");
+    let stopped = lines_with(&err, "the proxy stopped");
+    assert_eq!(stopped.len(), 1, "{err}");
+    assert!(
+        stopped[0].contains("ms after the shutdown request"),
+        "{err}"
+    );
+    assert!(
+        stopped[0].contains(&format!("localhost:{}", proxy.port())),
+        "{err}"
+    );
+    // The answer, the watch and the exit: milliseconds (slack for a loaded machine).
+    let after = exited - posts[0].at;
+    assert!(
+        after < Duration::from_millis(500),
+        "exited {after:?} after the POST"
+    );
+}
+
+#[test]
+fn a_proxy_that_exits_later_is_watched_until_it_does() {
+    let proxy = proxy_answering(Reply::Status(200));
+    let mut cmd = gate_for(&proxy);
+    supervise(&mut cmd, "exit 3");
+    let mut gate = Gate::spawn(&mut cmd);
+    proxy.wait_for_requests(2, LIMIT);
+    // The proxy drains for a while, then exits.
+    thread::sleep(Duration::from_millis(300));
+    proxy.stop_listening();
+    let stopped_at = Instant::now();
+    let code = gate.code_within(LIMIT);
+    let exited = Instant::now();
+    let err = gate.err.finish(LIMIT);
+    assert_eq!(code, 3, "the app's code: {err}");
+    let posted = proxy.requests_to("/shutdown")[0].at;
+    assert!(
+        stopped_at - posted >= Duration::from_millis(300),
+        "the gate waited for the proxy"
+    );
+    assert!(
+        exited - stopped_at < Duration::from_millis(500),
+        "noticed {:?} after the proxy stopped",
+        exited - stopped_at
+    );
+    assert_eq!(lines_with(&err, "the proxy stopped").len(), 1, "{err}");
+    assert!(!err.contains("still accepts"), "{err}");
+}
+
+#[test]
+fn a_draining_proxy_gets_one_warning_naming_the_grace_period_and_the_apps_code_stays() {
+    let proxy = proxy_answering(Reply::Status(200));
+    let mut cmd = gate_for(&proxy);
+    cmd.args(["--shutdown-timeout", "400ms"]);
+    supervise(&mut cmd, "exit 5");
+    let mut gate = Gate::spawn(&mut cmd);
+    let code = gate.code_within(LIMIT);
+    let exited = Instant::now();
+    let err = gate.err.finish(LIMIT);
+    assert_eq!(code, 5, "{err}");
+    let posted = proxy.requests_to("/shutdown")[0].at;
+    let waited = exited - posted;
+    assert!(
+        waited >= Duration::from_millis(350) && waited < Duration::from_millis(1500),
+        "exited {waited:?} after the POST"
+    );
+    let warnings = lines_with(&err, "still accepts connections");
+    assert_eq!(warnings.len(), 1, "{err}");
+    for needle in [
+        "draining open connections",
+        "LINKERD2_PROXY_SHUTDOWN_GRACE_PERIOD",
+        "default 2 minutes",
+        "--shutdown-timeout",
+    ] {
+        assert!(warnings[0].contains(needle), "{needle:?}: {}", warnings[0]);
+    }
+    assert!(!err.contains("the proxy stopped"), "{err}");
+}
+
+#[test]
+fn after_a_readiness_timeout_the_proxy_is_still_confirmed_stopped() {
+    let proxy = FakeProxy::exiting_on_shutdown(|req, _| match req.path.as_str() {
+        "/ready" => Reply::Status(503),
+        _ => Reply::Status(200),
+    });
+    let mut cmd = gate_for(&proxy);
+    cmd.args(["-t", "200ms"]);
+    supervise(&mut cmd, "echo app ran");
+    let (code, out, err) = Gate::spawn(&mut cmd).finish();
+    assert_eq!(code, 69, "{err}");
+    assert_eq!(out, "", "the app must not run");
+    assert_eq!(lines_with(&err, "the proxy stopped").len(), 1, "{err}");
+}
+
+#[test]
+fn a_refused_or_disabled_shutdown_is_not_watched() {
+    // Only an accepted request makes the proxy stop: otherwise the gate
+    // leaves at once rather than watch a proxy that will not exit.
+    let disabled = proxy_answering(Reply::Status(404));
+    let started = Instant::now();
+    let mut cmd = gate_for(&disabled);
+    supervise(&mut cmd, "exit 0");
+    let out = output(&mut cmd);
+    let took = started.elapsed();
+    let log = stderr_text(&out);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(
+        took < Duration::from_secs(3),
+        "took {took:?} (--shutdown-timeout is 5s)"
+    );
+    assert!(
+        !log.contains("still accepts") && !log.contains("the proxy stopped"),
+        "{log}"
+    );
 }
 
 // ---------------------------------------------------------------------------

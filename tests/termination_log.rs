@@ -220,3 +220,23 @@ fn a_file_that_cannot_be_written_is_a_debug_line_and_the_exit_code_stays() {
         assert!(err.contains(why), "{err}");
     }
 }
+
+#[test]
+fn failed_shutdown_request_appends_the_url_and_why_after_the_apps_own_message() {
+    // In -S the app's exit code stays the gate's (0 here), but the pod will
+    // not complete: kubectl describe pod must say why.
+    for mode in [&["-S", "--", "true"][..], &["--shutdown-now"][..]] {
+        let proxy = proxy_answering(Reply::Status(404));
+        let log = Log::new();
+        let out = output(gate_for(&proxy).arg(log.arg()).args(mode));
+        let line = log.appended();
+        assert!(line.contains("/shutdown"), "{mode:?}: {line:?}");
+        assert!(line.contains("404"), "{mode:?}: {line:?}");
+        assert!(
+            line.contains("config.linkerd.io/proxy-admin-shutdown"),
+            "{mode:?}: {line:?}"
+        );
+        let want = if mode[0] == "-S" { 0 } else { 69 };
+        assert_eq!(out.status.code(), Some(want), "{}", stderr_text(&out));
+    }
+}

@@ -111,7 +111,27 @@ pub type Observer = dyn Fn(&Request, Answered) + Send + Sync;
 pub struct FakeProxy {
     addr: SocketAddr,
     requests: Arc<Mutex<Vec<Request>>>,
-    stop: Arc<AtomicBool>,
+    listening: Arc<Listening>,
+}
+
+/// The listening socket, as the connection threads and the owner see it:
+/// whether to keep accepting, and a duplicate of its descriptor with which
+/// [`Listening::close`] stops it from any thread.
+struct Listening {
+    stop: AtomicBool,
+    socket: TcpListener,
+}
+
+impl Listening {
+    /// From now on connections are refused, as when the proxy process exits.
+    /// `shutdown(2)` on a listening socket makes Linux drop it out of the
+    /// LISTEN state at once (new SYNs get a RST) and wakes the thread blocked
+    /// in `accept(2)`, which then sees `stop` and ends; closing the
+    /// descriptor alone would do neither while that thread holds another.
+    fn close(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = socket2::SockRef::from(&self.socket).shutdown(std::net::Shutdown::Both);
+    }
 }
 
 impl FakeProxy {
@@ -129,6 +149,28 @@ impl FakeProxy {
     ) -> io::Result<Self> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
         Self::observed(listener, Arc::new(script), Arc::new(|_: &Request, _| {}))
+    }
+
+    /// [`FakeProxy::start`], for a proxy that exits once it has accepted a
+    /// shutdown request ([`is_accepted_shutdown`]: a POST to `/shutdown` or
+    /// `/quitquitquit` answered 2xx): right after that answer it stops
+    /// listening, and connections are refused, as a real proxy without open
+    /// connections does within milliseconds.
+    ///
+    /// # Panics
+    /// If no loopback port can be bound (test support: nothing to recover).
+    pub fn exiting_on_shutdown(
+        script: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static,
+    ) -> Self {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .expect("bind a loopback port for the fake proxy");
+        Self::serving(
+            listener,
+            Arc::new(script),
+            Arc::new(|_: &Request, _| {}),
+            true,
+        )
+        .expect("a bound listener has a local address")
     }
 
     /// Ready (200) from the n-th request on; 503 before.
@@ -157,13 +199,38 @@ impl FakeProxy {
         script: Arc<Script>,
         observer: Arc<Observer>,
     ) -> io::Result<Self> {
+        Self::serving(listener, script, observer, false)
+    }
+
+    /// Serves on `listener`; with `exit_on_shutdown`, stops listening right
+    /// after answering an accepted shutdown request.
+    fn serving(
+        listener: TcpListener,
+        script: Arc<Script>,
+        observer: Arc<Observer>,
+        exit_on_shutdown: bool,
+    ) -> io::Result<Self> {
         let addr = listener.local_addr()?;
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (log, stopping) = (requests.clone(), stop.clone());
+        let listening = Arc::new(Listening {
+            stop: AtomicBool::new(false),
+            socket: listener.try_clone()?,
+        });
+        let (log, stopping) = (requests.clone(), listening.clone());
+        let observer: Arc<Observer> = if exit_on_shutdown {
+            let listening = listening.clone();
+            Arc::new(move |request: &Request, answered: Answered| {
+                observer(request, answered);
+                if is_accepted_shutdown(request, answered) {
+                    listening.close();
+                }
+            })
+        } else {
+            observer
+        };
         thread::spawn(move || {
             for (index, stream) in listener.incoming().enumerate() {
-                if stopping.load(Ordering::SeqCst) {
+                if stopping.stop.load(Ordering::SeqCst) {
                     return;
                 }
                 // A failed accept (e.g. the client already gave up) concerns that client only.
@@ -181,8 +248,14 @@ impl FakeProxy {
         Ok(FakeProxy {
             addr,
             requests,
-            stop,
+            listening,
         })
+    }
+
+    /// Stops listening now: connections are refused from here on, as when
+    /// the proxy process exits (connections already open run to their end).
+    pub fn stop_listening(&self) {
+        self.listening.close();
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -240,9 +313,12 @@ impl FakeProxy {
 
 impl Drop for FakeProxy {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop so it sees the flag and ends. If the connect
-        // fails the loop ends at the next connection instead: harmless.
+        // Also for a proxy whose connections (which may hold the socket's
+        // duplicate) outlive it: connections are refused from here on.
+        self.listening.close();
+        // Should the accept loop not have woken (shutdown(2) on a listening
+        // socket wakes it on Linux), a connection does; if that fails the
+        // loop ends at the next connection instead: harmless.
         let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
     }
 }
@@ -307,5 +383,58 @@ impl Connection {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    fn refused(addr: SocketAddr) -> bool {
+        matches!(TcpStream::connect(addr), Err(e) if e.kind() == io::ErrorKind::ConnectionRefused)
+    }
+
+    fn post(addr: SocketAddr, path: &str) -> String {
+        let mut stream = TcpStream::connect(addr).expect("connect");
+        let request = format!("POST {path} HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\n\r\n");
+        stream.write_all(request.as_bytes()).expect("write");
+        let mut answer = [0u8; 12];
+        stream.read_exact(&mut answer).expect("read");
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+
+    #[test]
+    fn a_proxy_exiting_on_shutdown_refuses_connections_once_it_accepted_one() {
+        let proxy = FakeProxy::exiting_on_shutdown(|req, _| match req.path.as_str() {
+            "/shutdown" => Reply::Status(200),
+            _ => Reply::Status(404),
+        });
+        assert_eq!(post(proxy.addr(), "/other"), "HTTP/1.1 404");
+        assert!(!refused(proxy.addr()), "still listening after a 404");
+        assert_eq!(post(proxy.addr(), "/shutdown"), "HTTP/1.1 200");
+        // The observer runs right after the answer is written: allow it a moment.
+        let start = Instant::now();
+        while !refused(proxy.addr()) {
+            assert!(start.elapsed() < Duration::from_secs(5), "still listening");
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    #[test]
+    fn stop_listening_and_drop_refuse_connections_at_once() {
+        let proxy = FakeProxy::start(|_, _| Reply::Status(200));
+        let addr = proxy.addr();
+        assert!(!refused(addr));
+        proxy.stop_listening();
+        assert!(refused(addr));
+        drop(proxy);
+        assert!(refused(addr));
+        let proxy = FakeProxy::start(|_, _| Reply::Hang);
+        let addr = proxy.addr();
+        // A connection left open holds no listening socket up.
+        let _open = TcpStream::connect(addr).expect("connect");
+        drop(proxy);
+        assert!(refused(addr));
     }
 }

@@ -89,6 +89,8 @@ pub(super) fn parse(command: &mut clap::Command, argv: &[OsString]) -> Result<Ar
             Some("a command")
         } else if args.shutdown {
             Some("--shutdown")
+        } else if args.shutdown_now {
+            Some("--shutdown-now")
         } else {
             None
         };
@@ -108,6 +110,14 @@ pub(super) fn parse(command: &mut clap::Command, argv: &[OsString]) -> Result<Ar
         return Err(command.error(
             ErrorKind::MissingRequiredArgument,
             "--shutdown needs a command to supervise: linkerd-await --shutdown -- CMD [ARGS]...",
+        ));
+    }
+    if args.shutdown_now && !args.command.is_empty() {
+        return Err(command.error(
+            ErrorKind::ArgumentConflict,
+            "--shutdown-now runs no command, it only asks the proxy to shut down: \
+             `linkerd-await --shutdown-now`, or run CMD first (`CMD; linkerd-await --shutdown-now`), \
+             or supervise it with `linkerd-await --shutdown -- CMD`",
         ));
     }
     Ok(args)

@@ -1,5 +1,5 @@
 //! Which of two options that exclude each other applies (`--uri`/`--port`,
-//! `--verbose`/`--quiet`), given where each came from. One rule,
+//! `--verbose`/`--quiet`, `--shutdown-now`/`--shutdown`), given where each came from. One rule,
 //! [`exclusive`], tested as a table; [`apply`] uses it for both pairs.
 
 use clap::{ArgMatches, parser::ValueSource};
@@ -51,8 +51,10 @@ fn exclusive(first: Option<Origin>, second: Option<Origin>) -> Result<Pick, Both
 }
 
 /// Applies [`exclusive`] to each pair, clearing the option that lost. Between
-/// two variables, the URI beats the port (it is the more specific setting)
-/// and verbose beats quiet (whoever turned on debug logs is debugging).
+/// two variables, the URI beats the port (it is the more specific setting),
+/// verbose beats quiet (whoever turned on debug logs is debugging) and
+/// shutdown-now beats shutdown (with a CMD that is then a usage error, never
+/// a silent choice of mode).
 /// On a conflict, returns the ids of the two options.
 pub(super) fn apply(
     matches: &ArgMatches,
@@ -79,6 +81,16 @@ pub(super) fn apply(
     {
         Pick::First => args.quiet = false,
         Pick::Second => args.verbose = false,
+        Pick::Neither => {}
+    }
+    match exclusive(
+        origin("shutdown_now", args.shutdown_now),
+        origin("shutdown", args.shutdown),
+    )
+    .map_err(|BothTyped| ("shutdown_now", "shutdown"))?
+    {
+        Pick::First => args.shutdown = false,
+        Pick::Second => args.shutdown_now = false,
         Pick::Neither => {}
     }
     Ok(())

@@ -187,8 +187,17 @@ fn each_exclusive_pair_conflicts_only_when_both_are_typed() {
             &["-vq"][..],
             Some("'--verbose' cannot be used with '--quiet'"),
         ),
+        (
+            &["--shutdown-now", "-S", "/job"][..],
+            Some("'--shutdown-now' cannot be used with '--shutdown'"),
+        ),
+        (
+            &["--shutdown-now", "--", "/job"][..],
+            Some("--shutdown-now runs no command"),
+        ),
         (&["-p", "1"][..], None),
         (&["-q"][..], None),
+        (&["--shutdown-now"][..], None),
     ] {
         match (parse(&mut command(), &argv(words)), conflict) {
             (Err(e), Some(message)) => {
@@ -201,6 +210,52 @@ fn each_exclusive_pair_conflicts_only_when_both_are_typed() {
     }
     let c = config(&["-q"], &[]).unwrap();
     assert_eq!(c.log.filter, "error");
+}
+
+#[test]
+fn shutdown_now_asks_the_meshs_shutdown_urls_and_watches_its_readiness_address() {
+    let c = config(
+        &[
+            "--shutdown-now",
+            "--mesh",
+            "istio",
+            "--shutdown-timeout",
+            "2s",
+        ],
+        &[],
+    )
+    .unwrap();
+    let Handoff::ShutdownNow(shutdown) = &c.handoff else {
+        panic!("{:?}", c.handoff);
+    };
+    assert_eq!(
+        shutdown.urls.iter().map(Url::as_str).collect::<Vec<_>>(),
+        ["http://localhost:15020/quitquitquit"]
+    );
+    assert_eq!(
+        shutdown.proxy.as_str(),
+        "http://localhost:15021/healthz/ready"
+    );
+    assert_eq!(shutdown.timeout, Duration::from_secs(2));
+    let c = config(
+        &[
+            "--shutdown-now",
+            "-p",
+            "5000",
+            "--shutdown-uri",
+            "http://127.0.0.1:1/q",
+        ],
+        &[],
+    )
+    .unwrap();
+    let Handoff::ShutdownNow(shutdown) = &c.handoff else {
+        panic!("{:?}", c.handoff);
+    };
+    assert_eq!(
+        shutdown.urls.iter().map(Url::as_str).collect::<Vec<_>>(),
+        ["http://127.0.0.1:1/q"]
+    );
+    assert_eq!(shutdown.proxy.as_str(), "http://localhost:5000/ready");
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 use super::{closed_port, gate, stderr_text, stdout_text};
 
 /// Every option with the variable that sets it (besides --help and --version).
-pub const OPTIONS: [(&str, &str); 19] = [
+pub const OPTIONS: [(&str, &str); 20] = [
     ("--port", "LINKERD_AWAIT_PORT"),
     ("--uri", "LINKERD_AWAIT_URI"),
     ("--mesh", "LINKERD_AWAIT_MESH"),
@@ -17,6 +17,7 @@ pub const OPTIONS: [(&str, &str); 19] = [
     ("--timeout", "LINKERD_AWAIT_TIMEOUT"),
     ("--timeout-fatal", "LINKERD_AWAIT_TIMEOUT_FATAL"),
     ("--shutdown", "LINKERD_AWAIT_SHUTDOWN"),
+    ("--shutdown-now", "LINKERD_AWAIT_SHUTDOWN_NOW"),
     ("--shutdown-uri", "LINKERD_AWAIT_SHUTDOWN_URI"),
     ("--shutdown-timeout", "LINKERD_AWAIT_SHUTDOWN_TIMEOUT"),
     ("--shutdown-on-failure", "LINKERD_AWAIT_SHUTDOWN_ON_FAILURE"),
