@@ -176,7 +176,8 @@ fn read_to_end(mut stream: impl Read + Send + 'static) -> mpsc::Receiver<String>
 #[test]
 fn sim_proxy_refuses_connections_until_refuse_for_then_listens() {
     let sim = SimProxy::spawn(&["--refuse-for", "1500ms"]);
-    let text = sim.stderr.wait_for("refusing connections on ", PROMPT);
+    // The whole line: a pipe may hand it over in pieces.
+    let text = sim.stderr.wait_for("ms after start", PROMPT);
     let reserved: SocketAddr = text
         .split("refusing connections on ")
         .nth(1)
@@ -396,7 +397,8 @@ fn sim_proxy_exits_0_on_sigterm() {
 #[test]
 fn gate_waits_through_refusal_and_503_from_the_sim_proxy_then_runs_the_app() {
     let sim = SimProxy::spawn(&["--refuse-for", "300ms", "--ready-after", "1s"]);
-    let text = sim.stderr.wait_for("refusing connections on ", PROMPT);
+    // The whole line: a pipe may hand it over in pieces.
+    let text = sim.stderr.wait_for("ms after start", PROMPT);
     let port = text
         .rsplit_once("127.0.0.1:")
         .and_then(|(_, rest)| rest.split_whitespace().next())
