@@ -11,10 +11,7 @@
 /// test harness brings its own `main`.
 #[cfg(not(test))]
 #[unsafe(no_mangle)]
-pub extern "C" fn main(
-    argc: std::ffi::c_int,
-    argv: *const *const std::ffi::c_char,
-) -> std::ffi::c_int {
+extern "C" fn main(argc: std::ffi::c_int, argv: *const *const std::ffi::c_char) -> std::ffi::c_int {
     // SAFETY: `argc` and `argv` are what the C runtime passed, and nothing
     // ran before this call.
     unsafe { linkerd_await::entry::main(argc, argv) }

@@ -11,7 +11,6 @@
 //! (a `--quick` run writes under `target/bench/` instead, so it never
 //! overwrites the committed full results).
 
-mod elf;
 mod json;
 mod measure;
 mod process;
@@ -35,12 +34,6 @@ use crate::bench::{
 };
 
 const MUSL: &str = "x86_64-unknown-linux-musl";
-
-/// The workspace root: the gate's package.
-fn workspace() -> &'static Path {
-    let xtask = Path::new(env!("CARGO_MANIFEST_DIR"));
-    xtask.parent().unwrap_or(xtask)
-}
 
 /// `cargo xtask bench` options. Experiments (`--gate`, `--gate-arg`, `--only`)
 /// write under target/bench/ unless `--json`/`--markdown` say otherwise.
@@ -152,7 +145,7 @@ pub fn stand_in_app(args: &[OsString]) -> Option<ExitCode> {
 pub fn run(options: Options) -> Result<(), String> {
     let began = now_ns();
     let plan = Plan::new(options.quick);
-    let manifest = workspace();
+    let manifest = crate::workspace();
     let gate = match &options.gate {
         Some(path) => path.clone(),
         None => build_gate(manifest)?,
