@@ -55,9 +55,13 @@ RUN mkdir src sim-proxy/src xtask/src \
  && rm -r src
 
 # Cargo.toml declares no explicit [[example]]/[[test]]/[[bench]] targets, so the
-# sources of the binary are all the build needs (cargo checks that every target
+# sources of the binary and its build script are all the build needs (cargo checks that every target
 # the manifest declares exists: copy those files too if it ever declares some).
+COPY build.rs ./
 COPY src ./src
+# --version names the commit; there is no .git in the build context, so pass
+# it in: --build-arg LINKERD_AWAIT_BUILD_COMMIT=$(git rev-parse --short HEAD).
+ARG LINKERD_AWAIT_BUILD_COMMIT
 # --frozen = --locked (Cargo.lock is used as is) + --offline (everything was fetched above).
 RUN cargo build --release --frozen --target "$(cat /rust-target)" --bin linkerd-await \
  && cp "target/$(cat /rust-target)/release/linkerd-await" /linkerd-await

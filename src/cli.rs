@@ -25,7 +25,7 @@ use crate::{logging::LogFormat, mesh::Mesh, termination_log};
 /// a non-blank value. A typed flag beats its LINKERD_AWAIT_* variable; an empty
 /// variable counts as unset.
 #[derive(Debug, Parser)]
-#[command(name = "linkerd-await", version, max_term_width = 100)]
+#[command(name = "linkerd-await", version = crate::VERSION, max_term_width = 100)]
 pub struct Args {
     /// Proxy admin port; the readiness URL becomes http://localhost:<PORT>/ready
     /// [default: 4191, or the port of LINKERD2_PROXY_ADMIN_LISTEN_ADDR when set]

@@ -67,15 +67,40 @@ fn help_lists_every_option_with_its_env_var() {
     assert!(help.contains("LINKERD2_PROXY_ADMIN_LISTEN_ADDR"), "{help}");
 }
 
+/// `linkerd-await 0.4.0 (abc1234 x86_64-unknown-linux-musl)`: the version,
+/// the commit (HEAD of this checkout, or "unknown commit" outside one) and
+/// the target the binary was built for.
 #[test]
-fn version_exits_0_and_prints_the_version() {
+fn version_names_the_version_commit_and_target() {
+    let head = Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string());
     for flag in ["--version", "-V"] {
         let out = output(gate().arg(flag));
         assert_eq!(out.status.code(), Some(0), "{flag}: {}", stderr_text(&out));
-        assert_eq!(
-            stdout_text(&out),
-            format!("linkerd-await {}\n", env!("CARGO_PKG_VERSION")),
-            "{flag}"
+        let text = stdout_text(&out);
+        let inside = text
+            .strip_prefix(&format!("linkerd-await {} (", env!("CARGO_PKG_VERSION")))
+            .and_then(|rest| rest.strip_suffix(")\n"))
+            .unwrap_or_else(|| panic!("{flag}: {text:?}"));
+        let (commit, target) = inside
+            .rsplit_once(' ')
+            .unwrap_or_else(|| panic!("{flag}: {text:?}"));
+        match &head {
+            Some(head) => assert_eq!(commit, head, "{flag}: {text:?}"),
+            None => assert!(
+                commit == "unknown commit" || commit.bytes().all(|b| b.is_ascii_hexdigit()),
+                "{flag}: {text:?}"
+            ),
+        }
+        // The tests run the binary built for the machine they run on.
+        assert!(
+            target.starts_with(std::env::consts::ARCH) && target.contains("-linux"),
+            "{flag}: {text:?}"
         );
     }
 }

@@ -3,11 +3,14 @@
 //!
 //! ```text
 //! cargo xtask bench [--quick] [--json PATH] [--markdown PATH] ...
+//! cargo xtask dist
 //! ```
 
 mod bench;
+mod dist;
+mod elf;
 
-use std::{ffi::OsString, process::ExitCode};
+use std::{ffi::OsString, path::Path, process::ExitCode};
 
 use clap::{Parser, Subcommand};
 
@@ -24,6 +27,27 @@ enum Task {
     /// static release binary, measures it against a simulated proxy on
     /// loopback, prints a table and writes bench/RESULTS.md and bench/results.json
     Bench(bench::Options),
+    /// Build the release artifacts into dist/: the static binaries for
+    /// linux-amd64 and linux-arm64 (with cargo auditable), shell completions,
+    /// the man page and SHA256SUMS
+    Dist,
+}
+
+/// The workspace root: the gate's package.
+fn workspace() -> &'static Path {
+    let xtask = Path::new(env!("CARGO_MANIFEST_DIR"));
+    xtask.parent().unwrap_or(xtask)
+}
+
+/// A task's error on stderr, prefixed with the task's name.
+fn report(task: &str, result: Result<(), String>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("{task}: {message}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -34,12 +58,7 @@ fn main() -> ExitCode {
         return code;
     }
     match Xtask::parse_from(args).task {
-        Task::Bench(options) => match bench::run(options) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(message) => {
-                eprintln!("bench: {message}");
-                ExitCode::FAILURE
-            }
-        },
+        Task::Bench(options) => report("bench", bench::run(options)),
+        Task::Dist => report("dist", dist::run()),
     }
 }

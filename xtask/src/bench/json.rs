@@ -4,7 +4,7 @@
 use serde::{Serialize, Serializer};
 
 use crate::bench::{
-    measure::LagRun,
+    measure::{self, LagRun},
     report::Results,
     stats::{Summary, median},
 };
@@ -48,6 +48,8 @@ struct Report<'a> {
     memory: Vec<Memory<'a>>,
     cpu_5s_wait: Vec<Cpu>,
     size: Size<'a>,
+    /// The aarch64 build, when it was made.
+    size_arm64: Option<Size<'a>>,
     took_s: Num,
 }
 
@@ -161,6 +163,18 @@ struct Size<'a> {
     file: Option<&'a str>,
 }
 
+impl<'a> Size<'a> {
+    fn of(size: &'a measure::Size) -> Size<'a> {
+        Size {
+            bytes: size.bytes,
+            static_linked: size.elf.static_linked,
+            static_pie: size.elf.pie,
+            stripped: size.elf.stripped,
+            file: size.file_says.as_deref(),
+        }
+    }
+}
+
 fn stats(samples: &[f64]) -> Option<Stats> {
     Summary::of(samples).map(|s| Stats {
         n: s.n,
@@ -252,13 +266,8 @@ impl<'a> Report<'a> {
                     minor_faults: c.minflt,
                 })
                 .collect(),
-            size: Size {
-                bytes: results.size.bytes,
-                static_linked: results.size.elf.static_linked,
-                static_pie: results.size.elf.pie,
-                stripped: results.size.elf.stripped,
-                file: results.size.file_says.as_deref(),
-            },
+            size: Size::of(&results.size),
+            size_arm64: results.size_arm64.as_ref().map(Size::of),
             took_s: Num(results.took_s),
         }
     }

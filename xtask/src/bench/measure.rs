@@ -11,10 +11,12 @@ use std::{
     time::Duration,
 };
 
-use crate::bench::{
+use crate::{
+    bench::{
+        process::{Finished, ProcStatus, Spawned, children, ms_between, now_ns, proc_status},
+        proxy::{NEVER, Proxy},
+    },
     elf::{self, ElfFacts},
-    process::{Finished, ProcStatus, Spawned, children, ms_between, now_ns, proc_status},
-    proxy::{NEVER, Proxy},
 };
 
 /// Everything a measurement needs to start processes.

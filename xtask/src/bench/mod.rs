@@ -11,7 +11,6 @@
 //! (a `--quick` run writes under `target/bench/` instead, so it never
 //! overwrites the committed full results).
 
-mod elf;
 mod json;
 mod measure;
 mod process;
@@ -35,12 +34,8 @@ use crate::bench::{
 };
 
 const MUSL: &str = "x86_64-unknown-linux-musl";
-
-/// The workspace root: the gate's package.
-fn workspace() -> &'static Path {
-    let xtask = Path::new(env!("CARGO_MANIFEST_DIR"));
-    xtask.parent().unwrap_or(xtask)
-}
+/// Only its size is measured (the budgets are the same for both arches).
+const MUSL_ARM64: &str = "aarch64-unknown-linux-musl";
 
 /// `cargo xtask bench` options. Experiments (`--gate`, `--gate-arg`, `--only`)
 /// write under target/bench/ unless `--json`/`--markdown` say otherwise.
@@ -152,10 +147,18 @@ pub fn stand_in_app(args: &[OsString]) -> Option<ExitCode> {
 pub fn run(options: Options) -> Result<(), String> {
     let began = now_ns();
     let plan = Plan::new(options.quick);
-    let manifest = workspace();
+    let manifest = crate::workspace();
     let gate = match &options.gate {
         Some(path) => path.clone(),
-        None => build_gate(manifest)?,
+        None => build_gate(manifest, MUSL)?,
+    };
+    // The arm64 binary's size, next to the measured one's; not when measuring
+    // another binary (`--gate`), and only a note when the target is missing.
+    let arm64 = match &options.gate {
+        Some(_) => None,
+        None => build_gate(manifest, MUSL_ARM64)
+            .inspect_err(|e| eprintln!("bench: the arm64 size is not measured: {e}"))
+            .ok(),
     };
     let me = std::env::current_exe()
         .map_err(|e| format!("cannot find this benchmark's executable: {e}"))?;
@@ -169,7 +172,14 @@ pub fn run(options: Options) -> Result<(), String> {
         machine.cpu, machine.nproc, machine.kernel
     );
 
-    let result = measure_all(&ctx, &plan, &options, &gate, machine, began);
+    let result = measure_all(
+        &ctx,
+        &plan,
+        &options,
+        (&gate, arm64.as_deref()),
+        machine,
+        began,
+    );
     let _ = std::fs::remove_dir_all(&tmp);
     let results = result?;
 
@@ -204,13 +214,14 @@ fn measure_all(
     ctx: &Ctx,
     plan: &Plan,
     options: &Options,
-    gate: &Path,
+    (gate, arm64): (&Path, Option<&Path>),
     machine: Machine,
     began: u64,
 ) -> Result<Results, String> {
     let step = |what: &str| eprintln!("bench: {what}");
     step("5. size");
     let size = measure::size(gate)?;
+    let size_arm64 = arm64.map(measure::size).transpose()?;
     let (mut stand_in_ms, mut stand_in_idle_ms) = (Vec::new(), Vec::new());
     if options.runs(Section::Lag) || options.runs(Section::Poll) {
         step("   stand-in app start cost");
@@ -302,33 +313,34 @@ fn measure_all(
         memory,
         cpu,
         size,
+        size_arm64,
         took_s: (now_ns() - began) as f64 / 1e9,
     })
 }
 
 /// Builds the musl release binary with the project's own profile.
-fn build_gate(manifest: &Path) -> Result<PathBuf, String> {
+fn build_gate(manifest: &Path, triple: &str) -> Result<PathBuf, String> {
     let sysroot = Command::new("rustc")
         .args(["--print", "sysroot"])
         .current_dir(manifest)
         .output()
         .map_err(|e| format!("cannot run rustc: {e}"))?;
     let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
-    if !sysroot.join("lib/rustlib").join(MUSL).exists() {
+    if !sysroot.join("lib/rustlib").join(triple).exists() {
         return Err(format!(
-            "the {MUSL} target is not installed; it is needed to build the static binary users get.\n\
-             Install it with:  rustup target add {MUSL}"
+            "the {triple} target is not installed; it is needed to build the static binary users get.\n\
+             Install it with:  rustup target add {triple}"
         ));
     }
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    eprintln!("bench: building the static release binary ({MUSL})");
+    eprintln!("bench: building the static release binary ({triple})");
     let output = Command::new(&cargo)
         .args([
             "build",
             "--release",
             "--locked",
             "--target",
-            MUSL,
+            triple,
             "--package",
             "linkerd-await",
             "--bin",

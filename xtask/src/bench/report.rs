@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 
 use crate::bench::{
+    MUSL_ARM64,
     measure::{CpuRun, LagRun, Memory, ReadyPath, Size},
     stats::{Summary, median},
 };
@@ -35,6 +36,8 @@ pub struct Results {
     pub memory: Vec<Memory>,
     pub cpu: Vec<CpuRun>,
     pub size: Size,
+    /// The same build for aarch64, when it was made.
+    pub size_arm64: Option<Size>,
     pub took_s: f64,
 }
 
@@ -216,6 +219,17 @@ impl Results {
                     "{:.2} MiB ({} B)",
                     self.size.bytes as f64 / MIB,
                     self.size.bytes
+                ),
+                budget: 2.0 * MIB,
+                budget_shown: "≤ 2 MiB".into(),
+                stretch: Some((1.45 * MIB, "≤ 1.45 MiB".into())),
+            },
+            Verdict {
+                metric: "stripped static binary, arm64",
+                measured: self.size_arm64.as_ref().map(|s| s.bytes as f64),
+                shown: self.size_arm64.as_ref().map_or_else(
+                    || "not built".to_string(),
+                    |s| format!("{:.2} MiB ({} B)", s.bytes as f64 / MIB, s.bytes),
                 ),
                 budget: 2.0 * MIB,
                 budget_shown: "≤ 2 MiB".into(),
@@ -555,6 +569,9 @@ pub fn console(results: &Results) -> String {
         cpu_line(&results.cpu)
     );
     let _ = writeln!(out, "\n5. size: {}", size_line(&results.size));
+    if let Some(arm64) = &results.size_arm64 {
+        let _ = writeln!(out, "   arm64: {}", size_line(arm64));
+    }
     let _ = writeln!(out, "\nbenchmark took {:.0} s", results.took_s);
     out
 }
@@ -615,6 +632,9 @@ pub fn markdown(results: &Results) -> String {
         cpu_line(&results.cpu)
     );
     let _ = writeln!(out, "\n#### Size\n\n{}", size_line(&results.size));
+    if let Some(arm64) = &results.size_arm64 {
+        let _ = writeln!(out, "\narm64 (`{MUSL_ARM64}`): {}", size_line(arm64));
+    }
     out += "\n#### How it is measured\n\n";
     for note in method_notes(results) {
         let _ = writeln!(out, "- {note}");

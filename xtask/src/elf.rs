@@ -1,5 +1,7 @@
-//! Whether the gate's binary is static and stripped, from its ELF headers
-//! (the `object` crate reads them), without relying on `file(1)`.
+//! Whether the gate's binary is static and stripped, for which machine, and
+//! whether it carries its dependency list, from its ELF headers (the `object`
+//! crate reads them), without relying on `file(1)`. Read by the benchmark
+//! and by `cargo xtask dist`.
 
 use std::path::Path;
 
@@ -17,6 +19,11 @@ pub struct ElfFacts {
     pub pie: bool,
     /// No `.symtab` section.
     pub stripped: bool,
+    /// `e_machine`: `EM_X86_64`, `EM_AARCH64`, ...
+    pub machine: u16,
+    /// A `.dep-v0` section: the dependency list `cargo auditable` embeds,
+    /// which `cargo audit bin`, syft and trivy read.
+    pub dep_list: bool,
 }
 
 pub fn inspect(path: &Path) -> Result<ElfFacts, String> {
@@ -34,5 +41,7 @@ pub fn inspect(path: &Path) -> Result<ElfFacts, String> {
         // ET_DYN with no interpreter is static-pie.
         pie: elf.elf_header().e_type(endian) == ET_DYN && segment(PT_DYNAMIC),
         stripped: elf.section_by_name(".symtab").is_none(),
+        machine: elf.elf_header().e_machine(endian),
+        dep_list: elf.section_by_name(".dep-v0").is_some(),
     })
 }
