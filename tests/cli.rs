@@ -97,9 +97,16 @@ fn version_names_the_version_commit_and_target() {
                 "{flag}: {text:?}"
             ),
         }
-        // The tests run the binary built for the machine they run on.
+        // The binary built for the machine the tests run on, or a static
+        // release build (LINKERD_AWAIT_TEST_GATE), for either architecture.
+        let built_here = target.starts_with(std::env::consts::ARCH) && target.contains("-linux");
+        let release = ["x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl"].contains(&target);
         assert!(
-            target.starts_with(std::env::consts::ARCH) && target.contains("-linux"),
+            if testing_a_release_build() {
+                release
+            } else {
+                built_here
+            },
             "{flag}: {text:?}"
         );
     }

@@ -20,12 +20,18 @@ pub fn gate_bin() -> &'static str {
     })
 }
 
+/// True when the tests run a gate that `LINKERD_AWAIT_TEST_GATE` names: a
+/// static release build (musl), maybe for another architecture.
+pub fn testing_a_release_build() -> bool {
+    std::env::var_os(TEST_GATE_VAR).is_some_and(|p| !p.is_empty())
+}
+
 /// The first real-time signal of the gate under test: the C library keeps the
 /// numbers below it for itself, and the gate never forwards those. glibc's
 /// (the test build's) is 34; musl's (every static release build, the only
 /// kind `LINKERD_AWAIT_TEST_GATE` is meant for) is 35.
 pub fn gate_sigrtmin() -> i32 {
-    if std::env::var_os(TEST_GATE_VAR).is_some_and(|p| !p.is_empty()) {
+    if testing_a_release_build() {
         35
     } else {
         libc::SIGRTMIN()
