@@ -24,10 +24,9 @@ use std::{
         OnceLock,
         atomic::{AtomicUsize, Ordering},
     },
-    time::Duration,
 };
 
-use pod::{FIRST_INSTRUCTION, Images, LABEL, LIMIT, Pod, STARTING_PROXY, bounded, docker, text};
+use pod::{FIRST_INSTRUCTION, Images, LABEL, LIMIT, Pod, STARTING_PROXY, docker};
 
 /// The `bare` image: FROM scratch with only the test app as /my-app (its
 /// ENTRYPOINT), built once per test process and removed when it exits.
@@ -44,25 +43,7 @@ fn bare_image(images: &Images) -> &'static str {
             "FROM scratch\nCOPY my-app /my-app\nENTRYPOINT [\"/my-app\"]\n",
         )
         .expect("write Dockerfile");
-        let out = bounded(
-            std::process::Command::new("docker")
-                .args([
-                    "build",
-                    "-q",
-                    "--label",
-                    &format!("{LABEL}={pid}"),
-                    "-t",
-                    &tag,
-                ])
-                .arg(&context),
-            Duration::from_secs(5 * 60),
-        )
-        .expect("run docker build");
-        assert!(
-            out.status.success(),
-            "docker build of {tag} failed:\n{}",
-            text(&out.stderr)
-        );
+        pod::build_image(&tag, &[], &context).unwrap_or_else(|e| panic!("{e}"));
         // SAFETY: registers a plain `extern "C" fn` with the C library.
         unsafe { libc::atexit(remove_bare) };
         tag

@@ -301,28 +301,34 @@ fn build_images() -> Result<Images, String> {
         ),
         (&images.proxy, "proxy", vec![]),
     ] {
-        let out = bounded(
-            Command::new("docker")
-                .args([
-                    "build",
-                    "-q",
-                    "--label",
-                    &format!("{LABEL}={pid}"),
-                    "-t",
-                    tag,
-                ])
-                .args(extra)
-                .arg(images.dir.join(sub)),
-            Duration::from_secs(5 * 60),
-        )?;
-        if !out.status.success() {
-            return Err(format!(
-                "docker build of {tag} failed:\n{}",
-                text(&out.stderr)
-            ));
-        }
+        build_image(tag, &extra, &images.dir.join(sub))?;
     }
     Ok(images)
+}
+
+/// `docker build` of `context` as `tag`, labelled as this test process's.
+pub fn build_image(tag: &str, extra: &[String], context: &Path) -> Result<(), String> {
+    let out = bounded(
+        Command::new("docker")
+            .args([
+                "build",
+                "-q",
+                "--label",
+                &format!("{LABEL}={}", std::process::id()),
+                "-t",
+                tag,
+            ])
+            .args(extra)
+            .arg(context),
+        Duration::from_secs(5 * 60),
+    )?;
+    if !out.status.success() {
+        return Err(format!(
+            "docker build of {tag} failed:\n{}",
+            text(&out.stderr)
+        ));
+    }
+    Ok(())
 }
 
 /// The gate image's Dockerfile: a FROM scratch stage holding only the static
