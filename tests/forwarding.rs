@@ -40,13 +40,15 @@ fn real_time() -> Vec<i32> {
 
 /// Traps every signal of `signals` (by number), reports each delivery on its
 /// own line, and exits once it has seen as many deliveries as there are signals.
+/// Every app loop here gives up after ~30 s: the app runs in its own process
+/// group, so a failed test that kills the gate must not leave it looping.
 fn trap_every(signals: &[i32]) -> String {
     let names: Vec<String> = signals.iter().map(i32::to_string).collect();
     format!(
         r#"n=0
 for s in {names}; do trap "n=\$((n+1)); echo got $s" $s; done
 echo started
-while [ $n -lt {count} ]; do sleep 0.01; done
+i=0; while [ $n -lt {count} ] && [ $i -lt 3000 ]; do i=$((i+1)); sleep 0.01; done
 sleep 0.1
 echo "total $n""#,
         names = names.join(" "),
@@ -122,8 +124,7 @@ fn each_real_time_signal_reaches_the_app_exactly_once_as_pid1() {
 /// exits 128+n while waiting, or the app dies of it (128+n), or the app's
 /// trap sees it (42). A lost signal leaves the app running: a hang.
 fn signal_around_app_start_is_never_lost(pid1: bool, rounds: u32) {
-    const TRAP_AND_EXIT_42: &str =
-        "trap 'echo got it; exit 42' TERM INT HUP; echo started; while :; do sleep 0.01; done";
+    const TRAP_AND_EXIT_42: &str = "trap 'echo got it; exit 42' TERM INT HUP; echo started; i=0; while [ $i -lt 3000 ]; do i=$((i+1)); sleep 0.01; done";
     let signals = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP];
     let mut seen = Vec::new();
     for round in 0..rounds {
@@ -189,7 +190,7 @@ fn sigpipe_from_the_gates_own_log_writes_is_not_forwarded() {
     app(
         &mut cmd,
         "trap 'echo got PIPE' PIPE; trap 'echo got USR1; done=1' USR1; done=0; echo started
-         while [ $done = 0 ]; do sleep 0.01; done; sleep 0.2; echo end",
+         i=0; while [ $done = 0 ] && [ $i -lt 3000 ]; do i=$((i+1)); sleep 0.01; done; sleep 0.2; echo end",
         &[],
     );
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());

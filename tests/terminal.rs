@@ -349,7 +349,7 @@ fn ctrl_c_on_a_terminal_reaches_the_app_once_and_the_terminal_comes_back() {
     let app = scripts.write(
         "app.sh",
         "n=0\ntrap 'n=$((n+1)); echo \"got INT $n\"' INT\necho started\n\
-         while [ $n -lt 1 ]; do sleep 0.01; done\nsleep 0.3\necho \"count $n\"\n",
+         i=0; while [ $n -lt 1 ] && [ $i -lt 3000 ]; do i=$((i+1)); sleep 0.01; done\nsleep 0.3\necho \"count $n\"\n",
     );
     shell.line(&gate_line(&proxy, &app));
     shell.wait_for("started", STEP);
