@@ -212,22 +212,23 @@ fn each_exclusive_pair_conflicts_only_when_both_are_typed() {
     assert_eq!(c.log.filter, "error");
 }
 
+/// The shutdown settings of a `--shutdown-now` command line.
+fn shutdown_now(argv: &[&str]) -> Shutdown {
+    match config(argv, &[]).unwrap().handoff {
+        Handoff::ShutdownNow(shutdown) => shutdown,
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn shutdown_now_asks_the_meshs_shutdown_urls_and_watches_its_readiness_address() {
-    let c = config(
-        &[
-            "--shutdown-now",
-            "--mesh",
-            "istio",
-            "--shutdown-timeout",
-            "2s",
-        ],
-        &[],
-    )
-    .unwrap();
-    let Handoff::ShutdownNow(shutdown) = &c.handoff else {
-        panic!("{:?}", c.handoff);
-    };
+    let shutdown = shutdown_now(&[
+        "--shutdown-now",
+        "--mesh",
+        "istio",
+        "--shutdown-timeout",
+        "2s",
+    ]);
     assert_eq!(
         shutdown.urls.iter().map(Url::as_str).collect::<Vec<_>>(),
         ["http://localhost:15020/quitquitquit"]
@@ -237,20 +238,13 @@ fn shutdown_now_asks_the_meshs_shutdown_urls_and_watches_its_readiness_address()
         "http://localhost:15021/healthz/ready"
     );
     assert_eq!(shutdown.timeout, Duration::from_secs(2));
-    let c = config(
-        &[
-            "--shutdown-now",
-            "-p",
-            "5000",
-            "--shutdown-uri",
-            "http://127.0.0.1:1/q",
-        ],
-        &[],
-    )
-    .unwrap();
-    let Handoff::ShutdownNow(shutdown) = &c.handoff else {
-        panic!("{:?}", c.handoff);
-    };
+    let shutdown = shutdown_now(&[
+        "--shutdown-now",
+        "-p",
+        "5000",
+        "--shutdown-uri",
+        "http://127.0.0.1:1/q",
+    ]);
     assert_eq!(
         shutdown.urls.iter().map(Url::as_str).collect::<Vec<_>>(),
         ["http://127.0.0.1:1/q"]
