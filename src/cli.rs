@@ -155,6 +155,11 @@ pub struct Args {
           value_parser = Trimmed(EnumValueParser::<LogFormat>::new()), default_value = "plain")]
     pub log_format: LogFormat,
 
+    /// Variables not read because a typed option outranks them, for the debug
+    /// log (`config::precedence`).
+    #[arg(skip)]
+    pub unread: Vec<String>,
+
     /// The command to run once the proxy is ready, and its arguments (passed byte for byte)
     #[arg(value_name = "CMD", num_args = 1.., trailing_var_arg = true,
           value_parser = clap::value_parser!(OsString))]

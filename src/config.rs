@@ -49,6 +49,9 @@ pub struct Config {
     pub install: Option<PathBuf>,
     /// Where the gate's own failures are written for Kubernetes.
     pub termination_log: TerminationLog,
+    /// What the debug log should say about how the settings were read
+    /// (variables not read because a typed option outranks them).
+    pub notes: Vec<String>,
 }
 
 /// What happens once waiting is over.
@@ -254,5 +257,6 @@ fn from_args(mut args: Args, env: impl Fn(&str) -> Option<OsString>) -> Result<C
         },
         install: args.install,
         termination_log: TerminationLog::from_setting(args.termination_log),
+        notes: args.unread,
     })
 }

@@ -133,6 +133,9 @@ fn run(argv: Vec<OsString>, inherited: Inherited, watcher: Result<Watcher, Error
         termination_log::append(&termination_log::rejected(&rejected));
         return rejected.report();
     }
+    for note in &config.notes {
+        tracing::debug!("{note}");
+    }
     let ended = match &config.install {
         // No wait and no signalfd: the copy takes milliseconds, and the
         // termination signals stay blocked only for that long.

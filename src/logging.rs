@@ -1,6 +1,8 @@
 //! Log setup: stderr only (stdout belongs to the app), plain or JSON lines,
 //! and the reporting of errors found before it is set up.
 
+use std::io::Write;
+
 use clap::ValueEnum;
 use tracing::Subscriber;
 use tracing_subscriber::{
@@ -126,7 +128,11 @@ fn report_early(format: LogFormat, error: &Early) {
         (LogFormat::Plain, Early::Usage(e)) => {
             let _ = e.print();
         }
-        (LogFormat::Plain, Early::Config(e)) => eprintln!("error: {e}"),
+        // Not `eprintln!`, which panics when stderr is a closed pipe (and a
+        // panic aborts the release build): the exit code must still be 2.
+        (LogFormat::Plain, Early::Config(e)) => {
+            let _ = writeln!(std::io::stderr(), "error: {e}");
+        }
         (LogFormat::Json, error) => {
             let message = match error {
                 // The level says it is an error; the rest is clap's text.

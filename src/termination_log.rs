@@ -83,16 +83,31 @@ impl TerminationLog {
 
 /// Opens, appends one line with one `write`, closes.
 fn write_line(path: &Path, create: bool, line: &str) -> std::io::Result<()> {
-    let mut file = OpenOptions::new()
-        // O_APPEND, never O_TRUNC: the app's message (if any) stays, and a
-        // single write lands whole at the end even with other writers.
-        .append(true)
-        .create(create)
-        .mode(0o644)
-        // A FIFO with no reader would block the open forever; with
-        // O_NONBLOCK it fails (ENXIO) instead. No effect on a regular file.
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)?;
+    let open = |create_new: bool| {
+        OpenOptions::new()
+            // O_APPEND, never O_TRUNC: the app's message (if any) stays, and a
+            // single write lands whole at the end even with other writers.
+            .append(true)
+            // O_CREAT|O_EXCL never follows a symlink, dangling or not: the
+            // gate creates a file only where nothing was, never the target of
+            // a link someone else put there.
+            .create_new(create_new)
+            .mode(0o644)
+            // A FIFO with no reader would block the open forever; with
+            // O_NONBLOCK it fails (ENXIO) instead. No effect on a regular file.
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+    };
+    // An existing file (kubelet's bind-mounted one, or one the app wrote
+    // first) is appended to; only a missing one is created.
+    let mut file = match open(false) {
+        Err(e) if create && e.kind() == std::io::ErrorKind::NotFound => match open(true) {
+            // Created by another writer in between: append to it.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => open(false),
+            created => created,
+        },
+        opened => opened,
+    }?;
     // std opens with O_CLOEXEC: an app started after this does not inherit it.
     file.write_all(line.as_bytes())
 }
@@ -198,5 +213,23 @@ mod tests {
         // Off, or a path that cannot be written: nothing happens, no panic.
         TerminationLog::Off.append("x");
         TerminationLog::Path(dir.path().join("missing/dir/file")).append("x");
+    }
+
+    #[test]
+    fn a_dangling_symlink_is_not_followed_to_create_its_target() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let target = dir.path().join("elsewhere");
+        let link = dir.path().join("termination-log");
+        std::os::unix::fs::symlink(&target, &link).expect("symlink");
+        TerminationLog::Path(link.clone()).append("x");
+        assert!(!target.exists(), "the link's target was created");
+        // A missing path is still created, and an existing file appended to.
+        let fresh = dir.path().join("fresh");
+        TerminationLog::Path(fresh.clone()).append("one");
+        TerminationLog::Path(fresh.clone()).append("two");
+        assert_eq!(
+            std::fs::read_to_string(&fresh).expect("read"),
+            "linkerd-await: one\nlinkerd-await: two\n"
+        );
     }
 }

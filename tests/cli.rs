@@ -492,3 +492,34 @@ fn rejected_urls_never_show_their_credentials() {
         stderr_text(&out)
     );
 }
+
+/// A pipe whose reading end is already closed: every write to it fails with
+/// EPIPE (the gate ignores SIGPIPE for its own writes).
+fn closed_pipe() -> std::process::Stdio {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let mut fds = [0; 2];
+    // SAFETY: pipe(2) fills `fds` with two new descriptors, which are owned here.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0, "pipe");
+    // SAFETY: both were just created and are not owned by anything else.
+    let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    drop(read);
+    write.into()
+}
+
+#[test]
+fn errors_exit_2_even_when_stderr_is_a_closed_pipe() {
+    use std::os::unix::process::ExitStatusExt;
+    // A configuration error (the log filter) and a usage error (clap's).
+    for args in [&["--log", "a=[", "true"][..], &["--bogus", "true"]] {
+        let mut cmd = cli();
+        cmd.args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(closed_pipe());
+        let status = Running::spawn(&mut cmd).wait_within(LIMIT);
+        assert_eq!(
+            (status.code(), status.signal()),
+            (Some(2), None),
+            "{args:?}: not exit 2"
+        );
+    }
+}

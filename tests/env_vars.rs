@@ -133,6 +133,66 @@ fn verbose_and_quiet_both_from_the_environment_verbose_wins() {
 }
 
 #[test]
+fn typed_verbose_or_quiet_beats_the_log_filter_from_the_environment() {
+    // The manifest sets a filter; an operator types -q (or -v) while debugging.
+    let out = output(
+        disabled()
+            .env("LINKERD_AWAIT_LOG", "debug")
+            .args(["-q", "true"]),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    assert!(stderr_text(&out).is_empty(), "{}", stderr_text(&out));
+    let out = output(
+        disabled()
+            .env("LINKERD_AWAIT_LOG", "error")
+            .args(["-v", "true"]),
+    );
+    assert!(logged_debug(&out), "{}", stderr_text(&out));
+    // A typed --log still beats a typed -v/-q.
+    let out = output(disabled().args(["--log", "error", "-v", "true"]));
+    assert!(stderr_text(&out).is_empty(), "{}", stderr_text(&out));
+}
+
+#[test]
+fn a_variable_that_loses_to_a_typed_option_is_not_read_even_when_malformed() {
+    let url = format!("http://127.0.0.1:{}/ready", closed_port());
+    // Malformed variables of the other option of a pair, and of --log beside -q.
+    let cases: [(&str, &str, &[&str]); 4] = [
+        ("LINKERD_AWAIT_PORT", "abc", &["-u", &url]),
+        ("LINKERD_AWAIT_URI", "nope", &["-p", "1"]),
+        ("LINKERD_AWAIT_QUIET", "maybe", &["-v", "-u", &url]),
+        ("LINKERD_AWAIT_LOG", "a=[", &["-q", "-u", &url]),
+    ];
+    for (var, value, words) in cases {
+        let out = output(
+            gate()
+                .env("LINKERD_AWAIT_DISABLED", "1")
+                .env(var, value)
+                .args(words),
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{var}={value} {words:?}: {}",
+            stderr_text(&out)
+        );
+    }
+    // Said at debug level.
+    let out = output(
+        gate()
+            .env("LINKERD_AWAIT_DISABLED", "1")
+            .env("LINKERD_AWAIT_PORT", "abc")
+            .args(["-v", "-u", &url]),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    assert!(
+        stderr_text(&out).contains("LINKERD_AWAIT_PORT is not read: --uri was typed"),
+        "{}",
+        stderr_text(&out)
+    );
+}
+
+#[test]
 fn verbose_and_quiet_both_typed_exits_2() {
     let out = output(disabled().args(["-v", "-q", "true"]));
     assert_usage_error(&out, &["cannot be used with", "--verbose", "--quiet"]);
@@ -339,6 +399,45 @@ fn shutdown_false_in_the_env_needs_no_command() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
     let out = output(gate().env("LINKERD_AWAIT_DISABLED", "1").arg("--shutdown"));
     assert_usage_error(&out, &["--shutdown needs a command"]);
+}
+
+#[test]
+fn usage_errors_name_the_variable_a_conflicting_mode_came_from() {
+    let base = || {
+        let mut cmd = gate();
+        cmd.env("LINKERD_AWAIT_DISABLED", "1");
+        cmd
+    };
+    let out = output(base().env("LINKERD_AWAIT_SHUTDOWN", "1"));
+    assert_usage_error(
+        &out,
+        &["--shutdown needs a command", "LINKERD_AWAIT_SHUTDOWN"],
+    );
+    let out = output(
+        base()
+            .env("LINKERD_AWAIT_SHUTDOWN_NOW", "1")
+            .args(["--", "true"]),
+    );
+    assert_usage_error(
+        &out,
+        &[
+            "--shutdown-now runs no command",
+            "LINKERD_AWAIT_SHUTDOWN_NOW",
+        ],
+    );
+    let dir = temp_dir();
+    for var in ["LINKERD_AWAIT_SHUTDOWN", "LINKERD_AWAIT_SHUTDOWN_NOW"] {
+        let out = output(
+            base()
+                .env(var, "1")
+                .args(["--install", path_arg(dir.path())]),
+        );
+        assert_usage_error(&out, &["--install", &format!("cannot be used with {var}")]);
+    }
+    // Typed, the flag is named, as before.
+    let out = output(base().arg("--shutdown"));
+    let err = stderr_text(&out);
+    assert!(!err.contains("LINKERD_AWAIT_SHUTDOWN"), "{err}");
 }
 
 #[test]

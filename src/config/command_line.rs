@@ -6,8 +6,9 @@
 use std::ffi::{OsStr, OsString};
 
 use clap::{
-    Arg, CommandFactory, FromArgMatches, Id, ValueEnum,
+    Arg, ArgMatches, CommandFactory, FromArgMatches, Id, ValueEnum,
     error::{ContextKind, ContextValue, ErrorKind},
+    parser::ValueSource,
 };
 
 use super::precedence;
@@ -31,13 +32,20 @@ const LOG_FORMAT_VAR: &str = "LINKERD_AWAIT_LOG_FORMAT";
 /// "off" (see `termination_log`). The environment itself is left as it is:
 /// the app inherits it.
 pub fn command() -> clap::Command {
+    command_skipping(&[])
+}
+
+/// [`command`], with clap's reading of the variables of `unread` (option
+/// ids) turned off as well.
+fn command_skipping(unread: &[&str]) -> clap::Command {
     let mut command = Args::command();
     let ignored: Vec<Id> = command
         .get_arguments()
         .filter(|arg| {
-            arg.get_env().is_some_and(|var| {
-                var == SHUTDOWN_URI_VAR || var == termination_log::VAR || env_var(var).is_none()
-            })
+            unread.contains(&arg.get_id().as_str())
+                || arg.get_env().is_some_and(|var| {
+                    var == SHUTDOWN_URI_VAR || var == termination_log::VAR || env_var(var).is_none()
+                })
         })
         .map(|arg| arg.get_id().clone())
         .collect();
@@ -62,8 +70,10 @@ pub(super) fn is_blank(value: &OsStr) -> bool {
 /// The command line (and clap's variables) as `Args`, with the precedence
 /// between mutually exclusive options applied.
 pub(super) fn parse(command: &mut clap::Command, argv: &[OsString]) -> Result<Args, clap::Error> {
+    let unread = skip_outranked_variables(command, argv);
     let matches = command.try_get_matches_from_mut(argv)?;
     let mut args = Args::from_arg_matches(&matches)?;
+    args.unread = unread;
     // Typed, else the variable as it is: empty turns the message off.
     if args.termination_log.is_none() {
         args.termination_log = std::env::var_os(termination_log::VAR);
@@ -86,11 +96,21 @@ pub(super) fn parse(command: &mut clap::Command, argv: &[OsString]) -> Result<Ar
     // rather than drop it silently, say how the copy is used.
     if args.install.is_some() {
         let other = if !args.command.is_empty() {
-            Some("a command")
+            Some("a command".to_string())
         } else if args.shutdown {
-            Some("--shutdown")
+            Some(named(
+                &matches,
+                "shutdown",
+                "--shutdown",
+                "LINKERD_AWAIT_SHUTDOWN",
+            ))
         } else if args.shutdown_now {
-            Some("--shutdown-now")
+            Some(named(
+                &matches,
+                "shutdown_now",
+                "--shutdown-now",
+                "LINKERD_AWAIT_SHUTDOWN_NOW",
+            ))
         } else {
             None
         };
@@ -109,18 +129,79 @@ pub(super) fn parse(command: &mut clap::Command, argv: &[OsString]) -> Result<Ar
     if args.shutdown && args.command.is_empty() {
         return Err(command.error(
             ErrorKind::MissingRequiredArgument,
-            "--shutdown needs a command to supervise: linkerd-await --shutdown -- CMD [ARGS]...",
+            format!(
+                "--shutdown needs a command to supervise: linkerd-await --shutdown -- CMD [ARGS]...{}",
+                from_variable(&matches, "shutdown", "LINKERD_AWAIT_SHUTDOWN")
+            ),
         ));
     }
     if args.shutdown_now && !args.command.is_empty() {
         return Err(command.error(
             ErrorKind::ArgumentConflict,
-            "--shutdown-now runs no command, it only asks the proxy to shut down: \
-             `linkerd-await --shutdown-now`, or run CMD first (`CMD; linkerd-await --shutdown-now`), \
-             or supervise it with `linkerd-await --shutdown -- CMD`",
+            format!(
+                "--shutdown-now runs no command, it only asks the proxy to shut down: \
+                 `linkerd-await --shutdown-now`, or run CMD first (`CMD; linkerd-await --shutdown-now`), \
+                 or supervise it with `linkerd-await --shutdown -- CMD`{}",
+                from_variable(&matches, "shutdown_now", "LINKERD_AWAIT_SHUTDOWN_NOW")
+            ),
         ));
     }
     Ok(args)
+}
+
+/// Turns off clap's reading of each variable that a typed option outranks
+/// (`precedence::unread_variables`), so that a malformed one is no error;
+/// returns what was skipped, as lines for the debug log.
+fn skip_outranked_variables(command: &mut clap::Command, argv: &[OsString]) -> Vec<String> {
+    let typed: Vec<&str> = typed_options(command, argv)
+        .iter()
+        .map(|(arg, _)| arg.get_id().as_str())
+        .collect();
+    let unread = precedence::unread_variables(&typed);
+    let mut notes = Vec::new();
+    for &(loser, by) in &unread {
+        let shown = |id: &str| {
+            command
+                .get_arguments()
+                .find(|arg| arg.get_id() == id)
+                .map(|arg| {
+                    let var = arg.get_env().map(|v| v.to_string_lossy().into_owned());
+                    (arg.get_long().unwrap_or(id).to_string(), var)
+                })
+        };
+        let (Some((_, Some(var))), Some((by_long, _))) = (shown(loser), shown(by)) else {
+            continue;
+        };
+        if env_var(&var).is_some() {
+            notes.push(format!("{var} is not read: --{by_long} was typed"));
+        }
+    }
+    if !unread.is_empty() {
+        let losers: Vec<&str> = unread.iter().map(|(loser, _)| *loser).collect();
+        *command = command_skipping(&losers);
+    }
+    notes
+}
+
+/// How to name a setting in an error: the flag when it was typed, its
+/// variable when that is where it came from.
+fn named(matches: &ArgMatches, id: &str, flag: &str, var: &str) -> String {
+    match matches.value_source(id) {
+        Some(ValueSource::EnvVariable) => format!("{var} (set in the environment)"),
+        _ => flag.to_string(),
+    }
+}
+
+/// " (it is on because VAR is set)" when the setting came from its variable.
+fn from_variable(matches: &ArgMatches, id: &str, var: &str) -> String {
+    match matches.value_source(id) {
+        Some(ValueSource::EnvVariable) => {
+            format!(
+                " (it is on because {var} is set in the environment; unset it or set it to false)"
+            )
+        }
+        _ => String::new(),
+    }
 }
 
 /// Our own options as typed on the command line, in order, each with its

@@ -1,6 +1,11 @@
 //! Which of two options that exclude each other applies (`--uri`/`--port`,
 //! `--verbose`/`--quiet`, `--shutdown-now`/`--shutdown`), given where each came from. One rule,
-//! [`exclusive`], tested as a table; [`apply`] uses it for both pairs.
+//! [`exclusive`], tested as a table; [`apply`] uses it for every pair.
+//!
+//! A variable that loses to a typed option is not even read
+//! ([`unread_variables`]): `LINKERD_AWAIT_PORT=abc` next to a typed `--uri`
+//! is no error, exactly as a malformed variable of a typed option's own
+//! name is none. Said at debug level.
 
 use clap::{ArgMatches, parser::ValueSource};
 
@@ -96,6 +101,38 @@ pub(super) fn apply(
     Ok(())
 }
 
+/// `(typed, loser)`: a typed option makes the loser's variable irrelevant.
+/// The other of each exclusive pair; and for the log filter, `--log` beats
+/// `-v`/`-q`, while a typed `-v`/`-q` beats `LINKERD_AWAIT_LOG` (an operator
+/// typing `-q` while debugging overrides the manifest's filter).
+const OUTRANKS: [(&str, &str); 10] = [
+    ("uri", "port"),
+    ("port", "uri"),
+    ("verbose", "quiet"),
+    ("quiet", "verbose"),
+    ("shutdown_now", "shutdown"),
+    ("shutdown", "shutdown_now"),
+    ("log_filter", "verbose"),
+    ("log_filter", "quiet"),
+    ("verbose", "log_filter"),
+    ("quiet", "log_filter"),
+];
+
+/// The options whose variable is not read because of what was typed, each
+/// with the typed option that outranks it: `(loser, typed)`, one per loser.
+/// `typed` lists the ids of the options typed on the command line.
+pub(super) fn unread_variables(typed: &[&str]) -> Vec<(&'static str, &'static str)> {
+    let is_typed = |id: &str| typed.contains(&id);
+    let mut unread: Vec<(&'static str, &'static str)> = OUTRANKS
+        .iter()
+        .filter(|(by, loser)| is_typed(by) && !is_typed(loser))
+        .map(|&(by, loser)| (loser, by))
+        .collect();
+    unread.sort_unstable();
+    unread.dedup_by_key(|(loser, _)| *loser);
+    unread
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +156,25 @@ mod tests {
         ];
         for (first, second, want) in table {
             assert_eq!(exclusive(first, second), want, "{first:?} {second:?}");
+        }
+    }
+
+    #[test]
+    fn variables_that_a_typed_option_outranks_are_not_read() {
+        let table: [(&[&str], &[&str]); 8] = [
+            (&[], &[]),
+            (&["uri"], &["port"]),
+            (&["port", "timeout"], &["uri"]),
+            // Both typed: clap reads no variable of either; the conflict is `apply`'s.
+            (&["uri", "port"], &[]),
+            (&["verbose"], &["log_filter", "quiet"]),
+            (&["quiet"], &["log_filter", "verbose"]),
+            (&["log_filter"], &["quiet", "verbose"]),
+            (&["shutdown"], &["shutdown_now"]),
+        ];
+        for (typed, want) in table {
+            let got: Vec<&str> = unread_variables(typed).iter().map(|(l, _)| *l).collect();
+            assert_eq!(got, want, "typed {typed:?}");
         }
     }
 }
