@@ -119,6 +119,21 @@ pub struct Shutdown {
     /// The readiness URL: a proxy that has stopped refuses connections to
     /// its address (for Istio another port than the shutdown URL's).
     pub proxy: Url,
+    /// Whether to watch `proxy` for the stop, or each accepted request's
+    /// own address: `--shutdown-uri` without a readiness address of its
+    /// own (no `--uri`, `--port`, `LINKERD2_PROXY_ADMIN_LISTEN_ADDR`) says
+    /// where the proxy is, and the default readiness port may be another
+    /// proxy's, or nobody's.
+    pub watch: Watch,
+}
+
+/// Which address shows that the proxy stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Watch {
+    /// The readiness URL's.
+    Readiness,
+    /// The address each accepted shutdown request went to.
+    RequestAddress,
 }
 
 /// The outcome of reading the command line.
@@ -197,6 +212,8 @@ fn from_args(mut args: Args, env: impl Fn(&str) -> Option<OsString>) -> Result<C
     if args.shutdown_uri.is_empty() {
         args.shutdown_uri = shutdown_urls_from_env(&env)?;
     }
+    let readiness_given =
+        args.uri.is_some() || args.port.is_some() || env(PROXY_ADMIN_ADDR_VAR).is_some();
     let ready_url = match args.uri {
         Some(url) => url,
         None => mesh::ready_url(args.mesh, args.port, || env(PROXY_ADMIN_ADDR_VAR))?,
@@ -215,6 +232,11 @@ fn from_args(mut args: Args, env: impl Fn(&str) -> Option<OsString>) -> Result<C
             OnFailure::KeepProxy
         },
         proxy: ready_url.clone(),
+        watch: if args.shutdown_uri.is_empty() || readiness_given {
+            Watch::Readiness
+        } else {
+            Watch::RequestAddress
+        },
     };
     // `parse` refused --shutdown-now with a command, and settled -S against it.
     let handoff = match (Command::new(args.command), args.shutdown) {

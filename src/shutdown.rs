@@ -19,7 +19,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::{
     backoff::Backoff,
-    config::Shutdown,
+    config::{Shutdown, Watch},
     duration::human,
     exit_code::Outcome,
     http::{self, Redacted, RequestError},
@@ -57,6 +57,10 @@ const STOP_CHECKS: Backoff = Backoff {
 pub enum Answer {
     /// A 2xx: the proxy accepted the request.
     Accepted,
+    /// The connection closed after the request went out, without an
+    /// answer, and reconnecting was refused: the proxy exited on it before
+    /// its answer was out. As good as accepted.
+    Vanished,
     /// 404: the endpoint is disabled (Linkerd without [`LINKERD_ANNOTATION`]).
     NotFound,
     /// Any other status.
@@ -76,7 +80,7 @@ impl Answer {
     pub fn failed(&self) -> bool {
         !matches!(
             self,
-            Answer::Accepted | Answer::Unanswered { waited: false, .. }
+            Answer::Accepted | Answer::Vanished | Answer::Unanswered { waited: false, .. }
         )
     }
 
@@ -88,6 +92,7 @@ impl Answer {
         };
         match self {
             Answer::Accepted => "accepted".to_string(),
+            Answer::Vanished => "closed without an answer, then refused connections".to_string(),
             Answer::NotFound => format!("HTTP 404: add the pod annotation `{LINKERD_ANNOTATION}`"),
             Answer::Status(status) => format!("HTTP {status}"),
             Answer::NoConnection(failure) => format!("no connection{}", last(failure)),
@@ -114,7 +119,9 @@ pub enum Stop {
     Stopped(Duration),
     /// It still accepted connections when the time was up.
     StillAnswering,
-    /// No look at it could be completed in time.
+    /// No look at it could be completed in time, or the watched address
+    /// refused connections without ever having answered (nothing to
+    /// claim a stop from).
     Unknown,
 }
 
@@ -169,17 +176,25 @@ pub async fn request(client: &Client, shutdown: &Shutdown) -> Report {
     for (index, url) in shutdown.urls.iter().enumerate() {
         let client = client.clone();
         let url = url.clone();
-        let proxy = shutdown.proxy.clone();
+        let watched_url = match shutdown.watch {
+            Watch::Readiness => shutdown.proxy.clone(),
+            Watch::RequestAddress => url.clone(),
+        };
         requests.spawn(async move {
             let mut attempts = Attempts::default();
             let answer = match timeout_at(deadline, post(&client, &url, &mut attempts)).await {
-                Ok(status) => answered(&url, status),
+                Ok(posted) => answered(&url, posted),
                 Err(_elapsed) => unanswered(&url, total, attempts),
             };
             // Each accepted request watches for itself: the common case is
-            // one URL, and a hung other one must not delay the watch.
+            // one URL, and a hung other one must not delay the watch. The
+            // request's own address has answered; another one (Istio's
+            // readiness port) must be seen answering before its refusals
+            // can mean "stopped".
             let watched = match answer {
-                Answer::Accepted if !total.is_zero() => Some(watch(&proxy, deadline).await),
+                Answer::Accepted | Answer::Vanished if !total.is_zero() => {
+                    Some(watch(&watched_url, &url, deadline).await)
+                }
                 _ => None,
             };
             (index, answer, watched)
@@ -196,7 +211,7 @@ pub async fn request(client: &Client, shutdown: &Shutdown) -> Report {
         watches.extend(watched);
     }
     let stop = stop_of(&watches, total);
-    report_stop(stop, &shutdown.proxy, total);
+    report_stop(stop, &watches);
     let report = Report {
         requests: shutdown
             .urls
@@ -233,19 +248,35 @@ struct Attempts {
     last_failure: Option<RequestError>,
 }
 
+/// How a POST ended, when it did.
+enum Posted {
+    Status(StatusCode),
+    /// See [`Answer::Vanished`].
+    Vanished,
+}
+
 /// One POST, retried after any transport failure (refused, reset, closed)
 /// until the caller's deadline; `attempts` records what happened, should it
 /// never get an answer.
-async fn post(client: &Client, url: &Url, attempts: &mut Attempts) -> StatusCode {
+async fn post(client: &Client, url: &Url, attempts: &mut Attempts) -> Posted {
     loop {
         attempts.in_flight = true;
         let result = client.post(url.clone()).send().await;
         attempts.in_flight = false;
         match result {
-            Ok(response) => return response.status(),
+            Ok(response) => return Posted::Status(response.status()),
             Err(e) => {
-                attempts.failed_after_connecting |= !e.is_connect();
-                attempts.last_failure = Some(e.into());
+                let after_connecting = !e.is_connect();
+                let failure = RequestError::from(e);
+                // A proxy that exits on the request can close the connection
+                // before its answer is out. A connection that then cannot
+                // even be made again is a listener that is gone, not one
+                // that drops connections: the proxy stopped.
+                if attempts.failed_after_connecting && failure == RequestError::ConnectionRefused {
+                    return Posted::Vanished;
+                }
+                attempts.failed_after_connecting |= after_connecting;
+                attempts.last_failure = Some(failure);
                 sleep(RETRY_DELAY).await;
             }
         }
@@ -284,8 +315,17 @@ fn unanswered(url: &Url, total: Duration, attempts: Attempts) -> Answer {
     }
 }
 
-fn answered(url: &Url, status: StatusCode) -> Answer {
+fn answered(url: &Url, posted: Posted) -> Answer {
     let url = Redacted(url);
+    let status = match posted {
+        Posted::Status(status) => status,
+        Posted::Vanished => {
+            info!(
+                "asked the proxy to shut down at {url}: it closed the connection without an answer and now refuses connections"
+            );
+            return Answer::Vanished;
+        }
+    };
     match status {
         status if status.is_success() => {
             info!("asked the proxy to shut down at {url}");
@@ -312,6 +352,8 @@ struct Watched {
     stopped: Option<Instant>,
     /// Whether a look found it still accepting connections.
     answering: bool,
+    /// `host:port` watched, for the log line.
+    addr: String,
 }
 
 /// Looks, briskly and then every few milliseconds, whether the proxy still
@@ -319,11 +361,16 @@ struct Watched {
 /// deadline. A plain TCP connect, not an HTTP request: a kept-alive
 /// connection of the client's pool would outlive the listener, and a
 /// refused connect is what an exited proxy looks like.
-async fn watch(proxy: &Url, deadline: Instant) -> Watched {
+///
+/// Where the accepted `request` went is known to have answered; any other
+/// address counts as stopped only after a look found it accepting: an
+/// address that never answered proves nothing.
+async fn watch(proxy: &Url, request: &Url, deadline: Instant) -> Watched {
     let mut watched = Watched {
         from: Instant::now(),
         stopped: None,
         answering: false,
+        addr: address(proxy),
     };
     let addrs = match timeout_at(deadline, http::socket_addrs(proxy)).await {
         Ok(Ok(addrs)) if !addrs.is_empty() => addrs,
@@ -337,11 +384,22 @@ async fn watch(proxy: &Url, deadline: Instant) -> Watched {
         }
         Err(_elapsed) => return watched,
     };
+    let answered = match timeout_at(deadline, http::socket_addrs(request)).await {
+        Ok(Ok(asked)) => asked.iter().any(|addr| addrs.contains(addr)),
+        _ => false,
+    };
     let mut delays = STOP_CHECKS.delays();
     loop {
         match timeout_at(deadline, accepts_connections(&addrs)).await {
-            Ok(false) => {
+            Ok(false) if answered || watched.answering => {
                 watched.stopped = Some(Instant::now());
+                return watched;
+            }
+            Ok(false) => {
+                debug!(
+                    "{} refuses connections and never answered: cannot tell whether the proxy stopped",
+                    watched.addr
+                );
                 return watched;
             }
             Ok(true) => watched.answering = true,
@@ -387,16 +445,30 @@ fn stop_of(watches: &[Watched], total: Duration) -> Stop {
 }
 
 /// One line about the proxy's fate, when there is something to say.
-fn report_stop(stop: Stop, proxy: &Url, total: Duration) {
-    let addr = address(proxy);
+fn report_stop(stop: Stop, watches: &[Watched]) {
+    // The watch that saw the stop, else the first one.
+    let shown = watches
+        .iter()
+        .filter(|w| w.stopped.is_some())
+        .min_by_key(|w| w.stopped)
+        .or_else(|| watches.iter().min_by_key(|w| w.from));
+    let addr = shown.map_or("?", |w| w.addr.as_str());
     match stop {
         Stop::Stopped(after) => info!(
             "the proxy stopped {} after the shutdown request (connections to {addr} are refused)",
             precise(after)
         ),
+        // Counted from the first accepted request to now (the deadline),
+        // not the whole --shutdown-timeout: the request itself took some.
         Stop::StillAnswering => warn!(
-            "the proxy still accepts connections on {addr} {} after the shutdown request (--shutdown-timeout): it is draining open connections, for at most {GRACE_PERIOD_VAR} (default {GRACE_PERIOD_DEFAULT}), and the pod completes when it exits",
-            human(total)
+            "the proxy still accepts connections on {addr} {} after it accepted the shutdown request (--shutdown-timeout): it is draining open connections, for at most {GRACE_PERIOD_VAR} (default {GRACE_PERIOD_DEFAULT}), and the pod completes when it exits",
+            human(
+                watches
+                    .iter()
+                    .map(|w| w.from.elapsed())
+                    .max()
+                    .unwrap_or_default()
+            )
         ),
         Stop::Unknown => debug!("could not look whether the proxy at {addr} stopped in time"),
         Stop::NotAsked | Stop::NotWatched => {}
@@ -489,6 +561,7 @@ mod tests {
             from: at(from),
             stopped: stopped.map(at),
             answering,
+            addr: String::new(),
         };
         let second = Duration::from_secs(1);
         assert_eq!(stop_of(&[], second), Stop::NotAsked);

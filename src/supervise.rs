@@ -11,7 +11,7 @@ use crate::{
     error::Error,
     exit_code::Outcome,
     shutdown,
-    signals::Signals,
+    signals::{Event, Sig, Signals},
     wait::Verdict,
 };
 
@@ -50,10 +50,33 @@ pub async fn run(
     };
     if succeeded || shutdown.on_failure == OnFailure::ShutDown {
         // Logged (and failures recorded) there; the app's status is the
-        // gate's, whatever the proxy did.
-        shutdown::request(client, shutdown).await;
+        // gate's, whatever the proxy did. A termination signal (kubelet
+        // ending the pod, a Ctrl-C) ends the requests and the watch at once,
+        // as it ends `--shutdown-now`: nothing is left to stop gracefully.
+        tokio::select! {
+            biased;
+            sig = termination(signals) => {
+                let sig = sig?;
+                info!("received {sig} while shutting the proxy down; exiting with the app's status");
+            }
+            _report = shutdown::request(client, shutdown) => {}
+        }
     } else {
         info!("leaving the proxy running for inspection (--shutdown-on-failure=false)");
     }
     Ok(outcome)
+}
+
+/// The next termination signal once the app is gone (or never started,
+/// after a timeout). While supervising, every signal is read as one for the
+/// app: the others have no one left to go to, and the app's statuses are
+/// all in.
+async fn termination(signals: &Signals) -> Result<Sig, Error> {
+    loop {
+        match signals.recv().await? {
+            Event::Terminate(sig) => return Ok(sig),
+            Event::Forward(sig) if sig.is_termination() => return Ok(sig),
+            Event::Forward(_) | Event::ChildChanged => {}
+        }
+    }
 }

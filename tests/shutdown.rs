@@ -591,3 +591,99 @@ fn credentials_in_shutdown_urls_are_never_logged_on_any_outcome() {
         Some("Basic dXNlcjpzZWNyZXQ=")
     );
 }
+
+// ---------------------------------------------------------------------------
+// The review's cases: a proxy gone before its answer, a signal during the
+// watch, and the time a warning counts.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_proxy_that_exits_on_the_request_before_answering_is_reported_stopped_at_once() {
+    // The proxy reads the POST, closes the connection without a word, and
+    // exits: as linkerd2-proxy can when nothing else is open.
+    let (posted, shutdown_seen) = std::sync::mpsc::channel();
+    let posted = Mutex::new(posted);
+    let proxy = FakeProxy::start(move |req, _| match req.path.as_str() {
+        "/ready" => Reply::Status(200),
+        _ => {
+            let _ = posted.lock().expect("channel lock").send(());
+            Reply::Close
+        }
+    });
+    let dir = temp_dir();
+    let termination_log = dir.path().join("termination-log");
+    let mut cmd = gate_for(&proxy);
+    cmd.args(["--termination-log", path_arg(&termination_log)]);
+    supervise(&mut cmd, "exit 0");
+    let mut gate = Gate::spawn(&mut cmd);
+    shutdown_seen
+        .recv_timeout(LIMIT)
+        .expect("a shutdown request");
+    proxy.stop_listening();
+    let stopped = Instant::now();
+    let code = gate.code_within(LIMIT);
+    let took = stopped.elapsed();
+    let err = gate.err.finish(LIMIT);
+    assert_eq!(code, 0, "{err}");
+    // Not the whole 5 s --shutdown-timeout of retries against a closed port.
+    assert!(
+        took < Duration::from_secs(2),
+        "exited {took:?} after the proxy"
+    );
+    assert_eq!(lines_with(&err, "the proxy stopped").len(), 1, "{err}");
+    assert!(!err.contains("failed"), "{err}");
+    assert!(
+        !termination_log.exists(),
+        "a termination message on success"
+    );
+}
+
+#[test]
+fn a_termination_signal_while_watching_a_draining_proxy_ends_the_gate_at_once_with_the_apps_code() {
+    // Keeps listening after it accepted: the gate would watch it for 8 s.
+    let proxy = proxy_answering(Reply::Status(200));
+    let mut cmd = gate_for(&proxy);
+    cmd.args(["--shutdown-timeout", "8s"]);
+    supervise(&mut cmd, "exit 3");
+    let mut gate = Gate::spawn(&mut cmd);
+    gate.err.wait_for("asked the proxy to shut down", LIMIT);
+    gate.signal(libc::SIGTERM);
+    let signalled = Instant::now();
+    let code = gate.code_within(LIMIT);
+    let took = signalled.elapsed();
+    let err = gate.err.finish(LIMIT);
+    assert!(
+        took < Duration::from_secs(2),
+        "exited {took:?} after SIGTERM"
+    );
+    assert_eq!(code, 3, "the app's code: {err}");
+    assert!(
+        err.contains("received SIGTERM while shutting the proxy down"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_draining_warning_counts_from_when_the_proxy_accepted_the_request() {
+    // The answer takes 600 ms of the 1 s --shutdown-timeout: the proxy was
+    // watched for about 400 ms after it accepted, not for 1 s.
+    let proxy = FakeProxy::start(|req, _| match req.path.as_str() {
+        "/ready" => Reply::Status(200),
+        _ => {
+            thread::sleep(Duration::from_millis(600));
+            Reply::Status(200)
+        }
+    });
+    let mut cmd = gate_for(&proxy);
+    cmd.args(["--shutdown-timeout", "1s"]);
+    supervise(&mut cmd, "exit 0");
+    let (code, _, err) = Gate::spawn(&mut cmd).finish();
+    assert_eq!(code, 0, "{err}");
+    let warnings = lines_with(&err, "still accepts connections");
+    assert_eq!(warnings.len(), 1, "{err}");
+    assert!(
+        warnings[0].contains("ms after it accepted the shutdown request"),
+        "{}",
+        warnings[0]
+    );
+}

@@ -277,3 +277,59 @@ fn sigterm_ends_shutdown_now_at_once_and_the_gate_dies_by_it() {
     assert!(took < Duration::from_secs(2), "took {took:?} after SIGTERM");
     assert!(err.contains("received SIGTERM"), "{err}");
 }
+
+#[test]
+fn with_only_a_shutdown_uri_the_stop_is_watched_where_the_request_went() {
+    // Accepts, then keeps listening (draining): the gate must say so for its
+    // address, not claim a stop because the default port 4191 refuses.
+    let proxy = proxy_answering(Reply::Status(200));
+    let out = output(
+        gate()
+            .args([
+                "--shutdown-now",
+                "--shutdown-timeout",
+                "300ms",
+                "--shutdown-uri",
+            ])
+            .arg(proxy.url("/shutdown")),
+    );
+    let log = stderr_text(&out);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(!log.contains("the proxy stopped"), "{log}");
+    assert!(
+        line_with(&log, "still accepts connections")
+            .contains(&format!("127.0.0.1:{}", proxy.port())),
+        "{log}"
+    );
+    // And one that exits is confirmed there.
+    let proxy = exiting_proxy(200);
+    let out = output(
+        gate()
+            .args(["--shutdown-now", "--shutdown-uri"])
+            .arg(proxy.url("/shutdown")),
+    );
+    let log = stderr_text(&out);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(
+        line_with(&log, "the proxy stopped").contains(&format!("127.0.0.1:{}", proxy.port())),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_readiness_address_that_never_answered_is_never_claimed_stopped() {
+    // The readiness URL is given (-p) but nothing ever listens there; the
+    // shutdown request goes to a proxy elsewhere that accepts and exits.
+    let proxy = exiting_proxy(200);
+    let nobody = closed_port();
+    let out = output(
+        gate()
+            .args(["--shutdown-now", "--shutdown-timeout", "300ms", "-p"])
+            .arg(nobody.to_string())
+            .arg("--shutdown-uri")
+            .arg(proxy.url("/shutdown")),
+    );
+    let log = stderr_text(&out);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(!log.contains("the proxy stopped"), "{log}");
+}
