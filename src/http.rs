@@ -72,8 +72,13 @@ impl Resolve for LocalResolver {
         }
         let host = name.as_str().trim_end_matches('.').to_ascii_lowercase();
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            // `dns`, not tokio's lookup_host: a lookup that DNS never
+            // answers must not hold the gate beyond its deadlines.
+            let addrs: Vec<SocketAddr> = crate::dns::lookup(&host)
+                .await?
+                .into_iter()
+                .map(|ip| SocketAddr::from((ip, 0)))
+                .collect();
             Ok(Box::new(addrs.into_iter()) as Addrs)
         })
     }
@@ -103,7 +108,32 @@ pub async fn socket_addrs(url: &Url) -> std::io::Result<Vec<SocketAddr>> {
         }
         return Ok(addrs);
     }
-    Ok(tokio::net::lookup_host((host, port)).await?.collect())
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    Ok(crate::dns::lookup(&host)
+        .await?
+        .into_iter()
+        .map(|ip| SocketAddr::from((ip, port)))
+        .collect())
+}
+
+/// The name a URL's host is looked up by (as the resolver above is asked),
+/// if it needs a lookup at all: not for IP literals or `localhost`.
+fn looked_up_name(url: &Url) -> Option<String> {
+    let host = url.host_str()?;
+    let literal = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+        .is_ok();
+    (!literal && !is_localhost(host)).then(|| host.trim_end_matches('.').to_ascii_lowercase())
+}
+
+/// Why a request to `url` that was abandoned at a deadline got nowhere, if
+/// it was the name lookup: the lookup of its host is still under way.
+pub fn unresolved(url: &Url) -> Option<RequestError> {
+    looked_up_name(url)
+        .filter(|name| crate::dns::resolving(name))
+        .map(RequestError::Unresolved)
 }
 
 /// `localhost` and `*.localhost` (RFC 6761 §6.3), any case, with or without the root dot.
@@ -165,6 +195,9 @@ pub fn redact_text(text: &str) -> String {
 pub enum RequestError {
     ConnectionRefused,
     ConnectionReset,
+    /// The lookup of this host name was still under way when the time was
+    /// up: nothing was sent.
+    Unresolved(String),
     /// Anything else: a malformed response, a closed connection, a DNS failure.
     Other(String),
 }
@@ -174,6 +207,10 @@ impl fmt::Display for RequestError {
         match self {
             RequestError::ConnectionRefused => f.write_str("connection refused"),
             RequestError::ConnectionReset => f.write_str("connection reset by peer"),
+            RequestError::Unresolved(name) => write!(
+                f,
+                "the name {name} could not be resolved in time (DNS did not answer)"
+            ),
             RequestError::Other(reason) => f.write_str(reason),
         }
     }

@@ -17,6 +17,7 @@ mod backoff;
 mod child;
 mod cli;
 mod config;
+mod dns;
 mod duration;
 mod error;
 mod exec;
@@ -136,16 +137,7 @@ fn run(argv: Vec<OsString>, inherited: Inherited, watcher: Result<Watcher, Error
     for note in &config.notes {
         tracing::debug!("{note}");
     }
-    let ended = match &config.install {
-        // No wait and no signalfd: the copy takes milliseconds, and the
-        // termination signals stay blocked only for that long.
-        Some(dir) => {
-            drop(watcher);
-            install::install(dir).map(|_| Outcome::Ready)
-        }
-        None => phases(*config, &inherited, watcher),
-    };
-    ended.unwrap_or_else(|e| {
+    phases(*config, &inherited, watcher).unwrap_or_else(|e| {
         error!("{e}");
         termination_log::append(&e.to_string());
         e.outcome()
@@ -168,8 +160,12 @@ fn phases(
         // Signals meant for the app that arrive while we wait are kept for it.
         watcher.enter(Phase::WaitingToSupervise)?;
     }
-    runtime.block_on(async {
+    let ended = runtime.block_on(async {
         let mut signals = watcher.into_async()?;
+        // --install: no wait and no network; a termination signal ends the copy.
+        if let Some(dir) = &config.install {
+            return install::install(dir, wait::Stop::next(&signals)).await;
+        }
         let client = http::client()?;
         // --shutdown-now: no wait and no app; the answers decide the exit
         // code. A termination signal ends it at once, as it ends a wait.
@@ -197,5 +193,11 @@ fn phases(
             // Handled above, before any wait.
             (Verdict::Go, Handoff::ShutdownNow(_)) => Ok(Outcome::Ready),
         }
-    })
+    });
+    // Without waiting for the threads of blocking work that a signal or a
+    // deadline abandoned (a name lookup that the DNS server never answers,
+    // a copy to slow storage): dropping the runtime would wait for them, and
+    // no bound the gate promises would hold. The process ends right after.
+    runtime.shutdown_background();
+    ended
 }

@@ -6,7 +6,7 @@ use std::{fmt, time::Duration};
 use reqwest::{Client, StatusCode, Url};
 use tokio::time::{Instant, timeout_at};
 
-use crate::http::{Redacted, RequestError};
+use crate::http::{self, Redacted, RequestError};
 
 /// Enough to let a small error page finish so the connection can be reused;
 /// anything larger is not worth reading and the connection is dropped instead.
@@ -87,12 +87,18 @@ impl Probe {
         Redacted(&self.url)
     }
 
+    /// Why a check cut off after `after` got no answer: the name lookup,
+    /// if that was still under way, else no response in time.
+    pub fn cut_off(&self, after: Duration) -> NotReady {
+        http::unresolved(&self.url).map_or(NotReady::TimedOut(after), NotReady::Request)
+    }
+
     /// One check: ready iff the response status is 2xx.
     pub async fn check(&self) -> Result<(), NotReady> {
         let deadline = Instant::now() + self.attempt_timeout;
         let mut response =
             match timeout_at(deadline, self.client.get(self.url.clone()).send()).await {
-                Err(_elapsed) => return Err(NotReady::TimedOut(self.attempt_timeout)),
+                Err(_elapsed) => return Err(self.cut_off(self.attempt_timeout)),
                 Ok(Err(e)) => return Err(NotReady::Request(e.into())),
                 Ok(Ok(response)) => response,
             };

@@ -284,8 +284,15 @@ async fn post(client: &Client, url: &Url, attempts: &mut Attempts) -> Posted {
 }
 
 /// Says what is known when no answer came in time, and nothing more.
-fn unanswered(url: &Url, total: Duration, attempts: Attempts) -> Answer {
+fn unanswered(url: &Url, total: Duration, mut attempts: Attempts) -> Answer {
     let shown = Redacted(url);
+    // Stuck in the name lookup: nothing was sent, whatever DNS does later.
+    if !attempts.failed_after_connecting
+        && let Some(unresolved) = http::unresolved(url)
+    {
+        attempts.in_flight = false;
+        attempts.last_failure = Some(unresolved);
+    }
     let last = attempts
         .last_failure
         .as_ref()

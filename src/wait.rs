@@ -20,7 +20,7 @@ use crate::{
     duration::human,
     error::Error,
     exit_code::Outcome,
-    http::Redacted,
+    http::{Redacted, RequestError},
     probe::{NotReady, Probe},
     signals::{Event, Sig, Signals},
     termination_log,
@@ -119,6 +119,11 @@ pub trait Readiness {
     fn check(&self) -> impl Future<Output = Result<(), NotReady>>;
     /// What is awaited, for progress lines.
     fn describe(&self) -> String;
+    /// What an unfinished check was doing when the deadline cut it off,
+    /// if that says more than the last finished one (a name lookup).
+    fn cut_off(&self, _after: Duration) -> Option<NotReady> {
+        None
+    }
 }
 
 /// The source of signals that end the wait.
@@ -133,6 +138,13 @@ impl Readiness for Probe {
 
     fn describe(&self) -> String {
         self.url().to_string()
+    }
+
+    fn cut_off(&self, after: Duration) -> Option<NotReady> {
+        match Probe::cut_off(self, after) {
+            reason @ NotReady::Request(RequestError::Unresolved(_)) => Some(reason),
+            _ => None,
+        }
     }
 }
 
@@ -211,10 +223,12 @@ pub async fn until_ready(
         // Each check, and each pause after it, races the deadline and signals,
         // so a hung proxy or a `docker stop` never has to wait for either.
         checks += 1;
+        let checked = Instant::now();
         let result = tokio::select! {
             biased;
             sig = stop.next() => return Ok(Waited::Signalled(sig?)),
             () = until(deadline) => {
+                let last = probe.cut_off(checked.elapsed()).or(last);
                 return Ok(Waited::TimedOut { elapsed: start.elapsed(), checks, last });
             }
             result = probe.check() => result,

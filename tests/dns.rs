@@ -1,0 +1,206 @@
+//! Every bound the gate promises holds whatever DNS does. A proxy URL with
+//! a host name is looked up by the system resolver, which a deadline cannot
+//! interrupt; against a DNS server that never answers, `--timeout`,
+//! `--shutdown-timeout` and "a termination signal ends it at once" still
+//! hold, and the message says the name could not be resolved in time.
+//!
+//! Each test runs the gate in a private mount namespace whose
+//! `/etc/resolv.conf` names a loopback server the test runs (and that reads
+//! queries without ever answering), never the machine's resolver. That
+//! needs root (`unshare --mount`, port 53): elsewhere the tests skip,
+//! visibly, unless the run requires them (`LINKERD_AWAIT_REQUIRE_PID_NS=1`,
+//! as CI sets).
+
+mod common;
+use common::*;
+
+use std::{
+    io::Write,
+    net::{Ipv4Addr, UdpSocket},
+    process::{Command, Stdio},
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    thread,
+    time::{Duration, Instant},
+};
+
+/// A DNS server on `127.0.0.<n>:53` that takes every query and answers
+/// none, and a resolv.conf that names it.
+struct SilentDns {
+    queries: Arc<AtomicUsize>,
+    resolv_conf: tempfile::TempDir,
+}
+
+impl SilentDns {
+    fn start(n: u8) -> Self {
+        let socket = UdpSocket::bind((Ipv4Addr::new(127, 0, 0, n), 53)).expect("bind port 53");
+        let queries = Arc::new(AtomicUsize::new(0));
+        let seen = queries.clone();
+        // Reads (so the test can wait for the first query) and never
+        // answers. The thread ends with the test process.
+        thread::spawn(move || {
+            let mut buf = [0u8; 512];
+            while socket.recv_from(&mut buf).is_ok() {
+                seen.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        let resolv_conf = temp_dir();
+        let mut file =
+            std::fs::File::create(resolv_conf.path().join("resolv.conf")).expect("resolv.conf");
+        writeln!(file, "nameserver 127.0.0.{n}").expect("write resolv.conf");
+        SilentDns {
+            queries,
+            resolv_conf,
+        }
+    }
+
+    /// The gate with `args`, in a private mount namespace where this server
+    /// is the only name server. `unshare` and `sh` exec, so the process
+    /// spawned is the gate itself (same PID).
+    fn gate(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("unshare");
+        cmd.args(["--mount", "sh", "-c"])
+            .arg(r#"mount --bind "$0" /etc/resolv.conf && exec "$@""#)
+            .arg(self.resolv_conf.path().join("resolv.conf"))
+            .arg(gate_bin())
+            .args(args);
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("LINKERD") {
+                cmd.env_remove(&key);
+            }
+        }
+        cmd.stdin(Stdio::null());
+        cmd
+    }
+
+    fn wait_for_a_query(&self) {
+        poll(LIMIT, || {
+            (self.queries.load(Ordering::SeqCst) > 0).then_some(())
+        })
+        .expect("the gate asked the DNS server");
+    }
+}
+
+/// Root, and a private mount namespace can be made; else a visible skip
+/// (a failure when the run requires these tests).
+fn private_resolver_available(test: &str) -> bool {
+    // SAFETY: geteuid(2) has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let unshare = || {
+        Command::new("unshare")
+            .args(["--mount", "true"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if root && unshare() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("LINKERD_AWAIT_REQUIRE_PID_NS").is_none_or(|v| v != "1"),
+        "{test}: needs root and unshare --mount, but LINKERD_AWAIT_REQUIRE_PID_NS=1"
+    );
+    eprintln!("SKIPPED {test}: needs root and unshare --mount for a private resolv.conf");
+    false
+}
+
+/// A name only the silent server could answer for.
+const PROXY_HOST: &str = "proxy.linkerd-await.test";
+
+#[test]
+fn timeout_holds_when_dns_never_answers_and_says_the_name_was_not_resolved() {
+    if !private_resolver_available("timeout_holds_when_dns_never_answers") {
+        return;
+    }
+    let dns = SilentDns::start(77);
+    let dir = temp_dir();
+    let termination_log = dir.path().join("termination-log");
+    let url = format!("http://{PROXY_HOST}:4191/ready");
+    let mut cmd = dns.gate(&[
+        "-t",
+        "1s",
+        "-u",
+        &url,
+        "--termination-log",
+        path_arg(&termination_log),
+    ]);
+    let started = Instant::now();
+    let mut gate = Gate::spawn(&mut cmd);
+    let code = gate.code_within(LIMIT);
+    let took = started.elapsed();
+    let err = gate.err.finish(LIMIT);
+    assert_eq!(code, 69, "{err}");
+    // The resolver alone would take 10 s (two tries of 5 s).
+    assert!(
+        took < Duration::from_millis(2500),
+        "exited after {took:?}: {err}"
+    );
+    let wanted = format!("the name {PROXY_HOST} could not be resolved in time");
+    assert!(err.contains(&wanted), "{err}");
+    let message = std::fs::read_to_string(&termination_log).expect("termination message");
+    assert!(message.contains(&wanted), "{message}");
+}
+
+#[test]
+fn shutdown_timeout_holds_when_dns_never_answers_and_says_nothing_was_sent() {
+    if !private_resolver_available("shutdown_timeout_holds_when_dns_never_answers") {
+        return;
+    }
+    let dns = SilentDns::start(78);
+    let url = format!("http://{PROXY_HOST}:4191/shutdown");
+    let mut cmd = dns.gate(&[
+        "--shutdown-now",
+        "--shutdown-timeout",
+        "1s",
+        "--shutdown-uri",
+        &url,
+    ]);
+    let started = Instant::now();
+    let mut gate = Gate::spawn(&mut cmd);
+    let code = gate.code_within(LIMIT);
+    let took = started.elapsed();
+    let err = gate.err.finish(LIMIT);
+    assert_eq!(code, 69, "{err}");
+    assert!(
+        took < Duration::from_millis(2500),
+        "exited after {took:?}: {err}"
+    );
+    assert!(err.contains("no connection could be made"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "the name {PROXY_HOST} could not be resolved in time"
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("may have reached the proxy"), "{err}");
+}
+
+#[test]
+fn sigterm_during_shutdown_now_ends_it_at_once_when_dns_never_answers() {
+    if !private_resolver_available("sigterm_during_shutdown_now_when_dns_never_answers") {
+        return;
+    }
+    let dns = SilentDns::start(79);
+    let url = format!("http://{PROXY_HOST}:4191/shutdown");
+    let mut cmd = dns.gate(&[
+        "--shutdown-now",
+        "--shutdown-timeout",
+        "30s",
+        "--shutdown-uri",
+        &url,
+    ]);
+    let mut gate = Gate::spawn(&mut cmd);
+    dns.wait_for_a_query();
+    gate.signal(libc::SIGTERM);
+    let signalled = Instant::now();
+    let code = gate.code_within(LIMIT);
+    let took = signalled.elapsed();
+    assert_eq!(code, 143, "{}", gate.err.text());
+    assert!(
+        took < Duration::from_millis(1500),
+        "exited {took:?} after SIGTERM"
+    );
+}
