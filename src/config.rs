@@ -24,9 +24,9 @@ use crate::{
     backoff::{Backoff, MIN_DELAY},
     cli::{Args, SHUTDOWN_URI_VAR, parse_url},
     error::Error,
-    http::redact_text,
     logging::{Early, LogSettings, Rejected},
     mesh::{self, PROXY_ADMIN_ADDR_VAR},
+    redact::{redact_text, split_url_list},
     termination_log::TerminationLog,
 };
 
@@ -189,12 +189,13 @@ fn shutdown_urls_from_env(env: &impl Fn(&str) -> Option<OsString>) -> Result<Vec
     };
     let text = value.to_str().ok_or_else(|| Error::Env {
         var: SHUTDOWN_URI_VAR,
-        value: value.to_string_lossy().into_owned(),
+        // Never echoed: the bytes may hold a password, and no redaction
+        // can find one in a value that is not text.
+        value: "(not shown: not valid UTF-8)".to_string(),
         reason: "not valid UTF-8; expected e.g. http://localhost:4191/shutdown".to_string(),
     })?;
-    text.split(',')
-        .map(str::trim)
-        .filter(|item| !item.is_empty())
+    split_url_list(text)
+        .into_iter()
         .map(|item| {
             parse_url(item).map_err(|reason| Error::Env {
                 var: SHUTDOWN_URI_VAR,

@@ -142,53 +142,6 @@ fn is_localhost(name: &str) -> bool {
     host == "localhost" || host.ends_with(".localhost")
 }
 
-/// A URL as logs show it: credentials (`user:password@`) become `***@`, so a
-/// password given in `--uri` or `--shutdown-uri` never reaches a log line.
-/// reqwest still sends them, as basic auth.
-#[derive(Debug, Clone, Copy)]
-pub struct Redacted<'a>(pub &'a Url);
-
-impl fmt::Display for Redacted<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let url = self.0;
-        if url.username().is_empty() && url.password().is_none() {
-            return fmt::Display::fmt(url, f);
-        }
-        let mut shown = url.clone();
-        // Only a URL without a host refuses these, and such a URL has no
-        // credentials; should one ever refuse, show nothing of it.
-        if shown.set_password(None).is_err() || shown.set_username("***").is_err() {
-            return f.write_str("(a URL with credentials)");
-        }
-        fmt::Display::fmt(&shown, f)
-    }
-}
-
-/// The same for text that may not parse as a URL (a rejected flag value):
-/// whatever stands between `://` and the last `@` of the authority becomes `***`.
-pub fn redact_text(text: &str) -> String {
-    let mut shown = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(scheme_end) = rest.find("://") {
-        let (head, tail) = rest.split_at(scheme_end + 3);
-        shown.push_str(head);
-        let authority_len = tail
-            .find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace())
-            .unwrap_or(tail.len());
-        let (authority, after) = tail.split_at(authority_len);
-        match authority.rfind('@') {
-            Some(at) => {
-                shown.push_str("***");
-                shown.push_str(&authority[at..]);
-            }
-            None => shown.push_str(authority),
-        }
-        rest = after;
-    }
-    shown.push_str(rest);
-    shown
-}
-
 /// Why a request got no answer (the connection failed, or what came back was
 /// no HTTP response), worded like curl's reasons.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -256,36 +209,6 @@ mod tests {
 
     fn url(s: &str) -> Url {
         Url::parse(s).expect("test URL parses")
-    }
-
-    #[test]
-    fn redacted_url_hides_user_and_password_and_keeps_the_rest() {
-        let cases = [
-            (
-                "http://user:secret@127.0.0.1:4191/ready?x=1",
-                "http://***@127.0.0.1:4191/ready?x=1",
-            ),
-            ("http://user@localhost/ready", "http://***@localhost/ready"),
-            (
-                "http://:secret@localhost/ready",
-                "http://***@localhost/ready",
-            ),
-            ("http://localhost:4191/ready", "http://localhost:4191/ready"),
-        ];
-        for (given, shown) in cases {
-            assert_eq!(Redacted(&url(given)).to_string(), shown, "{given}");
-            assert_eq!(redact_text(given), shown, "{given}");
-        }
-    }
-
-    #[test]
-    fn redacted_text_hides_credentials_of_values_that_are_no_url() {
-        assert_eq!(
-            redact_text("https://u:p@h:1/x,ftp://a@b"),
-            "https://***@h:1/x,ftp://***@b"
-        );
-        assert_eq!(redact_text("not a url"), "not a url");
-        assert_eq!(redact_text("http://h/a@b"), "http://h/a@b");
     }
 
     /// One connection on loopback answered with `answer` (on a thread, as

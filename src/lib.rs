@@ -27,6 +27,7 @@ mod install;
 mod logging;
 mod mesh;
 mod probe;
+mod redact;
 mod shutdown;
 mod signals;
 mod supervise;

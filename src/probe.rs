@@ -6,7 +6,10 @@ use std::{fmt, time::Duration};
 use reqwest::{Client, StatusCode, Url};
 use tokio::time::{Instant, timeout_at};
 
-use crate::http::{self, Redacted, RequestError};
+use crate::{
+    http::{self, RequestError},
+    redact::Redacted,
+};
 
 /// Enough to let a small error page finish so the connection can be reused;
 /// anything larger is not worth reading and the connection is dropped instead.

@@ -22,7 +22,8 @@ use crate::{
     config::{Shutdown, Watch},
     duration::human,
     exit_code::Outcome,
-    http::{self, Redacted, RequestError},
+    http::{self, RequestError},
+    redact::Redacted,
 };
 
 /// Linkerd ≥ 2.16 only serves `/shutdown` with this annotation; otherwise it answers 404.

@@ -20,8 +20,9 @@ use crate::{
     duration::human,
     error::Error,
     exit_code::Outcome,
-    http::{Redacted, RequestError},
+    http::RequestError,
     probe::{NotReady, Probe},
+    redact::Redacted,
     signals::{Event, Sig, Signals},
     termination_log,
 };

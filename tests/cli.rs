@@ -523,3 +523,89 @@ fn errors_exit_2_even_when_stderr_is_a_closed_pipe() {
         );
     }
 }
+
+#[test]
+fn rejected_urls_never_show_a_password_with_delimiters_in_the_log_or_termination_message() {
+    use std::os::unix::ffi::OsStringExt;
+    let dir = temp_dir();
+    let termination_log = dir.path().join("termination-log");
+    let password = "S3CRET";
+    // Each value is rejected (the password's delimiter ends the authority
+    // early, so the "port" is no number), and echoed in the error. (A space
+    // is percent-encoded by the URL parser, so such a URL is accepted:
+    // the unit property test covers its redaction.)
+    let values = [
+        format!("http://user:{password}?x@localhost/ready"),
+        format!("http://user:{password}#x@localhost/ready"),
+        format!("http://user:{password}/x@localhost/ready"),
+    ];
+    let check = |out: &Output, what: &str| {
+        assert_eq!(out.status.code(), Some(2), "{what}: {}", stderr_text(out));
+        let message = std::fs::read_to_string(&termination_log).unwrap_or_default();
+        for (place, text) in [
+            ("stderr", stderr_text(out)),
+            ("termination message", message),
+        ] {
+            assert!(
+                !text.contains(password),
+                "{what}: {place} shows the password:\n{text}"
+            );
+        }
+        let _ = std::fs::remove_file(&termination_log);
+    };
+    for value in &values {
+        for flag in ["-u", "--shutdown-uri"] {
+            let mut cmd = cli();
+            cmd.args([
+                "--termination-log",
+                path_arg(&termination_log),
+                "-S",
+                flag,
+                value,
+            ])
+            .args(["--", "true"]);
+            check(&output(&mut cmd), &format!("{flag} {value:?}"));
+        }
+        let mut cmd = cli();
+        cmd.args([
+            "--termination-log",
+            path_arg(&termination_log),
+            "-S",
+            "--",
+            "true",
+        ])
+        .env(
+            "LINKERD_AWAIT_SHUTDOWN_URI",
+            format!("http://localhost:1/ok, {value}"),
+        );
+        check(
+            &output(&mut cmd),
+            &format!("LINKERD_AWAIT_SHUTDOWN_URI {value:?}"),
+        );
+    }
+    // Not valid UTF-8: never echoed raw.
+    let raw = std::ffi::OsString::from_vec(
+        format!("http://user:{password}\u{0}@localhost/shutdown")
+            .replace('\u{0}', "")
+            .into_bytes()
+            .into_iter()
+            .chain([0xff])
+            .collect(),
+    );
+    let mut cmd = cli();
+    cmd.args([
+        "--termination-log",
+        path_arg(&termination_log),
+        "-S",
+        "--",
+        "true",
+    ])
+    .env("LINKERD_AWAIT_SHUTDOWN_URI", raw);
+    let out = output(&mut cmd);
+    assert!(
+        stderr_text(&out).contains("LINKERD_AWAIT_SHUTDOWN_URI"),
+        "{}",
+        stderr_text(&out)
+    );
+    check(&out, "LINKERD_AWAIT_SHUTDOWN_URI not UTF-8");
+}

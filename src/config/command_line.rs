@@ -14,8 +14,8 @@ use clap::{
 use super::precedence;
 use crate::{
     cli::{Args, SHUTDOWN_URI_VAR},
-    http::redact_text,
     logging::LogFormat,
+    redact::redact_text,
     termination_log::{self, TerminationLog},
 };
 

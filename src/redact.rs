@@ -1,0 +1,208 @@
+//! URLs as logs, progress lines and termination messages show them: never
+//! with their credentials. A password given in `--uri` or `--shutdown-uri`
+//! (reqwest still sends it, as basic auth) must not reach a log line, nor
+//! the termination message, which Kubernetes keeps in the pod's status for
+//! anyone who can read pods.
+//!
+//! [`Redacted`] shows a parsed URL; [`redact_text`] any text that may hold
+//! URL-like values that did not parse (a rejected flag value), where a
+//! password may contain anything, `/`, `?`, `#`, `@`, commas and spaces
+//! included. [`split_url_list`] splits a variable's comma-separated list
+//! without cutting such a password in two.
+
+use std::fmt;
+
+use reqwest::Url;
+
+/// A parsed URL with `user:password@` shown as `***@`.
+#[derive(Debug, Clone, Copy)]
+pub struct Redacted<'a>(pub &'a Url);
+
+impl fmt::Display for Redacted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = self.0;
+        if url.username().is_empty() && url.password().is_none() {
+            return fmt::Display::fmt(url, f);
+        }
+        let mut shown = url.clone();
+        // Only a URL without a host refuses these, and such a URL has no
+        // credentials; should one ever refuse, show nothing of it.
+        if shown.set_password(None).is_err() || shown.set_username("***").is_err() {
+            return f.write_str("(a URL with credentials)");
+        }
+        fmt::Display::fmt(&shown, f)
+    }
+}
+
+/// Text with every URL-like value's userinfo shown as `***`: whatever
+/// stands between a `://` and the last `@` before the next value (the
+/// next `scheme://` after a comma or whitespace) is hidden when it can be
+/// credentials, i.e. when it holds a `:` (`user:password`), or nothing that
+/// ends an authority (`/?#` or whitespace: a bare user or token). A path
+/// with an `@` in it (`http://h/a@b`) stays as it is. Hiding too much is
+/// preferred to showing a password.
+pub fn redact_text(text: &str) -> String {
+    let mut shown = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(scheme_end) = rest.find("://") {
+        let (head, tail) = rest.split_at(scheme_end + 3);
+        shown.push_str(head);
+        let value_len = next_value(tail).unwrap_or(tail.len());
+        let credentials = tail[..value_len].rfind('@').filter(|&at| {
+            let before = &tail[..at];
+            before.contains(':')
+                || !before.contains(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace())
+        });
+        match credentials {
+            Some(at) => {
+                shown.push_str("***");
+                rest = &tail[at..];
+            }
+            None => rest = tail,
+        }
+    }
+    shown.push_str(rest);
+    shown
+}
+
+/// Where the next URL-like value of `text` starts: a `scheme://` right
+/// after a comma or whitespace (and any spaces).
+fn next_value(text: &str) -> Option<usize> {
+    text.char_indices()
+        .filter(|&(_, c)| c == ',' || c.is_whitespace())
+        .map(|(at, c)| at + c.len_utf8())
+        .find(|&start| starts_with_scheme(text[start..].trim_start()))
+}
+
+/// `scheme://…` (RFC 3986: a letter, then letters, digits, `+`, `-`, `.`).
+fn starts_with_scheme(text: &str) -> bool {
+    let Some((scheme, _)) = text.split_once("://") else {
+        return false;
+    };
+    let mut chars = scheme.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+}
+
+/// A comma-separated list of URLs (`LINKERD_AWAIT_SHUTDOWN_URI`): split at
+/// the commas that start another URL (or end the list), so a password with
+/// a comma in it stays whole. Items are trimmed; empty ones are dropped.
+pub fn split_url_list(text: &str) -> Vec<&str> {
+    let mut items = Vec::new();
+    let mut start = 0;
+    for (at, _) in text.match_indices(',') {
+        let after = text[at + 1..].trim_start();
+        if after.is_empty() || after.starts_with(',') || starts_with_scheme(after) {
+            items.push(&text[start..at]);
+            start = at + 1;
+        }
+    }
+    items.push(&text[start..]);
+    items
+        .into_iter()
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use proptest::prelude::*;
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).expect("test URL parses")
+    }
+
+    #[test]
+    fn redacted_url_hides_user_and_password_and_keeps_the_rest() {
+        let cases = [
+            (
+                "http://user:secret@127.0.0.1:4191/ready?x=1",
+                "http://***@127.0.0.1:4191/ready?x=1",
+            ),
+            ("http://user@localhost/ready", "http://***@localhost/ready"),
+            (
+                "http://:secret@localhost/ready",
+                "http://***@localhost/ready",
+            ),
+            ("http://localhost:4191/ready", "http://localhost:4191/ready"),
+        ];
+        for (given, shown) in cases {
+            assert_eq!(Redacted(&url(given)).to_string(), shown, "{given}");
+            assert_eq!(redact_text(given), shown, "{given}");
+        }
+    }
+
+    #[test]
+    fn redacted_text_hides_credentials_of_values_that_are_no_url() {
+        assert_eq!(
+            redact_text("https://u:p@h:1/x,ftp://a@b"),
+            "https://***@h:1/x,ftp://***@b"
+        );
+        assert_eq!(redact_text("not a url"), "not a url");
+        assert_eq!(redact_text("http://h/a@b"), "http://h/a@b");
+    }
+
+    #[test]
+    fn passwords_with_delimiters_are_hidden_whole() {
+        for (given, shown) in [
+            ("http://u:p?ss@h:1/x", "http://***@h:1/x"),
+            ("http://u:p#ss@h/x", "http://***@h/x"),
+            ("http://u:pa/ss@h/x", "http://***@h/x"),
+            ("http://u:pa ss@h/x", "http://***@h/x"),
+            ("http://u:p@ss@h", "http://***@h"),
+            ("postgres://u:a,b@db:5432/x", "postgres://***@db:5432/x"),
+            ("http://token@h/x", "http://***@h/x"),
+        ] {
+            assert_eq!(redact_text(given), shown, "{given}");
+        }
+    }
+
+    #[test]
+    fn url_lists_split_only_where_another_url_starts() {
+        assert_eq!(
+            split_url_list(" http://a/x?y=1 ,http://[::1]:2/b,"),
+            ["http://a/x?y=1", "http://[::1]:2/b"]
+        );
+        assert_eq!(
+            split_url_list("http://u:p,w@h/s, http://h2/s"),
+            ["http://u:p,w@h/s", "http://h2/s"]
+        );
+        assert_eq!(split_url_list("nope,,http://h/"), ["nope", "http://h/"]);
+        assert!(split_url_list(" , ").is_empty());
+    }
+
+    /// Passwords of any characters but the `://` that would start another URL.
+    fn password() -> impl Strategy<Value = String> {
+        "[a-zA-Z0-9:/?#@ ,.%+!$&'()*;=_~-]{1,24}"
+            .prop_filter("no '://'", |p| !p.contains("://"))
+            .prop_map(|p| format!("S3cr{p}"))
+    }
+
+    proptest! {
+        #[test]
+        fn no_password_survives_redaction(
+            scheme in "(http|https|postgres|redis|ftp)",
+            user in "[a-z0-9]{0,8}",
+            password in password(),
+            host in "[a-z][a-z0-9.-]{0,12}",
+            port in proptest::option::of(1u16..),
+            tail in "(/[a-zA-Z0-9@:?#/ ,._-]{0,20})?",
+            before in "([a-z ]{0,10}|[a-z]{1,5}://[a-z]{1,5}/?, )",
+        ) {
+            let port = port.map_or(String::new(), |p| format!(":{p}"));
+            let value = format!("{scheme}://{user}:{password}@{host}{port}{tail}");
+            for text in [value.clone(), format!("{before}{value}"), format!("{value},http://other/")] {
+                let shown = redact_text(&text);
+                prop_assert!(!shown.contains(&password), "{text:?} -> {shown:?}");
+                prop_assert!(shown.contains("***"), "{text:?} -> {shown:?}");
+            }
+            if let Ok(parsed) = Url::parse(&value) {
+                let shown = Redacted(&parsed).to_string();
+                prop_assert!(!shown.contains(&password), "{value:?} -> {shown:?}");
+            }
+        }
+    }
+}
