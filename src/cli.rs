@@ -22,12 +22,14 @@ use crate::{logging::LogFormat, mesh::Mesh, termination_log};
 /// child and ask the proxy to shut down when it exits (for Jobs and CronJobs);
 /// with --shutdown-now, only ask the proxy to shut down.
 /// Waiting is skipped when LINKERD_AWAIT_DISABLED or LINKERD_DISABLED is set to
-/// a non-blank value. A typed flag beats its LINKERD_AWAIT_* variable; an empty
-/// variable counts as unset.
+/// a non-blank value. A typed flag beats its LINKERD_AWAIT_* variable (which is
+/// then not read at all); an empty variable counts as unset. Booleans accept
+/// true/false, yes/no, on/off, 1/0.
 #[derive(Debug, Parser)]
 #[command(name = "linkerd-await", version = crate::VERSION, max_term_width = 100)]
 pub struct Args {
-    /// Proxy admin port; the readiness URL becomes http://localhost:<PORT>/ready
+    /// Proxy admin port: the readiness URL becomes http://localhost:<PORT> with the mesh's
+    /// path (/ready for linkerd and envoy, /healthz/ready for istio)
     /// [default: 4191, or the port of LINKERD2_PROXY_ADMIN_LISTEN_ADDR when set]
     #[arg(short, long, env = "LINKERD_AWAIT_PORT", value_name = "PORT",
           value_parser = Trimmed(clap::value_parser!(u16).range(1..)))]
@@ -74,7 +76,7 @@ pub struct Args {
     #[arg(long, env = "LINKERD_AWAIT_TIMEOUT_FATAL", value_name = "BOOL",
           num_args = 0..=1, require_equals = true, default_value = "true",
           default_missing_value = "true", action = ArgAction::Set,
-          value_parser = Trimmed(BoolishValueParser::new()))]
+          value_parser = Trimmed(Boolish))]
     pub timeout_fatal: bool,
 
     /// Run CMD as a child and ask the proxy to shut down when it exits (Jobs, CronJobs)
@@ -82,7 +84,7 @@ pub struct Args {
         short = 'S',
         long,
         env = "LINKERD_AWAIT_SHUTDOWN",
-        value_parser = Trimmed(BoolishValueParser::new())
+        value_parser = Trimmed(Boolish)
     )]
     pub shutdown: bool,
 
@@ -93,12 +95,12 @@ pub struct Args {
     #[arg(
         long,
         env = "LINKERD_AWAIT_SHUTDOWN_NOW",
-        value_parser = Trimmed(BoolishValueParser::new())
+        value_parser = Trimmed(Boolish)
     )]
     pub shutdown_now: bool,
 
-    /// Shutdown URL to POST to after CMD exits; repeatable, replaces the mesh's default
-    /// (comma-separated in the environment variable)
+    /// Shutdown URL to POST to after CMD exits (--shutdown) or at once (--shutdown-now);
+    /// repeatable, replaces the mesh's default (comma-separated in the environment variable)
     // A typed value is one URL, commas included. The variable is a list, read
     // and split by `config`, which turns clap's reading of it off.
     #[arg(long = "shutdown-uri", env = SHUTDOWN_URI_VAR, value_name = "URL",
@@ -114,7 +116,7 @@ pub struct Args {
     #[arg(long, env = "LINKERD_AWAIT_SHUTDOWN_ON_FAILURE", value_name = "BOOL",
           num_args = 0..=1, require_equals = true, default_value = "true",
           default_missing_value = "true", action = ArgAction::Set,
-          value_parser = Trimmed(BoolishValueParser::new()))]
+          value_parser = Trimmed(Boolish))]
     pub shutdown_on_failure: bool,
 
     /// Debug-level logs, including why waiting was skipped when disabled
@@ -122,15 +124,17 @@ pub struct Args {
     // Not `conflicts_with = "quiet"`: clap would also refuse a typed -q next to
     // LINKERD_AWAIT_VERBOSE. `config` applies the precedence instead.
     #[arg(short, long, env = "LINKERD_AWAIT_VERBOSE",
-          value_parser = Trimmed(BoolishValueParser::new()))]
+          value_parser = Trimmed(Boolish))]
     pub verbose: bool,
 
     /// Log errors only
     #[arg(short, long, env = "LINKERD_AWAIT_QUIET",
-          value_parser = Trimmed(BoolishValueParser::new()))]
+          value_parser = Trimmed(Boolish))]
     pub quiet: bool,
 
-    /// Log filter: a level or target=level list (e.g. debug, linkerd_await=debug,warn); overrides -v/-q
+    /// Log filter: a level or target=level list (e.g. debug, linkerd_await=debug,warn); a typed
+    /// --log overrides -v/-q, a typed -v/-q overrides LINKERD_AWAIT_LOG
+    /// [default: info; with -v linkerd_await=debug,info; with -q error]
     #[arg(long = "log", env = "LINKERD_AWAIT_LOG", value_name = "FILTER",
           value_parser = Trimmed(StringValueParser::new()))]
     pub log_filter: Option<String>,
@@ -199,6 +203,29 @@ where
 
     fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
         self.0.possible_values()
+    }
+}
+
+/// clap's boolean parser, with the spellings it accepts listed in `--help`
+/// and the completions (clap's own lists only `true` and `false`).
+#[derive(Clone)]
+struct Boolish;
+
+impl TypedValueParser for Boolish {
+    type Value = bool;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<bool, clap::Error> {
+        BoolishValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        let spellings = ["true", "false", "yes", "no", "on", "off", "1", "0"];
+        Some(Box::new(spellings.into_iter().map(PossibleValue::new)))
     }
 }
 

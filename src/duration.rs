@@ -64,12 +64,26 @@ fn too_large(text: &str) -> String {
     format!("'{text}' is too large; the largest accepted duration is {MAX_DAYS}d ({EXAMPLES})")
 }
 
-/// Formats a duration for log lines: `1.23s`, `250ms`.
+/// Formats a duration for log lines: `250ms`, `1.23s`, and from a minute
+/// on whole seconds in the syntax of the options (`2m`, `1m30s`, `1h0m5s`),
+/// so a message about `--timeout 2m` says `after 2m`, not `after 120.00s`.
 pub fn human(d: Duration) -> String {
     if d < Duration::from_secs(1) {
-        format!("{}ms", d.as_millis())
-    } else {
-        format!("{:.2}s", d.as_secs_f64())
+        return format!("{}ms", d.as_millis());
+    }
+    if d < Duration::from_secs(60) {
+        return format!("{:.2}s", d.as_secs_f64());
+    }
+    // Rounded to the second: the milliseconds a deadline overshoots by mean
+    // nothing at this scale.
+    let secs = d.as_secs() + u64::from(d.subsec_millis() >= 500);
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    match (h, m, s) {
+        (0, m, 0) => format!("{m}m"),
+        (0, m, s) => format!("{m}m{s}s"),
+        (h, 0, 0) => format!("{h}h"),
+        (h, m, 0) => format!("{h}h{m}m"),
+        (h, m, s) => format!("{h}h{m}m{s}s"),
     }
 }
 
@@ -186,5 +200,20 @@ mod tests {
     fn human_is_short() {
         assert_eq!(human(Duration::from_millis(250)), "250ms");
         assert_eq!(human(Duration::from_millis(1234)), "1.23s");
+        for (ms, shown) in [
+            (59_994, "59.99s"),
+            (120_003, "2m"),
+            (90_400, "1m30s"),
+            (3_605_000, "1h0m5s"),
+            (7_200_000, "2h"),
+            (3_660_000, "1h1m"),
+        ] {
+            assert_eq!(human(Duration::from_millis(ms)), shown, "{ms} ms");
+            // What a log line says can be typed back as an option.
+            if !shown.contains('.') {
+                let back = parse(shown).expect("parses");
+                assert!(back.abs_diff(Duration::from_millis(ms)) < Duration::from_secs(1));
+            }
+        }
     }
 }

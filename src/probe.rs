@@ -11,9 +11,12 @@ use crate::{
     redact::Redacted,
 };
 
-/// Enough to let a small error page finish so the connection can be reused;
-/// anything larger is not worth reading and the connection is dropped instead.
-const BODY_LIMIT: usize = 4 * 1024;
+/// Enough to let a small error page finish so the connection can be reused.
+/// A body is read only when its `Content-Length` says it is at most this
+/// long: a larger one, or one of unknown length (chunked, or ended by the
+/// connection), is not read at all, and the connection is dropped instead,
+/// so no proxy can make the gate read much.
+const BODY_LIMIT: u64 = 4 * 1024;
 
 /// How long the rest of a not-ready answer's body may take once its head is
 /// in. The status line alone decides readiness; the body is read only so the
@@ -122,11 +125,16 @@ impl Probe {
         // Finish a small body so the connection can be reused for the next check;
         // give up on a large, slow, endless or stalled one: dropping a response
         // whose body is unfinished drops its connection.
-        let _ = timeout_at(
-            deadline.min(Instant::now() + BODY_GRACE),
-            drain(&mut response, BODY_LIMIT),
-        )
-        .await;
+        if response
+            .content_length()
+            .is_some_and(|len| len <= BODY_LIMIT)
+        {
+            let _ = timeout_at(
+                deadline.min(Instant::now() + BODY_GRACE),
+                drain(&mut response),
+            )
+            .await;
+        }
         Err(reason)
     }
 }
@@ -142,15 +150,9 @@ fn shown_location(base: &Url, location: &[u8]) -> String {
     }
 }
 
-/// Reads at most `limit` bytes of the body.
-async fn drain(response: &mut reqwest::Response, limit: usize) {
-    let mut read = 0;
-    while read <= limit {
-        match response.chunk().await {
-            Ok(Some(chunk)) => read += chunk.len(),
-            Ok(None) | Err(_) => return,
-        }
-    }
+/// Reads the body (whose length the caller checked) to its end.
+async fn drain(response: &mut reqwest::Response) {
+    while let Ok(Some(_)) = response.chunk().await {}
 }
 
 #[cfg(test)]

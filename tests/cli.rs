@@ -609,3 +609,46 @@ fn rejected_urls_never_show_a_password_with_delimiters_in_the_log_or_termination
     );
     check(&out, "LINKERD_AWAIT_SHUTDOWN_URI not UTF-8");
 }
+
+#[test]
+fn help_says_what_the_binary_does_for_ports_booleans_log_and_shutdown_uris() {
+    let out = output(gate().arg("--help"));
+    let entries = help_entries(&stdout_text(&out));
+    let entry = |flag: &str| {
+        entries
+            .iter()
+            .find(|(f, _)| f == flag)
+            .map(|(_, text)| text.split_whitespace().collect::<Vec<_>>().join(" "))
+            .unwrap_or_else(|| panic!("{flag} not in --help"))
+    };
+    assert!(
+        entry("--port").contains("/healthz/ready for istio"),
+        "{}",
+        entry("--port")
+    );
+    for flag in ["--timeout-fatal", "--shutdown-on-failure"] {
+        assert!(
+            entry(flag).contains("[possible values: true, false, yes, no, on, off, 1, 0]"),
+            "{}",
+            entry(flag)
+        );
+    }
+    assert!(
+        entry("--log").contains("[default: info;"),
+        "{}",
+        entry("--log")
+    );
+    assert!(
+        entry("--shutdown-uri").contains("--shutdown-now"),
+        "{}",
+        entry("--shutdown-uri")
+    );
+    // And they hold: `-p` keeps the mesh's path, `yes`/`off` are booleans.
+    let proxy = never_ready();
+    let out =
+        output(gate_for(&proxy).args(["--mesh", "istio", "-t", "100ms", "--timeout-fatal=off"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    let url = format!("http://localhost:{}/healthz/ready", proxy.port());
+    assert!(stderr_text(&out).contains(&url), "{}", stderr_text(&out));
+    assert!(!proxy.requests_to("/healthz/ready").is_empty());
+}

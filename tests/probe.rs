@@ -218,6 +218,30 @@ fn endless_error_body_is_not_read_to_the_end() {
     );
 }
 
+#[test]
+fn a_small_not_ready_body_keeps_the_connection_and_a_large_one_drops_it() {
+    // The README's sentence: a body whose Content-Length is at most 4 KiB is
+    // read to keep the connection; a large one is not read (beyond what the
+    // HTTP library already holds), and its connection is dropped.
+    for (len, reused) in [(4096, true), (200_000, false)] {
+        let proxy = FakeProxy::start(move |_, n| {
+            if n <= 3 {
+                Reply::Sized { status: 503, len }
+            } else {
+                Reply::Status(200)
+            }
+        });
+        let out = output(gate_for(&proxy).args(["-t", "5s"]));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+        let requests = proxy.requests();
+        assert_eq!(requests.len(), 4, "{requests:?}");
+        let connections: std::collections::BTreeSet<usize> =
+            requests.iter().map(|r| r.connection).collect();
+        let want = if reused { 1 } else { 4 };
+        assert_eq!(connections.len(), want, "{len}-byte bodies: {requests:?}");
+    }
+}
+
 /// Against a 503 whose body trickles in (`chunked`, or with no length), the
 /// checks keep the backoff pace, and the app starts promptly once the proxy
 /// turns ready.

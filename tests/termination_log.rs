@@ -240,3 +240,53 @@ fn failed_shutdown_request_appends_the_url_and_why_after_the_apps_own_message() 
         assert_eq!(out.status.code(), Some(want), "{}", stderr_text(&out));
     }
 }
+
+/// `text` with what varies between runs put in a fixed form: the port of a
+/// `localhost` URL, the duration after `after `, the number of checks.
+fn shape(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let (replaced, keep) = if let Some(tail) = rest.strip_prefix("localhost:") {
+            let digits = tail.bytes().take_while(u8::is_ascii_digit).count();
+            ("localhost:PORT", &tail[digits..])
+        } else if let Some(tail) = rest.strip_prefix("after ") {
+            ("after DUR", &tail[tail.find(' ').unwrap_or(tail.len())..])
+        } else if let Some(tail) = rest
+            .strip_prefix('(')
+            .filter(|t| t.starts_with(|c: char| c.is_ascii_digit()))
+        {
+            let digits = tail.bytes().take_while(u8::is_ascii_digit).count();
+            ("(N", &tail[digits..])
+        } else {
+            let c = rest.chars().next().unwrap_or_default();
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+            continue;
+        };
+        out.push_str(replaced);
+        rest = keep;
+    }
+    out
+}
+
+#[test]
+fn the_readmes_termination_message_example_is_what_the_gate_writes() {
+    let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("read README.md");
+    let example = readme
+        .lines()
+        .find_map(|line| line.trim_start().strip_prefix("Message:"))
+        .expect("README shows a termination message")
+        .trim();
+    let proxy = never_ready();
+    let log = Log::new();
+    let out = output(gate_for(&proxy).args([&log.arg(), "-t", "300ms", "--", "true"]));
+    assert_eq!(out.status.code(), Some(69), "{}", stderr_text(&out));
+    let written = log.appended();
+    assert_eq!(
+        shape(written.trim_end()),
+        shape(example),
+        "README: {example}"
+    );
+}

@@ -136,6 +136,10 @@ impl Answer {
                 self.complete(writer, *code, &[])?;
                 Ok(Answered::Status(*code))
             }
+            Reply::Sized { status, len } => {
+                self.with_body(writer, *status, &[], "x".repeat(*len))?;
+                Ok(Answered::Status(*status))
+            }
             Reply::Redirect(to) => {
                 self.complete(writer, 302, &[("location", to)])?;
                 Ok(Answered::Status(302))
@@ -184,13 +188,20 @@ impl Answer {
         code: u16,
         headers: &[(&str, &str)],
     ) -> io::Result<()> {
+        self.with_body(writer, code, headers, format!("{}\n", reason(code)))
+    }
+
+    /// A whole response with this body (none for a 204).
+    fn with_body(
+        &self,
+        writer: &mut TcpStream,
+        code: u16,
+        headers: &[(&str, &str)],
+        body: String,
+    ) -> io::Result<()> {
         let mut response = format!("HTTP/1.1 {code} {}\r\n", reason(code));
         // A 204 has neither a body nor a content-length (RFC 9110 §8.6, §15.3.5).
-        let body = if code == 204 {
-            String::new()
-        } else {
-            format!("{}\n", reason(code))
-        };
+        let body = if code == 204 { String::new() } else { body };
         if code != 204 {
             response.push_str(&format!(
                 "content-type: text/plain\r\ncontent-length: {}\r\n",

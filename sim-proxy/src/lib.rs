@@ -64,6 +64,8 @@ pub enum Reply {
     Status(u16),
     /// A 302 to this location.
     Redirect(String),
+    /// This status with a body of `len` bytes and its `content-length`.
+    Sized { status: u16, len: usize },
     /// This status, then a body that never ends (chunks until the peer leaves).
     EndlessBody(u16),
     /// This status, then a body that trickles in, one byte every 50 ms, until
@@ -370,8 +372,10 @@ impl Connection {
             let answered = answer.head(&mut writer, &reply)?;
             (self.observer)(&request, answered);
             match reply {
-                Reply::Status(_) | Reply::Redirect(_) if head.keep_alive => {}
-                Reply::Status(_) | Reply::Redirect(_) | Reply::Close => return Ok(()),
+                Reply::Status(_) | Reply::Redirect(_) | Reply::Sized { .. } if head.keep_alive => {}
+                Reply::Status(_) | Reply::Redirect(_) | Reply::Sized { .. } | Reply::Close => {
+                    return Ok(());
+                }
                 Reply::EndlessBody(_) | Reply::SlowBody { .. } => {
                     return answer.stream_body(&mut writer, &reply);
                 }
