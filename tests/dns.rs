@@ -107,6 +107,15 @@ fn private_resolver_available(test: &str) -> bool {
     false
 }
 
+/// Runs the gate to its end: `$?`, how long it took, its stderr.
+fn run(cmd: &mut Command) -> (i32, Duration, String) {
+    let started = Instant::now();
+    let mut gate = Gate::spawn(cmd);
+    let code = gate.code_within(LIMIT);
+    let took = started.elapsed();
+    (code, took, gate.err.finish(LIMIT))
+}
+
 /// A name only the silent server could answer for.
 const PROXY_HOST: &str = "proxy.linkerd-await.test";
 
@@ -127,11 +136,7 @@ fn timeout_holds_when_dns_never_answers_and_says_the_name_was_not_resolved() {
         "--termination-log",
         path_arg(&termination_log),
     ]);
-    let started = Instant::now();
-    let mut gate = Gate::spawn(&mut cmd);
-    let code = gate.code_within(LIMIT);
-    let took = started.elapsed();
-    let err = gate.err.finish(LIMIT);
+    let (code, took, err) = run(&mut cmd);
     assert_eq!(code, 69, "{err}");
     // The resolver alone would take 10 s (two tries of 5 s).
     assert!(
@@ -144,37 +149,33 @@ fn timeout_holds_when_dns_never_answers_and_says_the_name_was_not_resolved() {
     assert!(message.contains(&wanted), "{message}");
 }
 
+/// `--shutdown-now` to the proxy's name, within `timeout`.
+fn shutdown_now(dns: &SilentDns, timeout: &str) -> Command {
+    let url = format!("http://{PROXY_HOST}:4191/shutdown");
+    dns.gate(&[
+        "--shutdown-now",
+        "--shutdown-timeout",
+        timeout,
+        "--shutdown-uri",
+        &url,
+    ])
+}
+
 #[test]
 fn shutdown_timeout_holds_when_dns_never_answers_and_says_nothing_was_sent() {
     if !private_resolver_available("shutdown_timeout_holds_when_dns_never_answers") {
         return;
     }
     let dns = SilentDns::start(78);
-    let url = format!("http://{PROXY_HOST}:4191/shutdown");
-    let mut cmd = dns.gate(&[
-        "--shutdown-now",
-        "--shutdown-timeout",
-        "1s",
-        "--shutdown-uri",
-        &url,
-    ]);
-    let started = Instant::now();
-    let mut gate = Gate::spawn(&mut cmd);
-    let code = gate.code_within(LIMIT);
-    let took = started.elapsed();
-    let err = gate.err.finish(LIMIT);
+    let (code, took, err) = run(&mut shutdown_now(&dns, "1s"));
     assert_eq!(code, 69, "{err}");
     assert!(
         took < Duration::from_millis(2500),
         "exited after {took:?}: {err}"
     );
     assert!(err.contains("no connection could be made"), "{err}");
-    assert!(
-        err.contains(&format!(
-            "the name {PROXY_HOST} could not be resolved in time"
-        )),
-        "{err}"
-    );
+    let wanted = format!("the name {PROXY_HOST} could not be resolved in time");
+    assert!(err.contains(&wanted), "{err}");
     assert!(!err.contains("may have reached the proxy"), "{err}");
 }
 
@@ -184,15 +185,7 @@ fn sigterm_during_shutdown_now_ends_it_at_once_when_dns_never_answers() {
         return;
     }
     let dns = SilentDns::start(79);
-    let url = format!("http://{PROXY_HOST}:4191/shutdown");
-    let mut cmd = dns.gate(&[
-        "--shutdown-now",
-        "--shutdown-timeout",
-        "30s",
-        "--shutdown-uri",
-        &url,
-    ]);
-    let mut gate = Gate::spawn(&mut cmd);
+    let mut gate = Gate::spawn(&mut shutdown_now(&dns, "30s"));
     dns.wait_for_a_query();
     gate.signal(libc::SIGTERM);
     let signalled = Instant::now();
