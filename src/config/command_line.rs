@@ -157,27 +157,22 @@ fn skip_outranked_variables(command: &mut clap::Command, argv: &[OsString]) -> V
         .iter()
         .map(|(arg, _)| arg.get_id().as_str())
         .collect();
-    let unread = precedence::unread_variables(&typed);
+    let arg = |id: &str| command.get_arguments().find(|arg| arg.get_id() == id);
+    let mut losers = Vec::new();
     let mut notes = Vec::new();
-    for &(loser, by) in &unread {
-        let shown = |id: &str| {
-            command
-                .get_arguments()
-                .find(|arg| arg.get_id() == id)
-                .map(|arg| {
-                    let var = arg.get_env().map(|v| v.to_string_lossy().into_owned());
-                    (arg.get_long().unwrap_or(id).to_string(), var)
-                })
-        };
-        let (Some((_, Some(var))), Some((by_long, _))) = (shown(loser), shown(by)) else {
+    for (loser, by) in precedence::unread_variables(&typed) {
+        // `command` reads only the variables that are set: an unset one
+        // needs nothing turned off.
+        let (Some(var), Some(by)) = (arg(loser).and_then(|a| a.get_env()), arg(by)) else {
             continue;
         };
-        if env_var(&var).is_some() {
-            notes.push(format!("{var} is not read: --{by_long} was typed"));
-        }
+        let by = by.get_long().unwrap_or(by.get_id().as_str());
+        notes.push(format!("{} is not read: --{by} was typed", var.to_string_lossy()));
+        losers.push(loser);
     }
-    if !unread.is_empty() {
-        let losers: Vec<&str> = unread.iter().map(|(loser, _)| *loser).collect();
+    // The definition is built again only then: it costs the heap of a
+    // second clap command, which the usual command line never pays.
+    if !losers.is_empty() {
         *command = command_skipping(&losers);
     }
     notes
