@@ -153,6 +153,14 @@ pub(super) fn parse(command: &mut clap::Command, argv: &[OsString]) -> Result<Ar
 /// (`precedence::unread_variables`), so that a malformed one is no error;
 /// returns what was skipped, as lines for the debug log.
 fn skip_outranked_variables(command: &mut clap::Command, argv: &[OsString]) -> Vec<String> {
+    // Usually none of those variables is set (`command` reads only the set
+    // ones): then there is nothing to skip, and the scan of argv is spared.
+    let outrankable_set = command
+        .get_arguments()
+        .any(|arg| arg.get_env().is_some() && precedence::can_be_outranked(arg.get_id().as_str()));
+    if !outrankable_set {
+        return Vec::new();
+    }
     let typed: Vec<&str> = typed_options(command, argv)
         .iter()
         .map(|(arg, _)| arg.get_id().as_str())
@@ -167,7 +175,10 @@ fn skip_outranked_variables(command: &mut clap::Command, argv: &[OsString]) -> V
             continue;
         };
         let by = by.get_long().unwrap_or(by.get_id().as_str());
-        notes.push(format!("{} is not read: --{by} was typed", var.to_string_lossy()));
+        notes.push(format!(
+            "{} is not read: --{by} was typed",
+            var.to_string_lossy()
+        ));
         losers.push(loser);
     }
     // The definition is built again only then: it costs the heap of a

@@ -118,6 +118,11 @@ const OUTRANKS: [(&str, &str); 10] = [
     ("quiet", "log_filter"),
 ];
 
+/// Whether the option `id` can lose its variable to a typed option at all.
+pub(super) fn can_be_outranked(id: &str) -> bool {
+    OUTRANKS.iter().any(|(_, loser)| *loser == id)
+}
+
 /// The options whose variable is not read because of what was typed, each
 /// with the typed option that outranks it: `(loser, typed)`, one per loser.
 /// `typed` lists the ids of the options typed on the command line.
