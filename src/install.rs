@@ -19,7 +19,7 @@ use std::{
 
 use tracing::{debug, info, warn};
 
-use crate::{error::Error, exit_code::Outcome, signals::Sig};
+use crate::{report::error::Error, report::exit_code::Outcome, signals::Sig};
 
 /// The running binary. Not `argv[0]`, which may be a bare name found on PATH.
 const SELF_EXE: &str = "/proc/self/exe";
@@ -229,7 +229,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let missing = dir.path().join("missing");
         let e = install_now(&missing).expect_err("no such directory");
-        assert_eq!(e.outcome(), crate::exit_code::Outcome::CannotCreate);
+        assert_eq!(e.outcome(), crate::report::exit_code::Outcome::CannotCreate);
         assert!(e.to_string().contains(&*missing.to_string_lossy()), "{e}");
     }
 

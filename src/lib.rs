@@ -13,26 +13,13 @@
 // The unit-test build has no C entry point, so the phases below are unused there.
 #![cfg_attr(test, allow(dead_code))]
 
-mod backoff;
-mod child;
-mod cli;
+// The phases, bottom layer first: each uses only those above it.
 mod config;
-mod dns;
-mod duration;
-mod error;
-mod exec;
-mod exit_code;
-mod http;
+mod handoff;
 mod install;
-mod logging;
-mod mesh;
-mod probe;
-mod redact;
+mod report;
 mod shutdown;
 mod signals;
-mod supervise;
-mod terminal;
-mod termination_log;
 mod wait;
 
 use std::ffi::OsString;
@@ -41,10 +28,10 @@ use tracing::{error, info};
 
 use crate::{
     config::{Config, Handoff, Loaded},
-    error::Error,
-    exit_code::Outcome,
+    handoff::{exec, supervise},
+    report::{error::Error, exit_code::Outcome, logging, termination_log},
     signals::{Inherited, Phase, Watcher},
-    wait::Verdict,
+    wait::{Verdict, http},
 };
 
 /// What `--version` prints after the name: `0.4.0 (abc1234
@@ -60,7 +47,7 @@ const VERSION: &str = match option_env!("LINKERD_AWAIT_VERSION") {
 /// `LINKERD_AWAIT_*` variable): what `cargo xtask dist` generates the shell
 /// completions and the man page from, so they never drift from the gate.
 pub fn command() -> clap::Command {
-    <cli::Args as clap::CommandFactory>::command()
+    <config::cli::Args as clap::CommandFactory>::command()
 }
 
 /// The body of the C entry point (no Rust runtime prologue), which `main.rs`

@@ -13,10 +13,10 @@ use clap::{
 
 use super::precedence;
 use crate::{
-    cli::{Args, SHUTDOWN_URI_VAR},
-    logging::LogFormat,
-    redact::redact_text,
-    termination_log::{self, TerminationLog},
+    config::cli::{Args, SHUTDOWN_URI_VAR},
+    report::logging::LogFormat,
+    report::redact::redact_text,
+    report::termination_log::{self, TerminationLog},
 };
 
 /// Read when a usage error is reported, to report it in the format asked for.

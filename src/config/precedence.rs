@@ -9,7 +9,7 @@
 
 use clap::{ArgMatches, parser::ValueSource};
 
-use crate::cli::Args;
+use crate::config::cli::Args;
 
 /// Where the value of an option that is set came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -279,7 +279,10 @@ fn shutdown_uri_variable_is_a_comma_separated_list() {
         text.contains(SHUTDOWN_URI_VAR) && text.contains("'ftp://b/'"),
         "{text}"
     );
-    assert!(matches!(err.outcome(), crate::exit_code::Outcome::Usage));
+    assert!(matches!(
+        err.outcome(),
+        crate::report::exit_code::Outcome::Usage
+    ));
 }
 
 /// Every spelling of our options: `--long`, `-s`.
@@ -332,7 +335,7 @@ fn check_durations(c: &Config) -> Result<(), proptest::test_runner::TestCaseErro
     }
     durations.extend(c.backoff.delays().take(40));
     for d in durations {
-        proptest::prop_assert!(d <= crate::duration::MAX, "{d:?} in {c:?}");
+        proptest::prop_assert!(d <= crate::config::duration::MAX, "{d:?} in {c:?}");
         proptest::prop_assert!(now.checked_add(d).is_some(), "{d:?} in {c:?}");
     }
     Ok(())

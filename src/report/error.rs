@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::exit_code::Outcome;
+use crate::report::exit_code::Outcome;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

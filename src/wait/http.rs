@@ -17,7 +17,7 @@ use reqwest::{
     dns::{Addrs, Name, Resolve, Resolving},
 };
 
-use crate::error::Error;
+use crate::report::error::Error;
 
 /// The client for the proxy's admin endpoints. Built once; clones share
 /// its connection pool.
@@ -74,7 +74,7 @@ impl Resolve for LocalResolver {
         Box::pin(async move {
             // `dns`, not tokio's lookup_host: a lookup that DNS never
             // answers must not hold the gate beyond its deadlines.
-            let addrs: Vec<SocketAddr> = crate::dns::lookup(&host)
+            let addrs: Vec<SocketAddr> = crate::wait::dns::lookup(&host)
                 .await?
                 .into_iter()
                 .map(|ip| SocketAddr::from((ip, 0)))
@@ -109,7 +109,7 @@ pub async fn socket_addrs(url: &Url) -> std::io::Result<Vec<SocketAddr>> {
         return Ok(addrs);
     }
     let host = host.trim_end_matches('.').to_ascii_lowercase();
-    Ok(crate::dns::lookup(&host)
+    Ok(crate::wait::dns::lookup(&host)
         .await?
         .into_iter()
         .map(|ip| SocketAddr::from((ip, port)))
@@ -132,7 +132,7 @@ fn looked_up_name(url: &Url) -> Option<String> {
 /// it was the name lookup: the lookup of its host is still under way.
 pub fn unresolved(url: &Url) -> Option<RequestError> {
     looked_up_name(url)
-        .filter(|name| crate::dns::resolving(name))
+        .filter(|name| crate::wait::dns::resolving(name))
         .map(RequestError::Unresolved)
 }
 

@@ -7,7 +7,7 @@ use std::ffi::OsString;
 use clap::ValueEnum;
 use reqwest::Url;
 
-use crate::error::Error;
+use crate::report::error::Error;
 
 /// Set by Linkerd's injector in the proxy container; the gate may run there as a postStart hook.
 pub const PROXY_ADMIN_ADDR_VAR: &str = "LINKERD2_PROXY_ADMIN_LISTEN_ADDR";

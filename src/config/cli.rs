@@ -14,7 +14,7 @@ use clap::{
     },
 };
 
-use crate::{logging::LogFormat, mesh::Mesh, termination_log};
+use crate::{config::mesh::Mesh, report::logging::LogFormat, report::termination_log};
 
 /// Wait for the service-mesh proxy to become ready, then run CMD in place of this process.
 ///
@@ -230,7 +230,7 @@ impl TypedValueParser for Boolish {
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
-    crate::duration::parse(s)
+    crate::config::duration::parse(s)
 }
 
 fn parse_factor(s: &str) -> Result<f32, String> {
@@ -307,7 +307,7 @@ mod tests {
 
     /// Every row of the README's option table: `| `-p, --port <PORT>` | `VAR` | ...`.
     fn readme_options() -> Vec<Documented> {
-        let readme = include_str!("../README.md");
+        let readme = include_str!("../../README.md");
         let section = readme
             .split_once("### Options")
             .map(|(_, rest)| rest)

@@ -8,7 +8,11 @@
 //! two options that exclude each other (`--uri`/`--port`,
 //! `--verbose`/`--quiet`) the typed one wins (`precedence`).
 
+pub mod backoff;
+pub mod cli;
 mod command_line;
+pub mod duration;
+pub mod mesh;
 mod precedence;
 #[cfg(test)]
 mod tests;
@@ -20,12 +24,14 @@ use reqwest::Url;
 
 pub use self::command_line::command;
 use self::command_line::{early_termination_log, env_var, log_format, parse, with_env_source};
-use crate::{
+use self::{
     backoff::{Backoff, MIN_DELAY},
     cli::{Args, SHUTDOWN_URI_VAR, parse_url},
+    mesh::PROXY_ADMIN_ADDR_VAR,
+};
+use crate::report::{
     error::Error,
     logging::{Early, LogSettings, Rejected},
-    mesh::{self, PROXY_ADMIN_ADDR_VAR},
     redact::{redact_text, split_url_list},
     termination_log::TerminationLog,
 };

@@ -10,7 +10,7 @@ use tracing_subscriber::{
     util::SubscriberInitExt,
 };
 
-use crate::{error::Error, exit_code::Outcome};
+use crate::{report::error::Error, report::exit_code::Outcome};
 
 /// `--log-format`; the doc comments are the `--help` text of each value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -11,9 +11,9 @@ use tracing::{error, info};
 
 use crate::{
     config::Command,
-    exit_code::{ExecFailure, Outcome},
+    report::exit_code::{ExecFailure, Outcome},
+    report::termination_log,
     signals::Inherited,
-    termination_log,
 };
 
 /// Why the command could not be run, with the OS error for the log line.

@@ -6,6 +6,9 @@
 //! next termination signal), so its timing is unit-tested on tokio's paused
 //! clock with scripted checks and signals (`wait/tests.rs`).
 
+pub mod checks;
+pub mod dns;
+pub mod http;
 #[cfg(test)]
 mod tests;
 
@@ -15,16 +18,16 @@ use tokio::time::{Instant, sleep, sleep_until};
 use tracing::{debug, error, info, warn};
 
 use crate::{
-    backoff::Backoff,
+    config::backoff::Backoff,
+    config::duration::human,
     config::{Config, OnTimeout},
-    duration::human,
-    error::Error,
-    exit_code::Outcome,
-    http::RequestError,
-    probe::{NotReady, Probe},
-    redact::Redacted,
+    report::error::Error,
+    report::exit_code::Outcome,
+    report::redact::Redacted,
+    report::termination_log,
     signals::{Event, Sig, Signals},
-    termination_log,
+    wait::checks::proxy::{NotReady, Probe},
+    wait::http::RequestError,
 };
 
 /// What the wait phase decided.

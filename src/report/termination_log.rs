@@ -20,7 +20,7 @@ use std::{
 
 use tracing::debug;
 
-use crate::logging::{Early, Rejected};
+use crate::report::logging::{Early, Rejected};
 
 /// Where kubelet mounts the file in every container (the Pod API's default
 /// `terminationMessagePath`).

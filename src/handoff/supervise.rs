@@ -6,10 +6,10 @@ use reqwest::Client;
 use tracing::{error, info};
 
 use crate::{
-    child::{self, Ending},
     config::{Command, OnFailure, Shutdown},
-    error::Error,
-    exit_code::Outcome,
+    handoff::child::{self, Ending},
+    report::error::Error,
+    report::exit_code::Outcome,
     shutdown,
     signals::{Event, Sig, Signals},
     wait::Verdict,
@@ -41,7 +41,7 @@ pub async fn run(
                 }
                 Ending::NotStarted(e) => {
                     error!("{e}");
-                    crate::termination_log::append(&e.to_string());
+                    crate::report::termination_log::append(&e.to_string());
                     (e.outcome(), false)
                 }
                 Ending::Failed(e) => return Err(e),

@@ -22,11 +22,11 @@ use tracing::{debug, warn};
 
 use crate::{
     config::Command,
-    error::Error,
-    exec::ExecError,
-    exit_code::Outcome,
+    handoff::exec::ExecError,
+    handoff::terminal::Terminal,
+    report::error::Error,
+    report::exit_code::Outcome,
     signals::{self, Event, Phase, Sig, Signals},
-    terminal::Terminal,
 };
 
 /// How the child ended.

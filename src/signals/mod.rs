@@ -37,7 +37,7 @@ use self::policy::Class;
 pub use self::{inherited::Inherited, policy::Phase, raise::stop_self};
 #[cfg(not(test))]
 pub use self::{inherited::ignore_sigpipe, raise::die_by};
-use crate::error::Error;
+use crate::report::error::Error;
 
 /// A signal number. Unlike nix's `Signal` it also covers the real-time
 /// signals, which a supervisor must forward like any other.

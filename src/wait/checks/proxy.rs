@@ -7,8 +7,8 @@ use reqwest::{Client, StatusCode, Url};
 use tokio::time::{Instant, timeout_at};
 
 use crate::{
-    http::{self, RequestError},
-    redact::Redacted,
+    report::redact::Redacted,
+    wait::http::{self, RequestError},
 };
 
 /// Enough to let a small error page finish so the connection can be reused.
@@ -64,7 +64,7 @@ impl fmt::Display for NotReady {
                 write!(
                     f,
                     "no response within {} (--attempt-timeout)",
-                    crate::duration::human(*after)
+                    crate::config::duration::human(*after)
                 )
             }
             NotReady::Request(reason) => reason.fmt(f),

@@ -18,12 +18,12 @@ use tokio::{
 use tracing::{debug, error, info, warn};
 
 use crate::{
-    backoff::Backoff,
+    config::backoff::Backoff,
+    config::duration::human,
     config::{Shutdown, Watch},
-    duration::human,
-    exit_code::Outcome,
-    http::{self, RequestError},
-    redact::Redacted,
+    report::exit_code::Outcome,
+    report::redact::Redacted,
+    wait::http::{self, RequestError},
 };
 
 /// Linkerd ≥ 2.16 only serves `/shutdown` with this annotation; otherwise it answers 404.
@@ -231,7 +231,7 @@ pub async fn request(client: &Client, shutdown: &Shutdown) -> Report {
     // in `kubectl describe pod` too (the termination message), one line per
     // failed request, as logged.
     for line in report.failures() {
-        crate::termination_log::append(&line);
+        crate::report::termination_log::append(&line);
     }
     report
 }

@@ -121,7 +121,7 @@ mod tests {
 
     /// The first cell of each row of the README's exit-code table.
     fn readme_rows() -> Vec<String> {
-        let readme = include_str!("../README.md");
+        let readme = include_str!("../../README.md");
         let section = readme
             .split_once("### Exit codes")
             .map(|(_, rest)| rest)
