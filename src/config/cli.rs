@@ -1,6 +1,6 @@
 //! The command line: flags, their environment variables and help text.
 //!
-//! Only declarations live here; `config` turns the parsed values into checked
+//! Only declarations live here (how each value is read: `values`); `config` turns the parsed values into checked
 //! types. Every option has a `LINKERD_AWAIT_*` variable so that a manifest can
 //! set it without touching the image's ENTRYPOINT.
 
@@ -8,13 +8,15 @@ use std::{ffi::OsString, path::PathBuf, time::Duration};
 
 use clap::{
     ArgAction, Parser,
-    builder::{
-        BoolishValueParser, EnumValueParser, OsStringValueParser, PathBufValueParser,
-        PossibleValue, StringValueParser, TypedValueParser,
-    },
+    builder::{EnumValueParser, OsStringValueParser, PathBufValueParser, StringValueParser},
 };
 
-use crate::{config::mesh::Mesh, report::logging::LogFormat, report::termination_log};
+pub use super::values::parse_url;
+use super::{
+    mesh::Mesh,
+    values::{Boolish, Trimmed, parse_duration, parse_factor},
+};
+use crate::report::{logging::LogFormat, termination_log};
 
 /// Wait for the service-mesh proxy to become ready, then run CMD in place of this process.
 ///
@@ -173,91 +175,6 @@ pub struct Args {
 /// Read by `config` rather than clap: only this variable is a comma-separated list.
 pub const SHUTDOWN_URI_VAR: &str = "LINKERD_AWAIT_SHUTDOWN_URI";
 
-/// Every option's value parser, wrapped so that surrounding whitespace is
-/// ignored in flags and variables alike (a YAML `value: "4191 "` or a
-/// trailing newline from a template must not turn into a usage error).
-/// Parsers that do not trim themselves (ports, booleans, enums) need it;
-/// using it everywhere keeps one rule. The possible values are passed on, so
-/// `--help` still lists them.
-#[derive(Clone)]
-struct Trimmed<P>(P);
-
-impl<P> TypedValueParser for Trimmed<P>
-where
-    P: TypedValueParser,
-{
-    type Value = P::Value;
-
-    fn parse_ref(
-        &self,
-        cmd: &clap::Command,
-        arg: Option<&clap::Arg>,
-        value: &std::ffi::OsStr,
-    ) -> Result<Self::Value, clap::Error> {
-        // Non-UTF-8 is passed as it is: the inner parser says what is wrong with it.
-        let value = value
-            .to_str()
-            .map_or(value, |s| std::ffi::OsStr::new(s.trim()));
-        self.0.parse_ref(cmd, arg, value)
-    }
-
-    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
-        self.0.possible_values()
-    }
-}
-
-/// clap's boolean parser, with the spellings it accepts listed in `--help`
-/// and the completions (clap's own lists only `true` and `false`).
-#[derive(Clone)]
-struct Boolish;
-
-impl TypedValueParser for Boolish {
-    type Value = bool;
-
-    fn parse_ref(
-        &self,
-        cmd: &clap::Command,
-        arg: Option<&clap::Arg>,
-        value: &std::ffi::OsStr,
-    ) -> Result<bool, clap::Error> {
-        BoolishValueParser::new().parse_ref(cmd, arg, value)
-    }
-
-    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
-        let spellings = ["true", "false", "yes", "no", "on", "off", "1", "0"];
-        Some(Box::new(spellings.into_iter().map(PossibleValue::new)))
-    }
-}
-
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    crate::config::duration::parse(s)
-}
-
-fn parse_factor(s: &str) -> Result<f32, String> {
-    match s.trim().parse::<f32>() {
-        Ok(f) if f.is_finite() && (1.0..=100.0).contains(&f) => Ok(f),
-        _ => Err("expected a number from 1 to 100, e.g. 2 or 1.5".to_string()),
-    }
-}
-
-pub fn parse_url(s: &str) -> Result<reqwest::Url, String> {
-    if !s.contains("://") {
-        return Err("missing 'http://'; expected e.g. http://localhost:4191/ready".to_string());
-    }
-    let url = reqwest::Url::parse(s.trim())
-        .map_err(|e| format!("{e}; expected e.g. http://localhost:4191/ready"))?;
-    if url.scheme() != "http" {
-        return Err(format!(
-            "scheme '{}' is not supported; only plain http:// to the local proxy is",
-            url.scheme()
-        ));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err("missing host; expected e.g. http://localhost:4191/ready".to_string());
-    }
-    Ok(url)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,23 +199,6 @@ mod tests {
                 "--{} has no LINKERD_AWAIT_ env var",
                 arg.get_id()
             );
-        }
-    }
-
-    #[test]
-    fn urls_must_be_plain_http() {
-        assert!(parse_url("http://localhost:4191/ready").is_ok());
-        assert!(parse_url("https://localhost/ready").is_err());
-        assert!(parse_url("localhost:4191").is_err());
-        assert!(parse_url("not a url").is_err());
-    }
-
-    #[test]
-    fn factor_bounds() {
-        assert_eq!(parse_factor("2"), Ok(2.0));
-        assert_eq!(parse_factor("1"), Ok(1.0));
-        for bad in ["0.5", "0", "-2", "NaN", "inf", "x", "1000"] {
-            assert!(parse_factor(bad).is_err(), "{bad}");
         }
     }
 

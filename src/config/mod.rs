@@ -16,6 +16,8 @@ pub mod mesh;
 mod precedence;
 #[cfg(test)]
 mod tests;
+mod typed;
+mod values;
 
 use std::{borrow::Cow, ffi::OsString, path::PathBuf, time::Duration};
 
@@ -23,11 +25,14 @@ use clap::CommandFactory;
 use reqwest::Url;
 
 pub use self::command_line::command;
-use self::command_line::{early_termination_log, env_var, log_format, parse, with_env_source};
 use self::{
     backoff::{Backoff, MIN_DELAY},
     cli::{Args, SHUTDOWN_URI_VAR, parse_url},
     mesh::PROXY_ADMIN_ADDR_VAR,
+};
+use self::{
+    command_line::{env_var, parse},
+    typed::{early_termination_log, log_format, with_env_source},
 };
 use crate::report::{
     error::Error,
