@@ -1,6 +1,6 @@
 //! The app as the gate's child (`--shutdown`): spawn it, pass signals on to
-//! it, reap every zombie, follow its job-control stops, and report how the
-//! child ended. `supervise` decides what happens around it.
+//! it, follow its job-control stops, and report how the child ended (the
+//! reaping and what a status means: `reap`). `supervise` decides what happens around it.
 //!
 //! The gate is usually PID 1 of the container in this mode, so it does what
 //! an init must (after tini): forward signals, reap orphans, exit with the
@@ -12,58 +12,22 @@ use std::os::unix::process::CommandExt;
 
 use nix::{
     errno::Errno,
-    sys::{
-        signal::{SigHandler, Signal, signal},
-        wait::{WaitPidFlag, WaitStatus, waitpid},
-    },
+    sys::signal::{SigHandler, Signal, signal},
     unistd::Pid,
 };
 use tracing::{debug, warn};
 
+pub use super::reap::ChildEnd;
+use super::{
+    exec::ExecError,
+    reap::{ChildState, become_subreaper, reap},
+    terminal::Terminal,
+};
 use crate::{
     config::Command,
-    handoff::exec::ExecError,
-    handoff::terminal::Terminal,
     report::error::Error,
-    report::exit_code::Outcome,
     signals::{self, Event, Phase, Sig, Signals},
 };
-
-/// How the child ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChildEnd {
-    Exited(i32),
-    Killed(Sig),
-}
-
-impl ChildEnd {
-    pub fn succeeded(self) -> bool {
-        self == ChildEnd::Exited(0)
-    }
-
-    pub fn outcome(self) -> Outcome {
-        match self {
-            ChildEnd::Exited(code) => Outcome::ChildExited(code),
-            ChildEnd::Killed(sig) => Outcome::ChildKilled(sig.number()),
-        }
-    }
-}
-
-impl std::fmt::Display for ChildEnd {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match *self {
-            ChildEnd::Exited(code) => write!(f, "exited with code {code}"),
-            ChildEnd::Killed(sig) => write!(f, "was killed by {sig}"),
-        }
-    }
-}
-
-/// What one look at the child's status found.
-enum ChildState {
-    Ended(ChildEnd),
-    Stopped(Sig),
-    Continued,
-}
 
 /// How supervising the app ended: the three endings.
 pub enum Ending {
@@ -266,52 +230,6 @@ impl App {
             Errno::ESRCH => debug!(signal = %sig, "child already exited"),
             e => warn!(signal = %sig, "cannot forward signal to the app: {e}"),
         }
-    }
-}
-
-/// Reaps every exited child (orphans included) and returns what happened to
-/// the main child, if anything.
-fn reap(main: Pid) -> Option<ChildState> {
-    let mut state = None;
-    // WUNTRACED/WCONTINUED: job-control stops and continues of the main
-    // child are reported too (orphans' ones are only logged).
-    let flags = WaitPidFlag::WNOHANG | WaitPidFlag::WUNTRACED | WaitPidFlag::WCONTINUED;
-    loop {
-        match waitpid(Pid::from_raw(-1), Some(flags)) {
-            Ok(WaitStatus::Exited(pid, code)) if pid == main => {
-                state = Some(ChildState::Ended(ChildEnd::Exited(code)));
-            }
-            Ok(WaitStatus::Signaled(pid, sig, _)) if pid == main => {
-                state = Some(ChildState::Ended(ChildEnd::Killed(Sig::from(sig as i32))));
-            }
-            Ok(WaitStatus::Stopped(pid, sig)) if pid == main => {
-                state = Some(ChildState::Stopped(Sig::from(sig as i32)));
-            }
-            Ok(WaitStatus::Continued(pid)) if pid == main => {
-                state = Some(ChildState::Continued);
-            }
-            Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => return state,
-            Ok(status) => debug!(?status, "reaped"),
-            Err(Errno::EINTR) => {}
-            Err(e) => {
-                warn!("waitpid failed: {e}");
-                return state;
-            }
-        }
-    }
-}
-
-/// Orphaned descendants are re-parented to the nearest subreaper, or to PID 1.
-/// When the gate is not PID 1 it asks to be that subreaper, so orphans the
-/// app leaves behind are still reaped instead of lingering as zombies.
-fn become_subreaper() {
-    if std::process::id() == 1 {
-        return;
-    }
-    if let Err(e) = nix::sys::prctl::set_child_subreaper(true) {
-        warn!(
-            "cannot become a child subreaper ({e}); orphaned processes of the app may stay zombies. Run the gate as PID 1 or under an init."
-        );
     }
 }
 

@@ -4,5 +4,6 @@
 
 pub mod child;
 pub mod exec;
+mod reap;
 pub mod supervise;
 pub mod terminal;
