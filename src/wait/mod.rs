@@ -2,13 +2,16 @@
 //! termination signal, whichever comes first; then the verdict (hand off or
 //! stop, `--timeout-fatal`) and the lines that tell the user.
 //!
-//! The loop only sees two seams, [`Readiness`] (one check) and [`Stop`] (the
-//! next termination signal), so its timing is unit-tested on tokio's paused
-//! clock with scripted checks and signals (`wait/tests.rs`).
+//! The loop only sees two seams, [`Check`] (one attempt at a target, from
+//! `checks`) and [`Stop`] (the next termination signal), so its timing is
+//! unit-tested on tokio's paused clock with scripted checks and signals
+//! (`wait/tests.rs`). When the progress lines come: `progress`. The one HTTP
+//! client and the name lookups its checks use: `http`, `dns`.
 
 pub mod checks;
 pub mod dns;
 pub mod http;
+mod progress;
 #[cfg(test)]
 mod tests;
 
@@ -17,17 +20,14 @@ use std::{future::Future, time::Duration};
 use tokio::time::{Instant, sleep, sleep_until};
 use tracing::{debug, error, info, warn};
 
+use self::{
+    checks::{Check, NotReady, proxy::ProxyCheck},
+    progress::{Reports, checks},
+};
 use crate::{
-    config::backoff::Backoff,
-    config::duration::human,
-    config::{Config, OnTimeout},
-    report::error::Error,
-    report::exit_code::Outcome,
-    report::redact::Redacted,
-    report::termination_log,
+    config::{Config, OnTimeout, backoff::Backoff, duration::human},
+    report::{error::Error, exit_code::Outcome, termination_log},
     signals::{Event, Sig, Signals},
-    wait::checks::proxy::{NotReady, Probe},
-    wait::http::RequestError,
 };
 
 /// What the wait phase decided.
@@ -50,16 +50,16 @@ pub async fn for_proxy(
     if let Some(reason) = &config.disabled {
         debug!("not waiting for the proxy: {reason}");
     } else {
-        let probe = Probe::new(client, config.ready_url.clone(), config.attempt_timeout);
+        let proxy = ProxyCheck::new(client, config.ready_url.clone(), config.attempt_timeout);
         info!(
             "waiting for the proxy at {}{}",
-            probe.url(),
+            proxy.describe(),
             config
                 .timeout
                 .map_or_else(String::new, |t| format!(" (timeout {})", human(t)))
         );
-        let waited = until_ready(&probe, &config.backoff, config.timeout, signals).await?;
-        if let stop @ Verdict::Stop(_) = verdict(waited, probe.url(), config.on_timeout) {
+        let waited = until_ready(&proxy, &config.backoff, config.timeout, signals).await?;
+        if let stop @ Verdict::Stop(_) = verdict(waited, &proxy.describe(), config.on_timeout) {
             return Ok(stop);
         }
     }
@@ -75,7 +75,7 @@ pub async fn for_proxy(
 
 /// How the wait ended, as a verdict, with the line that says so. A timeout
 /// stops the gate unless `--timeout-fatal=false`.
-fn verdict(waited: Waited, url: Redacted<'_>, on_timeout: OnTimeout) -> Verdict {
+fn verdict(waited: Waited, url: &str, on_timeout: OnTimeout) -> Verdict {
     match waited {
         Waited::Ready { elapsed, checks } => {
             info!(
@@ -118,38 +118,9 @@ fn verdict(waited: Waited, url: Redacted<'_>, on_timeout: OnTimeout) -> Verdict 
     }
 }
 
-/// One readiness check.
-pub trait Readiness {
-    fn check(&self) -> impl Future<Output = Result<(), NotReady>>;
-    /// What is awaited, for progress lines.
-    fn describe(&self) -> String;
-    /// What an unfinished check was doing when the deadline cut it off,
-    /// if that says more than the last finished one (a name lookup).
-    fn cut_off(&self, _after: Duration) -> Option<NotReady> {
-        None
-    }
-}
-
 /// The source of signals that end the wait.
 pub trait Stop {
     fn next(&self) -> impl Future<Output = Result<Sig, Error>>;
-}
-
-impl Readiness for Probe {
-    fn check(&self) -> impl Future<Output = Result<(), NotReady>> {
-        Probe::check(self)
-    }
-
-    fn describe(&self) -> String {
-        self.url().to_string()
-    }
-
-    fn cut_off(&self, after: Duration) -> Option<NotReady> {
-        match Probe::cut_off(self, after) {
-            reason @ NotReady::Request(RequestError::Unresolved(_)) => Some(reason),
-            _ => None,
-        }
-    }
 }
 
 impl Stop for Signals {
@@ -178,40 +149,8 @@ pub enum Waited {
     Signalled(Sig),
 }
 
-/// When the "still waiting" lines come: after 1 s, then after gaps that
-/// double up to 30 s (at 1, 3, 7, 15, 31, 61, 91 s, ...): frequent enough to
-/// show a slow start, rare enough not to flood the logs of a pod that waits
-/// for minutes.
-#[derive(Debug)]
-struct Reports {
-    next: Duration,
-    gap: Duration,
-}
-
-const FIRST_REPORT: Duration = Duration::from_secs(1);
-const MAX_REPORT_GAP: Duration = Duration::from_secs(30);
-
-impl Reports {
-    fn new() -> Self {
-        Reports {
-            next: FIRST_REPORT,
-            gap: FIRST_REPORT,
-        }
-    }
-
-    /// True when a line is due at `elapsed`; schedules the next one.
-    fn due(&mut self, elapsed: Duration) -> bool {
-        if elapsed < self.next {
-            return false;
-        }
-        self.gap = (self.gap * 2).min(MAX_REPORT_GAP);
-        self.next = elapsed + self.gap;
-        true
-    }
-}
-
 pub async fn until_ready(
-    probe: &impl Readiness,
+    probe: &impl Check,
     backoff: &Backoff,
     timeout: Option<Duration>,
     stop: &impl Stop,
@@ -278,14 +217,5 @@ async fn until(deadline: Option<Instant>) {
     match deadline {
         Some(at) => sleep_until(at).await,
         None => std::future::pending().await,
-    }
-}
-
-/// "1 check", "14 checks".
-fn checks(n: u64) -> String {
-    if n == 1 {
-        "1 check".to_string()
-    } else {
-        format!("{n} checks")
     }
 }

@@ -37,7 +37,7 @@ impl Script {
     }
 }
 
-impl Readiness for Script {
+impl Check for Script {
     async fn check(&self) -> Result<(), NotReady> {
         self.began.borrow_mut().push(self.start.elapsed());
         let (took, ready) = self

@@ -1,11 +1,16 @@
-//! One readiness check: a GET whose status line decides, and a bounded read
-//! of any not-ready body so the one kept-alive connection can be reused.
+//! The proxy's readiness check: a GET whose status line decides, and a
+//! bounded read of any not-ready body so the one kept-alive connection can
+//! be reused.
+//!
+//! Invariant: one attempt ends within `--attempt-timeout`, and a body is
+//! read only with a `Content-Length` of at most 4 KiB, within 5 ms.
 
-use std::{fmt, time::Duration};
+use std::time::Duration;
 
-use reqwest::{Client, StatusCode, Url};
+use reqwest::{Client, Url};
 use tokio::time::{Instant, timeout_at};
 
+use super::{Check, NotReady};
 use crate::{
     report::redact::Redacted,
     wait::http::{self, RequestError},
@@ -30,58 +35,16 @@ const BODY_LIMIT: u64 = 4 * 1024;
 /// checks or delays noticing readiness.
 const BODY_GRACE: Duration = Duration::from_millis(5);
 
-/// Why a check did not find the proxy ready; shown to users in progress lines.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NotReady {
-    /// A response with a non-2xx status.
-    Status(StatusCode),
-    /// A 3xx, which is never followed, and where it pointed (resolved
-    /// against the checked URL and redacted), if it said.
-    Redirect(StatusCode, Option<String>),
-    /// No response head within the attempt timeout.
-    TimedOut(Duration),
-    /// No response at all: refused, reset, malformed, ...
-    Request(RequestError),
-}
-
-impl fmt::Display for NotReady {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            NotReady::Status(status) => write!(f, "HTTP {status}"),
-            NotReady::Redirect(status, Some(to)) => {
-                write!(
-                    f,
-                    "HTTP {status} redirect to '{to}' (redirects are not followed)"
-                )
-            }
-            NotReady::Redirect(status, None) => {
-                write!(
-                    f,
-                    "HTTP {status} redirect without a Location (redirects are not followed)"
-                )
-            }
-            NotReady::TimedOut(after) => {
-                write!(
-                    f,
-                    "no response within {} (--attempt-timeout)",
-                    crate::config::duration::human(*after)
-                )
-            }
-            NotReady::Request(reason) => reason.fmt(f),
-        }
-    }
-}
-
 /// Checks one readiness URL.
-pub struct Probe {
+pub struct ProxyCheck {
     client: Client,
     url: Url,
     attempt_timeout: Duration,
 }
 
-impl Probe {
+impl ProxyCheck {
     pub fn new(client: Client, url: Url, attempt_timeout: Duration) -> Self {
-        Probe {
+        ProxyCheck {
             client,
             url,
             attempt_timeout,
@@ -93,18 +56,31 @@ impl Probe {
         Redacted(&self.url)
     }
 
-    /// Why a check cut off after `after` got no answer: the name lookup,
-    /// if that was still under way, else no response in time.
-    pub fn cut_off(&self, after: Duration) -> NotReady {
+    /// Why an attempt cut off after `after` got no answer: the name
+    /// lookup, if that was still under way, else no response in time.
+    fn unanswered(&self, after: Duration) -> NotReady {
         http::unresolved(&self.url).map_or(NotReady::TimedOut(after), NotReady::Request)
+    }
+}
+
+impl Check for ProxyCheck {
+    fn describe(&self) -> String {
+        self.url().to_string()
+    }
+
+    fn cut_off(&self, after: Duration) -> Option<NotReady> {
+        match self.unanswered(after) {
+            reason @ NotReady::Request(RequestError::Unresolved(_)) => Some(reason),
+            _ => None,
+        }
     }
 
     /// One check: ready iff the response status is 2xx.
-    pub async fn check(&self) -> Result<(), NotReady> {
+    async fn check(&self) -> Result<(), NotReady> {
         let deadline = Instant::now() + self.attempt_timeout;
         let mut response =
             match timeout_at(deadline, self.client.get(self.url.clone()).send()).await {
-                Err(_elapsed) => return Err(self.cut_off(self.attempt_timeout)),
+                Err(_elapsed) => return Err(self.unanswered(self.attempt_timeout)),
                 Ok(Err(e)) => return Err(NotReady::Request(e.into())),
                 Ok(Ok(response)) => response,
             };
