@@ -365,7 +365,7 @@ fn overflowing_shutdown_timeout_exits_2_before_the_app_runs() {
 fn the_largest_duration_is_accepted_everywhere() {
     // A proxy that exits once asked to: the gate watches for that, within
     // the (here ten-year) --shutdown-timeout.
-    let proxy = FakeProxy::exiting_on_shutdown(|_, _| Reply::Status(200));
+    let proxy = FakeProxy::start(|_, _| Reply::Status(200));
     let mut cmd = gate_for(&proxy);
     for (flag, _) in DURATION_OPTIONS {
         cmd.args([flag, "3650d"]);

@@ -517,7 +517,15 @@ fn comma_in_a_typed_shutdown_uri_is_part_of_the_url() {
     let proxy = FakeProxy::ready_after(1);
     let out = output(
         gate_for(&proxy)
-            .args(["-t", "5s", "-S", "--shutdown-uri"])
+            // A path no proxy exits on: a short watch (the timeout is not what is tested).
+            .args([
+                "-t",
+                "5s",
+                "--shutdown-timeout",
+                "300ms",
+                "-S",
+                "--shutdown-uri",
+            ])
             .arg(proxy.url("/quit?a=1,2"))
             .args(["--", "true"]),
     );
@@ -539,7 +547,16 @@ fn shutdown_uri_env_var_is_comma_separated() {
                 "LINKERD_AWAIT_SHUTDOWN_URI",
                 format!(" {} , {} ,", proxy.url("/one"), proxy.url("/two")),
             )
-            .args(["-t", "5s", "-S", "--", "true"]),
+            // Paths no proxy exits on: a short watch (the timeout is not what is tested).
+            .args([
+                "-t",
+                "5s",
+                "--shutdown-timeout",
+                "300ms",
+                "-S",
+                "--",
+                "true",
+            ]),
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
     assert_eq!(proxy.requests_to("/one").len(), 1, "{:?}", proxy.requests());

@@ -13,7 +13,6 @@ use std::process::Command;
 #[test]
 fn app_exit_code_becomes_the_gates_and_a_killed_app_kills_the_gate_by_the_same_signal() {
     use std::os::unix::process::ExitStatusExt;
-    let proxy = proxy_answering(Reply::Status(200));
     for (script, code, signal) in [
         ("exit 0", Some(0), None),
         ("exit 3", Some(3), None),
@@ -22,6 +21,8 @@ fn app_exit_code_becomes_the_gates_and_a_killed_app_kills_the_gate_by_the_same_s
         ("kill -TERM $$", None, Some(libc::SIGTERM)),
         ("kill -QUIT $$", None, Some(libc::SIGQUIT)),
     ] {
+        // A proxy per run: each stops listening once it accepted its request.
+        let proxy = proxy_answering(Reply::Status(200));
         let mut cmd = gate_for(&proxy);
         cmd.arg("-S");
         app(&mut cmd, script, &[]);
@@ -36,8 +37,8 @@ fn app_exit_code_becomes_the_gates_and_a_killed_app_kills_the_gate_by_the_same_s
             "app `{script}`; stderr:\n{err}"
         );
         assert!(!out.status.core_dumped(), "app `{script}`");
+        assert_eq!(proxy.requests_to("/shutdown").len(), 1, "app `{script}`");
     }
-    assert_eq!(proxy.requests_to("/shutdown").len(), 6);
 }
 
 #[test]
@@ -85,15 +86,18 @@ fn app_status_survives_a_parent_that_ignores_sigchld() {
     assert_eq!(gate.code_within(LIMIT), 3, "{}", gate.err.text());
     assert_eq!(proxy.requests_to("/shutdown").len(), 1);
 
+    // A proxy per run: each stops listening once it accepted its request.
+    let proxy = proxy_answering(Reply::Status(200));
     let mut cmd = gate_for(&proxy);
     cmd.args(["-S", "--shutdown-timeout", "1s", "--", "/nonexistent/app"]);
     sigchld_ignoring_parent(&mut cmd);
     let out = output(&mut cmd);
     assert_eq!(out.status.code(), Some(127), "{}", stderr_text(&out));
-    assert_eq!(proxy.requests_to("/shutdown").len(), 2);
+    assert_eq!(proxy.requests_to("/shutdown").len(), 1);
 
     // The app still inherits the parent's choice (not through a shell: sh
     // resets SIGCHLD for itself).
+    let proxy = proxy_answering(Reply::Status(200));
     let mut cmd = gate_for(&proxy);
     cmd.args(["-S", "--", "grep", "SigIgn", "/proc/self/status"]);
     sigchld_ignoring_parent(&mut cmd);

@@ -64,6 +64,9 @@ fn istio_preset_checks_healthz_ready_and_posts_quitquitquit_on_15020() {
         &[
             "--mesh",
             "istio",
+            // It watches the readiness address, which does not stop here.
+            "--shutdown-timeout",
+            "300ms",
             "--shutdown-uri",
             &quit.url("/quitquitquit"),
         ],

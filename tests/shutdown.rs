@@ -47,7 +47,7 @@ impl WatchedProxy {
         let app_gone = Arc::new(Mutex::new(Vec::new()));
         let seen = app_gone.clone();
         // It exits once it accepted a shutdown request, as a real proxy does.
-        let proxy = FakeProxy::exiting_on_shutdown(move |req, _| {
+        let proxy = FakeProxy::start(move |req, _| {
             if req.path == "/ready" {
                 return readiness.clone();
             }
@@ -118,6 +118,9 @@ fn shutdown_is_posted_once_to_each_shutdown_uri_after_the_app_exited() {
     let mut cmd = gate_for(&first.proxy);
     cmd.args([
         "-S",
+        // Paths no proxy exits on: a short watch (the timeout is not what is tested).
+        "--shutdown-timeout",
+        "500ms",
         "--shutdown-uri",
         &first.proxy.url("/quit-first"),
         "--shutdown-uri",
@@ -203,6 +206,9 @@ fn refused_shutdown_connection_is_retried_until_the_proxy_listens() {
     // Let a few attempts be refused, then start listening.
     thread::sleep(Duration::from_millis(200));
     let late = FakeProxy::serve(refused.listen(), Arc::new(|_, _| Reply::Status(200)));
+    // The proxy it watches (the readiness address) stops once asked.
+    late.wait_for_requests(1, LIMIT);
+    ready.stop_listening();
     assert_eq!(gate.code_within(LIMIT), 0, "{}", gate.err.text());
     let posts = late.requests_to("/shutdown");
     assert_eq!(posts.len(), 1, "{:?}", late.requests());
@@ -309,7 +315,7 @@ fn lines_with<'a>(log: &'a str, needle: &str) -> Vec<&'a str> {
 
 #[test]
 fn a_proxy_that_exits_at_once_is_confirmed_stopped_within_a_few_ms() {
-    let proxy = FakeProxy::exiting_on_shutdown(|_, _| Reply::Status(200));
+    let proxy = FakeProxy::start(|_, _| Reply::Status(200));
     let mut cmd = gate_for(&proxy);
     supervise(&mut cmd, "exit 0");
     let mut gate = Gate::spawn(&mut cmd);
@@ -339,7 +345,7 @@ fn a_proxy_that_exits_at_once_is_confirmed_stopped_within_a_few_ms() {
 
 #[test]
 fn a_proxy_that_exits_later_is_watched_until_it_does() {
-    let proxy = proxy_answering(Reply::Status(200));
+    let proxy = draining_proxy_answering(Reply::Status(200));
     let mut cmd = gate_for(&proxy);
     supervise(&mut cmd, "exit 3");
     let mut gate = Gate::spawn(&mut cmd);
@@ -368,7 +374,7 @@ fn a_proxy_that_exits_later_is_watched_until_it_does() {
 
 #[test]
 fn a_draining_proxy_gets_one_warning_naming_the_grace_period_and_the_apps_code_stays() {
-    let proxy = proxy_answering(Reply::Status(200));
+    let proxy = draining_proxy_answering(Reply::Status(200));
     let mut cmd = gate_for(&proxy);
     cmd.args(["--shutdown-timeout", "400ms"]);
     supervise(&mut cmd, "exit 5");
@@ -398,7 +404,7 @@ fn a_draining_proxy_gets_one_warning_naming_the_grace_period_and_the_apps_code_s
 
 #[test]
 fn after_a_readiness_timeout_the_proxy_is_still_confirmed_stopped() {
-    let proxy = FakeProxy::exiting_on_shutdown(|req, _| match req.path.as_str() {
+    let proxy = FakeProxy::start(|req, _| match req.path.as_str() {
         "/ready" => Reply::Status(503),
         _ => Reply::Status(200),
     });
@@ -474,7 +480,8 @@ fn zero_shutdown_timeout_says_it_did_not_wait_and_never_claims_no_answer() {
     }
     // A proxy that answers at once sometimes beats the gate's exit; an answer
     // the gate has is reported, and it must be one the proxy gave.
-    let quick = proxy_answering(Reply::Status(200));
+    // One proxy for both runs: it must keep listening after the first.
+    let quick = draining_proxy_answering(Reply::Status(200));
     for format in ["plain", "json"] {
         let posted_before = quick.requests_to("/shutdown").len();
         let line = zero_timeout_line(&quick, format);
@@ -641,7 +648,7 @@ fn a_proxy_that_exits_on_the_request_before_answering_is_reported_stopped_at_onc
 #[test]
 fn a_termination_signal_while_watching_a_draining_proxy_ends_the_gate_at_once_with_the_apps_code() {
     // Keeps listening after it accepted: the gate would watch it for 8 s.
-    let proxy = proxy_answering(Reply::Status(200));
+    let proxy = draining_proxy_answering(Reply::Status(200));
     let mut cmd = gate_for(&proxy);
     cmd.args(["--shutdown-timeout", "8s"]);
     supervise(&mut cmd, "exit 3");
@@ -667,7 +674,7 @@ fn a_termination_signal_while_watching_a_draining_proxy_ends_the_gate_at_once_wi
 fn the_draining_warning_counts_from_when_the_proxy_accepted_the_request() {
     // The answer takes 600 ms of the 1 s --shutdown-timeout: the proxy was
     // watched for about 400 ms after it accepted, not for 1 s.
-    let proxy = FakeProxy::start(|req, _| match req.path.as_str() {
+    let proxy = FakeProxy::draining(|req, _| match req.path.as_str() {
         "/ready" => Reply::Status(200),
         _ => {
             thread::sleep(Duration::from_millis(600));

@@ -16,7 +16,7 @@ use std::{
 /// A proxy that is never ready, answers its shutdown endpoint with
 /// `shutdown` and, when that is a 2xx, exits (stops listening) right after.
 fn exiting_proxy(shutdown: u16) -> FakeProxy {
-    FakeProxy::exiting_on_shutdown(move |req, _| match req.path.as_str() {
+    FakeProxy::start(move |req, _| match req.path.as_str() {
         "/ready" => Reply::Status(503),
         _ => Reply::Status(shutdown),
     })
@@ -282,7 +282,7 @@ fn sigterm_ends_shutdown_now_at_once_and_the_gate_dies_by_it() {
 fn with_only_a_shutdown_uri_the_stop_is_watched_where_the_request_went() {
     // Accepts, then keeps listening (draining): the gate must say so for its
     // address, not claim a stop because the default port 4191 refuses.
-    let proxy = proxy_answering(Reply::Status(200));
+    let proxy = draining_proxy_answering(Reply::Status(200));
     let out = output(
         gate()
             .args([

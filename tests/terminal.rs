@@ -396,7 +396,7 @@ fn sigterm_to_the_gate_ends_a_stopped_app_at_once_as_pid1() {
     }
     // One that exits once asked to shut down, as a pod's proxy does: the
     // gate watches for that (within --shutdown-timeout) before it exits.
-    let proxy = FakeProxy::exiting_on_shutdown(|_, _| Reply::Status(200));
+    let proxy = FakeProxy::start(|_, _| Reply::Status(200));
     let mut cmd = gate_as_pid1_for(&proxy);
     cmd.args(["-S", "--", "sh", "-c"])
         .arg("echo \"app started $$\"; kill -STOP $$; exec sleep 30");

@@ -5,6 +5,11 @@
 //! A [`FakeProxy`] is a loopback HTTP/1.1 server driven by a *script*: a
 //! function from each request (and its 1-based index) to a [`Reply`]. It keeps
 //! a log of every request, so a test can check what the gate sent and when.
+//! Like the real proxy with nothing open, it stops listening right after it
+//! accepted a shutdown request (a 2xx to a POST to `/shutdown` or
+//! `/quitquitquit`), so a gate that watches for the stop sees it within
+//! milliseconds; [`FakeProxy::draining`] keeps listening instead, as a
+//! proxy that drains open connections does.
 //! [`Timeline`] is the script the examples use (not ready until an instant,
 //! then 200; shutdown endpoints like Linkerd's and Envoy's), and [`Reserved`]
 //! a port that refuses connections until it listens, as a proxy that has not
@@ -137,7 +142,11 @@ impl Listening {
 }
 
 impl FakeProxy {
-    /// Serves `script` on a free port of 127.0.0.1.
+    /// Serves `script` on a free port of 127.0.0.1. Once it has accepted a
+    /// shutdown request ([`is_accepted_shutdown`]: a POST to `/shutdown` or
+    /// `/quitquitquit` answered 2xx) it stops listening right after that
+    /// answer, and connections are refused, as the real proxy without open
+    /// connections does within milliseconds.
     ///
     /// # Panics
     /// If no loopback port can be bound (test support: nothing to recover).
@@ -150,29 +159,25 @@ impl FakeProxy {
         script: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static,
     ) -> io::Result<Self> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
-        Self::observed(listener, Arc::new(script), Arc::new(|_: &Request, _| {}))
-    }
-
-    /// [`FakeProxy::start`], for a proxy that exits once it has accepted a
-    /// shutdown request ([`is_accepted_shutdown`]: a POST to `/shutdown` or
-    /// `/quitquitquit` answered 2xx): right after that answer it stops
-    /// listening, and connections are refused, as a real proxy without open
-    /// connections does within milliseconds.
-    ///
-    /// # Panics
-    /// If no loopback port can be bound (test support: nothing to recover).
-    pub fn exiting_on_shutdown(
-        script: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static,
-    ) -> Self {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .expect("bind a loopback port for the fake proxy");
         Self::serving(
             listener,
             Arc::new(script),
             Arc::new(|_: &Request, _| {}),
             true,
         )
-        .expect("a bound listener has a local address")
+    }
+
+    /// [`FakeProxy::start`], for a proxy that keeps listening after it
+    /// accepted a shutdown request, as one draining open connections does
+    /// (for up to `LINKERD2_PROXY_SHUTDOWN_GRACE_PERIOD`).
+    ///
+    /// # Panics
+    /// If no loopback port can be bound (test support: nothing to recover).
+    pub fn draining(script: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static) -> Self {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .expect("bind a loopback port for the fake proxy");
+        Self::observed(listener, Arc::new(script), Arc::new(|_: &Request, _| {}))
+            .expect("a bound listener has a local address")
     }
 
     /// Ready (200) from the n-th request on; 503 before.
@@ -186,16 +191,20 @@ impl FakeProxy {
         })
     }
 
-    /// Serves on an already-bound listener (e.g. one on ::1, or a [`Reserved`] port).
+    /// Serves on an already-bound listener (e.g. one on ::1, or a
+    /// [`Reserved`] port), stopping after an accepted shutdown as
+    /// [`FakeProxy::start`] does.
     ///
     /// # Panics
     /// If the listener has no local address (it always has once bound).
     pub fn serve(listener: TcpListener, script: Arc<Script>) -> Self {
-        Self::observed(listener, script, Arc::new(|_: &Request, _| {}))
+        Self::serving(listener, script, Arc::new(|_: &Request, _| {}), true)
             .expect("a bound listener has a local address")
     }
 
-    /// Serves on `listener`, telling `observer` what each request was answered.
+    /// Serves on `listener`, telling `observer` what each request was
+    /// answered; it keeps listening after a shutdown request (the observer
+    /// decides what an accepted one means, as the `sim-proxy` example does).
     pub fn observed(
         listener: TcpListener,
         script: Arc<Script>,
@@ -410,7 +419,7 @@ mod tests {
 
     #[test]
     fn a_proxy_exiting_on_shutdown_refuses_connections_once_it_accepted_one() {
-        let proxy = FakeProxy::exiting_on_shutdown(|req, _| match req.path.as_str() {
+        let proxy = FakeProxy::start(|req, _| match req.path.as_str() {
             "/shutdown" => Reply::Status(200),
             _ => Reply::Status(404),
         });
@@ -423,6 +432,14 @@ mod tests {
             assert!(start.elapsed() < Duration::from_secs(5), "still listening");
             thread::sleep(Duration::from_millis(1));
         }
+    }
+
+    #[test]
+    fn a_draining_proxy_keeps_listening_after_it_accepted_a_shutdown() {
+        let proxy = FakeProxy::draining(|_, _| Reply::Status(200));
+        assert_eq!(post(proxy.addr(), "/shutdown"), "HTTP/1.1 200");
+        assert_eq!(post(proxy.addr(), "/shutdown"), "HTTP/1.1 200");
+        assert!(!refused(proxy.addr()));
     }
 
     #[test]

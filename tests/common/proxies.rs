@@ -5,7 +5,7 @@ use std::sync::{
     atomic::{AtomicBool, Ordering},
 };
 
-use super::{FakeProxy, Reply};
+use super::{FakeProxy, Reply, Request};
 
 /// The linkerd annotation that Linkerd ≥ 2.16 needs before it serves `/shutdown`.
 pub const ANNOTATION: &str = "config.linkerd.io/proxy-admin-shutdown";
@@ -15,12 +15,24 @@ pub fn never_ready() -> FakeProxy {
     FakeProxy::start(|_, _| Reply::Status(503))
 }
 
-/// A proxy that is ready at once and answers every other path with `shutdown`.
+/// A proxy that is ready at once and answers every other path with
+/// `shutdown`; once it accepted a shutdown request it stops listening.
 pub fn proxy_answering(shutdown: Reply) -> FakeProxy {
-    FakeProxy::start(move |req, _| match req.path.as_str() {
+    FakeProxy::start(ready_then(shutdown))
+}
+
+/// Like `proxy_answering`, for a proxy that keeps listening after it
+/// accepted a shutdown request (it drains open connections).
+pub fn draining_proxy_answering(shutdown: Reply) -> FakeProxy {
+    FakeProxy::draining(ready_then(shutdown))
+}
+
+/// Ready at once; every other path answered with `shutdown`.
+fn ready_then(shutdown: Reply) -> impl Fn(&Request, usize) -> Reply + Send + Sync + 'static {
+    move |req, _| match req.path.as_str() {
         "/ready" => Reply::Status(200),
         _ => shutdown.clone(),
-    })
+    }
 }
 
 /// A proxy that is not ready (503) until the test sets the returned flag,
