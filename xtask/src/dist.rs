@@ -101,6 +101,20 @@ pub fn run() -> Result<(), String> {
     Ok(())
 }
 
+/// `cargo xtask docs DIR`: the completions and the man page `run` ships,
+/// written to `dir`, so a test can check them without a release build.
+pub fn write_docs(dir: &Path) -> Result<(), String> {
+    let root = crate::workspace();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let version = gate_version(root, &cargo)?;
+    fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    for (name, bytes) in docs(&version)? {
+        let path = dir.join(&name);
+        fs::write(&path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
 /// The gate's version as cargo reads it from its manifest.
 fn gate_version(root: &Path, cargo: &std::ffi::OsStr) -> Result<String, String> {
     let out = Command::new(cargo)

@@ -4,13 +4,18 @@
 //! ```text
 //! cargo xtask bench [--quick] [--json PATH] [--markdown PATH] ...
 //! cargo xtask dist
+//! cargo xtask docs DIR
 //! ```
 
 mod bench;
 mod dist;
 mod elf;
 
-use std::{ffi::OsString, path::Path, process::ExitCode};
+use std::{
+    ffi::OsString,
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
 
 use clap::{Parser, Subcommand};
 
@@ -31,6 +36,12 @@ enum Task {
     /// linux-amd64 and linux-arm64 (with cargo auditable), shell completions,
     /// the man page and SHA256SUMS
     Dist,
+    /// Write the shell completions and the man page, exactly as `dist` does,
+    /// into DIR (for checking them without building the release binaries)
+    Docs {
+        /// The directory to write them to (created if missing)
+        dir: PathBuf,
+    },
 }
 
 /// The workspace root: the gate's package.
@@ -60,5 +71,6 @@ fn main() -> ExitCode {
     match Xtask::parse_from(args).task {
         Task::Bench(options) => report("bench", bench::run(options)),
         Task::Dist => report("dist", dist::run()),
+        Task::Docs { dir } => report("docs", dist::write_docs(&dir)),
     }
 }
