@@ -13,7 +13,9 @@
 // The unit-test build has no C entry point, so the phases below are unused there.
 #![cfg_attr(test, allow(dead_code))]
 
-// The phases, bottom layer first: each uses only those above it.
+// One folder per phase. ARCHITECTURE.md lists them bottom layer first (report,
+// config, signals, wait, shutdown, handoff, install): each uses only those
+// listed before it.
 mod config;
 mod handoff;
 mod install;
