@@ -20,7 +20,7 @@ use tracing::{debug, warn};
 pub use super::reap::ChildEnd;
 use super::{
     exec::ExecError,
-    reap::{ChildState, become_subreaper, reap},
+    reap::{ChildState, become_subreaper, reap, stop_pending},
     terminal::Terminal,
 };
 use crate::{
@@ -162,10 +162,12 @@ impl App {
             // continued it; the app is the one that reads the terminal.
             self.pass_terminal();
             self.stopped = false;
-        } else if self.stopped && sig.is_termination() {
+        } else if sig.is_termination() && (self.stopped || stop_pending(self.pid)) {
             // A stopped process acts on no signal but SIGKILL until it is
             // continued: without this, `docker stop` of a stopped app waits
-            // out the whole grace period and ends in SIGKILL.
+            // out the whole grace period and ends in SIGKILL. The stop may
+            // have happened before its SIGCHLD was read (`stopped` not set
+            // yet): `stop_pending` looks without taking the status.
             self.kill(Sig::CONT);
         }
     }

@@ -82,6 +82,26 @@ pub(super) fn reap(main: Pid) -> Option<ChildState> {
     }
 }
 
+/// Whether the main child has stopped and that status is still waiting to
+/// be reaped. A look, not a wait: WNOWAIT leaves the status for [`reap`],
+/// which stays the one place that takes statuses.
+pub(super) fn stop_pending(main: Pid) -> bool {
+    // SAFETY: an all-zero siginfo_t is a valid out-parameter; waitid(2)
+    // fills it, and leaves si_pid 0 when no child has a status to report.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: waitid on our own child's PID, writing into `info` only.
+    let rc = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            main.as_raw() as libc::id_t,
+            &mut info,
+            libc::WSTOPPED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
+    // SAFETY: `info` was written by a successful waitid (or is all zero).
+    rc == 0 && unsafe { info.si_pid() } != 0
+}
+
 /// Orphaned descendants are re-parented to the nearest subreaper, or to PID 1.
 /// When the gate is not PID 1 it asks to be that subreaper, so orphans the
 /// app leaves behind are still reaped instead of lingering as zombies.
