@@ -30,25 +30,6 @@ fn generate(dir: &Path) {
     assert!(status.success(), "cargo xtask docs failed: {err}");
 }
 
-/// Whether `shell` runs here; else a visible skip (a failure under CI).
-fn shell_available(shell: &str) -> bool {
-    let found = Command::new(shell)
-        .args(["-c", "exit 0"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none_or(|v| v != "true"),
-            "{shell} is missing, and CI=true (.ci/run installs it)"
-        );
-        eprintln!("SKIPPED: {shell} is not installed here; its completion file is not checked");
-    }
-    found
-}
-
 #[test]
 fn completions_parse_in_bash_zsh_and_fish_and_the_man_page_is_written() {
     let dir = temp_dir();
@@ -65,7 +46,7 @@ fn completions_parse_in_bash_zsh_and_fish_and_the_man_page_is_written() {
             let name = flag.trim_start_matches('-');
             assert!(script.contains(name), "{file} does not offer {flag}");
         }
-        if !shell_available(shell) {
+        if !tool_available("completions", shell, &["-c", "exit 0"]) {
             continue;
         }
         let out = output(Command::new(shell).arg(check).arg(&path));

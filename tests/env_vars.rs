@@ -134,23 +134,27 @@ fn verbose_and_quiet_both_from_the_environment_verbose_wins() {
 
 #[test]
 fn typed_verbose_or_quiet_beats_the_log_filter_from_the_environment() {
-    // The manifest sets a filter; an operator types -q (or -v) while debugging.
-    let out = output(
-        disabled()
-            .env("LINKERD_AWAIT_LOG", "debug")
-            .args(["-q", "true"]),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
-    assert!(stderr_text(&out).is_empty(), "{}", stderr_text(&out));
-    let out = output(
-        disabled()
-            .env("LINKERD_AWAIT_LOG", "error")
-            .args(["-v", "true"]),
-    );
-    assert!(logged_debug(&out), "{}", stderr_text(&out));
-    // A typed --log still beats a typed -v/-q.
-    let out = output(disabled().args(["--log", "error", "-v", "true"]));
-    assert!(stderr_text(&out).is_empty(), "{}", stderr_text(&out));
+    // The manifest sets a filter; an operator types -q (or -v) while
+    // debugging. A typed --log still beats a typed -v/-q.
+    // (LINKERD_AWAIT_LOG, typed words, whether the debug line shows)
+    let cases: [(Option<&str>, &[&str], bool); 3] = [
+        (Some("debug"), &["-q"], false),
+        (Some("error"), &["-v"], true),
+        (None, &["--log", "error", "-v"], false),
+    ];
+    for (filter, words, debug) in cases {
+        let mut cmd = disabled();
+        if let Some(filter) = filter {
+            cmd.env("LINKERD_AWAIT_LOG", filter);
+        }
+        let out = output(cmd.args(words).arg("true"));
+        let err = stderr_text(&out);
+        assert_eq!(out.status.code(), Some(0), "{filter:?} {words:?}: {err}");
+        assert_eq!(logged_debug(&out), debug, "{filter:?} {words:?}: {err}");
+        if !debug {
+            assert!(err.is_empty(), "{filter:?} {words:?}: {err}");
+        }
+    }
 }
 
 #[test]
@@ -512,20 +516,18 @@ fn env_tip_ignores_the_apps_own_flags() {
 // Shutdown URLs: one per flag, comma-separated in the variable.
 // ---------------------------------------------------------------------------
 
+/// The shutdown paths of these tests are no proxy's, so the simulated proxy
+/// keeps listening after them: a short watch for its stop (the timeout is
+/// not what is tested).
+const SHORT_WATCH: [&str; 4] = ["-t", "5s", "--shutdown-timeout", "300ms"];
+
 #[test]
 fn comma_in_a_typed_shutdown_uri_is_part_of_the_url() {
     let proxy = FakeProxy::ready_after(1);
     let out = output(
         gate_for(&proxy)
-            // A path no proxy exits on: a short watch (the timeout is not what is tested).
-            .args([
-                "-t",
-                "5s",
-                "--shutdown-timeout",
-                "300ms",
-                "-S",
-                "--shutdown-uri",
-            ])
+            .args(SHORT_WATCH)
+            .args(["-S", "--shutdown-uri"])
             .arg(proxy.url("/quit?a=1,2"))
             .args(["--", "true"]),
     );
@@ -547,16 +549,8 @@ fn shutdown_uri_env_var_is_comma_separated() {
                 "LINKERD_AWAIT_SHUTDOWN_URI",
                 format!(" {} , {} ,", proxy.url("/one"), proxy.url("/two")),
             )
-            // Paths no proxy exits on: a short watch (the timeout is not what is tested).
-            .args([
-                "-t",
-                "5s",
-                "--shutdown-timeout",
-                "300ms",
-                "-S",
-                "--",
-                "true",
-            ]),
+            .args(SHORT_WATCH)
+            .args(["-S", "--", "true"]),
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
     assert_eq!(proxy.requests_to("/one").len(), 1, "{:?}", proxy.requests());

@@ -194,28 +194,13 @@ fn install_as_pid1_succeeds_over_the_temp_file_an_interrupted_pid1_left() {
     );
 }
 
-/// True when `strace` can slow the gate's copy down; else a visible skip (a
-/// failure under CI, whose setup installs it).
-fn strace_available(test: &str) -> bool {
-    let ok = Command::new("strace")
-        .args(["-o", "/dev/null", "true"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none_or(|v| v != "true"),
-            "{test}: strace is missing or cannot trace here, and CI=true"
-        );
-        eprintln!("SKIPPED {test}: strace is missing or cannot trace here");
-    }
-    ok
-}
-
 #[test]
 fn a_termination_signal_during_a_slow_copy_ends_it_and_leaves_nothing_behind() {
-    if !strace_available("a_termination_signal_during_a_slow_copy") {
+    if !tool_available(
+        "a_termination_signal_during_a_slow_copy",
+        "strace",
+        &["-o", "/dev/null", "true"],
+    ) {
         return;
     }
     let dir = temp_dir();

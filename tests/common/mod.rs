@@ -11,6 +11,7 @@
 //! - `pidns`: running the gate as PID 1 of a new PID namespace;
 //! - `parents`: parents with an unusual signal state (ignored, blocked);
 //! - `scratch`: temporary directories the app and the test share;
+//! - `tools`: outside tools some tests need, or a visible skip;
 //! - `usage`: the options table and usage-error checks for command-line tests;
 //! - `pty`: an interactive bash on a pseudo-terminal.
 //!
@@ -26,6 +27,7 @@ mod procfs;
 mod proxies;
 pub mod pty;
 mod scratch;
+mod tools;
 mod usage;
 
 pub use emulation::*;
@@ -35,6 +37,7 @@ pub use process::*;
 pub use procfs::*;
 pub use proxies::*;
 pub use scratch::*;
+pub use tools::*;
 pub use usage::*;
 
 use std::{
