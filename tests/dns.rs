@@ -66,12 +66,7 @@ impl SilentDns {
             .arg(self.resolv_conf.path().join("resolv.conf"))
             .arg(gate_bin())
             .args(args);
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("LINKERD") {
-                cmd.env_remove(&key);
-            }
-        }
-        cmd.stdin(Stdio::null());
+        clean_slate(&mut cmd);
         cmd
     }
 

@@ -7,7 +7,7 @@ use std::{
     process::{Command, Stdio},
 };
 
-use super::{FakeProxy, gate_bin};
+use super::{FakeProxy, clean_slate, gate_bin};
 
 /// True when this machine lets us create PID namespaces (root, unshare present).
 fn can_unshare_pid() -> bool {
@@ -39,12 +39,7 @@ pub fn as_pid1(program: impl AsRef<OsStr>) -> Command {
     let mut cmd = Command::new("unshare");
     cmd.args(["--pid", "--fork", "--mount-proc", "--kill-child"])
         .arg(program);
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("LINKERD") {
-            cmd.env_remove(&key);
-        }
-    }
-    cmd.stdin(Stdio::null());
+    clean_slate(&mut cmd);
     cmd
 }
 

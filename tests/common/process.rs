@@ -19,10 +19,17 @@ use super::{FakeProxy, PROCESS_LIMIT, gate_bin, procfs};
 /// request, an exit): generous because tests run in parallel on 2 cores.
 pub const LIMIT: Duration = Duration::from_secs(10);
 
-/// The gate as a command with a clean slate: none of our variables leak in
-/// from the developer's environment.
+/// The gate as a command with a clean slate.
 pub fn gate() -> Command {
     let mut cmd = Command::new(gate_bin());
+    clean_slate(&mut cmd);
+    cmd
+}
+
+/// None of our variables (nor a forward proxy's) leak into `cmd` from the
+/// developer's environment, and its stdin is empty. For every command that
+/// runs the gate, directly or through `unshare`.
+pub fn clean_slate(cmd: &mut Command) -> &mut Command {
     for (key, _) in std::env::vars_os() {
         let key_text = key.to_string_lossy();
         if key_text.starts_with("LINKERD")
@@ -32,8 +39,7 @@ pub fn gate() -> Command {
             cmd.env_remove(&key);
         }
     }
-    cmd.stdin(Stdio::null());
-    cmd
+    cmd.stdin(Stdio::null())
 }
 
 /// The gate pointed at `proxy`'s admin port (`-p PORT`).
