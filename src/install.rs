@@ -14,7 +14,7 @@ use std::{
     io,
     os::unix::fs::{OpenOptionsExt, PermissionsExt},
     path::{Path, PathBuf},
-    time::{Duration, SystemTime},
+    time::Duration,
 };
 
 use tracing::{debug, info, warn};
@@ -112,7 +112,10 @@ fn cannot(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> Error 
 fn create_temp(dir: &Path) -> Result<(PathBuf, File), Error> {
     let mut last = None;
     for _ in 0..8 {
-        let temp = dir.join(format!("{TEMP_PREFIX}{:016x}{TEMP_SUFFIX}", random()));
+        let temp = dir.join(format!(
+            "{TEMP_PREFIX}{:016x}{TEMP_SUFFIX}",
+            crate::random::u64()
+        ));
         match OpenOptions::new()
             .write(true)
             // O_EXCL: never write through a file (or symlink) someone else put there.
@@ -128,23 +131,6 @@ fn create_temp(dir: &Path) -> Result<(PathBuf, File), Error> {
     }
     let e = last.unwrap_or_else(|| io::Error::from(io::ErrorKind::AlreadyExists));
     Err(cannot("cannot create a file in", dir)(e))
-}
-
-/// 64 random bits from the kernel (getrandom(2), which never blocks once
-/// the pool is initialised, as it is long before containers start); should
-/// it fail, the time and the PID still make a clash unlikely, and O_EXCL
-/// makes one harmless.
-fn random() -> u64 {
-    let mut bytes = [0u8; 8];
-    // SAFETY: getrandom writes at most `bytes.len()` bytes into `bytes`.
-    let n = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
-    if n == bytes.len() as isize {
-        return u64::from_ne_bytes(bytes);
-    }
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    nanos ^ u64::from(std::process::id()).rotate_left(32)
 }
 
 /// The copy into the open temporary file, synced to disk.
@@ -237,7 +223,7 @@ mod tests {
     fn leftovers_of_ours_are_removed_only_when_stale_and_never_through_a_symlink() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = |name: &str| dir.path().join(name);
-        let old = SystemTime::now() - STALE_AFTER - Duration::from_secs(1);
+        let old = std::time::SystemTime::now() - STALE_AFTER - Duration::from_secs(1);
         let stale = ".linkerd-await.1.tmp";
         File::create(path(stale))
             .and_then(|f| f.set_modified(old))

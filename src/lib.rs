@@ -19,6 +19,7 @@
 mod config;
 mod handoff;
 mod install;
+mod random;
 mod report;
 mod shutdown;
 mod signals;
@@ -171,7 +172,7 @@ fn phases(
             };
         }
         // Phase 1: wait for readiness.
-        let waited = wait::for_proxy(&config, client.clone(), &signals).await?;
+        let waited = wait::run(&config, client.clone(), &signals).await?;
         // Phase 2: hand off; with --shutdown, phase 3: shut the proxy down.
         match (waited, config.handoff) {
             (waited, Handoff::Supervise(command, shutdown)) => {

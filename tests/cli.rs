@@ -9,8 +9,9 @@ use common::*;
 use std::process::{Command, Output};
 
 /// Options that take a `<DUR>` value, with their variables.
-const DURATION_OPTIONS: [(&str, &str); 5] = [
+const DURATION_OPTIONS: [(&str, &str); 6] = [
     ("--backoff", "LINKERD_AWAIT_BACKOFF"),
+    ("--wait-for-backoff", "LINKERD_AWAIT_WAIT_FOR_BACKOFF"),
     ("--backoff-initial", "LINKERD_AWAIT_BACKOFF_INITIAL"),
     ("--attempt-timeout", "LINKERD_AWAIT_ATTEMPT_TIMEOUT"),
     ("--timeout", "LINKERD_AWAIT_TIMEOUT"),

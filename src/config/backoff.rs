@@ -1,6 +1,6 @@
-//! The backoff policy between failed readiness checks: a plain value, read
-//! from the flags by `config` and followed by the wait loop (`wait`), so it
-//! lives below both.
+//! The backoff policy between failed checks: a plain value, read from the
+//! flags by `config` and followed by the wait loop (`wait`), so it lives
+//! below both.
 
 use std::time::Duration;
 
@@ -16,6 +16,10 @@ pub struct Backoff {
     pub initial: Duration,
     pub max: Duration,
     pub factor: f32,
+    /// Spread each delay over its upper half (the dependency checks: many
+    /// pods restarting at once must not reach a database in lockstep). The
+    /// proxy's checks go to loopback and stay exact.
+    pub jitter: bool,
 }
 
 impl Backoff {
@@ -23,11 +27,60 @@ impl Backoff {
     /// exponential policy, not a hand-rolled loop).
     pub fn delays(&self) -> impl Iterator<Item = Duration> + use<> {
         let max = self.max.max(MIN_DELAY);
-        backon::ExponentialBuilder::default()
-            .with_min_delay(self.initial.clamp(MIN_DELAY, max))
-            .with_max_delay(max)
+        let initial = self.initial.clamp(MIN_DELAY, max);
+        let builder = backon::ExponentialBuilder::default()
             .with_factor(self.factor)
-            .without_max_times()
-            .build()
+            .without_max_times();
+        let builder = if self.jitter {
+            // backon adds a random part of up to the delay itself; from
+            // half the delays that makes each one fall between half the
+            // delay and the delay, so --wait-for-backoff stays the cap.
+            // Seeded here: without its `std` feature backon's seed is a
+            // constant, and every pod would draw the same "random" delays.
+            builder
+                .with_min_delay((initial / 2).max(MIN_DELAY))
+                .with_max_delay((max / 2).max(MIN_DELAY))
+                .with_jitter()
+                .with_jitter_seed(crate::random::u64())
+        } else {
+            builder.with_min_delay(initial).with_max_delay(max)
+        };
+        builder.build()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn jittered_delays_stay_within_the_upper_half_of_each_step_and_differ() {
+        let backoff = Backoff {
+            initial: 100 * MS,
+            max: 1000 * MS,
+            factor: 2.0,
+            jitter: true,
+        };
+        let exact = Backoff {
+            jitter: false,
+            ..backoff
+        };
+        let runs: Vec<Vec<Duration>> = (0..3)
+            .map(|_| backoff.delays().take(20).collect())
+            .collect();
+        for run in &runs {
+            for (delay, step) in run.iter().zip(exact.delays()) {
+                assert!(
+                    *delay >= step / 2 && *delay <= step,
+                    "{delay:?} for {step:?}"
+                );
+            }
+        }
+        assert!(
+            runs[0] != runs[1] || runs[1] != runs[2],
+            "three equal runs: {runs:?}"
+        );
     }
 }

@@ -14,13 +14,15 @@ use clap::{
 pub use super::values::parse_url;
 use super::{
     mesh::Mesh,
+    targets::{Target, parse_target},
     values::{Boolish, Trimmed, parse_duration, parse_factor},
 };
 use crate::report::{logging::LogFormat, termination_log};
 
 /// Wait for the service-mesh proxy to become ready, then run CMD in place of this process.
 ///
-/// Without CMD, exit 0 once the proxy is ready. With --shutdown, run CMD as a
+/// With --wait-for, also wait for each dependency (after the proxy, all at once, under the
+/// same --timeout). Without CMD, exit 0 once everything is ready. With --shutdown, run CMD as a
 /// child and ask the proxy to shut down when it exits (for Jobs and CronJobs);
 /// with --shutdown-now, only ask the proxy to shut down.
 /// Waiting is skipped when LINKERD_AWAIT_DISABLED or LINKERD_DISABLED is set to
@@ -80,6 +82,21 @@ pub struct Args {
           default_missing_value = "true", action = ArgAction::Set,
           value_parser = Trimmed(Boolish))]
     pub timeout_fatal: bool,
+
+    /// Also wait for this dependency, through the proxy, before running CMD: tcp://, http://,
+    /// postgres://, redis://, mysql://, file:// or unix:// (the README's "Waiting for
+    /// dependencies"); repeatable, replaces the variable's list (comma- or space-separated)
+    // A typed value is one URL. The variable is a list, read and split by
+    // `config`, which turns clap's reading of it off.
+    #[arg(long = "wait-for", env = WAIT_FOR_VAR, value_name = "URL",
+          value_parser = Trimmed(parse_target), action = ArgAction::Append)]
+    pub wait_for: Vec<Target>,
+
+    /// Maximum delay between two checks of one --wait-for target (from --backoff-initial,
+    /// by --backoff-factor, with jitter so pods restarting together spread their checks)
+    #[arg(long, env = "LINKERD_AWAIT_WAIT_FOR_BACKOFF", value_name = "DUR",
+          allow_hyphen_values = true, value_parser = Trimmed(parse_duration), default_value = "1s")]
+    pub wait_for_backoff: Duration,
 
     /// Run CMD as a child and ask the proxy to shut down when it exits (Jobs, CronJobs)
     #[arg(
@@ -172,8 +189,11 @@ pub struct Args {
     pub command: Vec<OsString>,
 }
 
-/// Read by `config` rather than clap: only this variable is a comma-separated list.
+/// Read by `config` rather than clap: a comma-separated list.
 pub const SHUTDOWN_URI_VAR: &str = "LINKERD_AWAIT_SHUTDOWN_URI";
+
+/// Read by `config` rather than clap: a list separated by commas or whitespace.
+pub const WAIT_FOR_VAR: &str = "LINKERD_AWAIT_WAIT_FOR";
 
 #[cfg(test)]
 mod tests {

@@ -12,7 +12,7 @@ use clap::{ArgMatches, CommandFactory, FromArgMatches, Id, error::ErrorKind, par
 
 use super::{precedence, typed::typed_options};
 use crate::{
-    config::cli::{Args, SHUTDOWN_URI_VAR},
+    config::cli::{Args, SHUTDOWN_URI_VAR, WAIT_FOR_VAR},
     report::termination_log,
 };
 
@@ -21,8 +21,8 @@ use crate::{
 /// A `LINKERD_AWAIT_*` variable that is empty or blank is the same as an
 /// unset one (Helm templates and Kubernetes' `value: ""` produce them), so
 /// clap's reading of it is turned off for that option. Turned off too for
-/// LINKERD_AWAIT_SHUTDOWN_URI, which `from_args` reads as a comma-separated
-/// list, and for LINKERD_AWAIT_TERMINATION_LOG, whose empty value means
+/// LINKERD_AWAIT_SHUTDOWN_URI and LINKERD_AWAIT_WAIT_FOR, which `from_args`
+/// reads as lists, and for LINKERD_AWAIT_TERMINATION_LOG, whose empty value means
 /// "off" (see `termination_log`). The environment itself is left as it is:
 /// the app inherits it.
 pub fn command() -> clap::Command {
@@ -38,7 +38,10 @@ fn command_skipping(unread: &[&str]) -> clap::Command {
         .filter(|arg| {
             unread.contains(&arg.get_id().as_str())
                 || arg.get_env().is_some_and(|var| {
-                    var == SHUTDOWN_URI_VAR || var == termination_log::VAR || env_var(var).is_none()
+                    var == SHUTDOWN_URI_VAR
+                        || var == WAIT_FOR_VAR
+                        || var == termination_log::VAR
+                        || env_var(var).is_none()
                 })
         })
         .map(|arg| arg.get_id().clone())

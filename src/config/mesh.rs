@@ -21,6 +21,8 @@ pub enum Mesh {
     Istio,
     /// http://localhost:9901/ready; POST /quitquitquit on the same port
     Envoy,
+    /// No proxy: wait only for --wait-for targets (Docker Compose, pods without a mesh)
+    None,
 }
 
 /// Where a mesh's readiness and shutdown endpoints are.
@@ -53,6 +55,13 @@ fn preset(mesh: Mesh) -> Preset {
             port: 9901,
             ready_path: "/ready",
             shutdown: ShutdownEndpoint::SamePort("/quitquitquit"),
+        },
+        // Never checked: `config` skips the proxy wait for `none` and
+        // refuses a shutdown that has no --shutdown-uri to go to.
+        Mesh::None => Preset {
+            port: 4191,
+            ready_path: "/ready",
+            shutdown: ShutdownEndpoint::SamePort("/shutdown"),
         },
     }
 }

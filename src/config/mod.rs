@@ -14,6 +14,7 @@ mod command_line;
 pub mod duration;
 pub mod mesh;
 mod precedence;
+pub mod targets;
 #[cfg(test)]
 mod tests;
 mod typed;
@@ -27,8 +28,9 @@ use reqwest::Url;
 pub use self::command_line::command;
 use self::{
     backoff::{Backoff, MIN_DELAY},
-    cli::{Args, SHUTDOWN_URI_VAR, parse_url},
-    mesh::PROXY_ADMIN_ADDR_VAR,
+    cli::{Args, SHUTDOWN_URI_VAR, WAIT_FOR_VAR, parse_url},
+    mesh::{Mesh, PROXY_ADMIN_ADDR_VAR},
+    targets::{Target, parse_target},
 };
 use self::{
     command_line::{env_var, parse},
@@ -37,7 +39,7 @@ use self::{
 use crate::report::{
     error::Error,
     logging::{Early, LogSettings, Rejected},
-    redact::{redact_text, split_url_list},
+    redact::{redact_text, split_url_list, split_url_list_spaced},
     termination_log::TerminationLog,
 };
 
@@ -52,8 +54,12 @@ pub struct Config {
     /// `None` waits forever.
     pub timeout: Option<Duration>,
     pub on_timeout: OnTimeout,
-    /// Why waiting is skipped, if it is.
+    /// Why waiting for the proxy is skipped, if it is.
     pub disabled: Option<String>,
+    /// `--wait-for`: what else to wait for, after the proxy.
+    pub wait_for: Vec<Target>,
+    /// How the `--wait-for` checks are paced: their own cap, with jitter.
+    pub wait_for_backoff: Backoff,
     pub handoff: Handoff,
     pub log: LogSettings,
     /// `--install <DIR>`: copy the gate there and exit; nothing else applies.
@@ -195,26 +201,73 @@ pub fn rejected_termination_log(argv: &[OsString]) -> TerminationLog {
 /// LINKERD_AWAIT_SHUTDOWN_URI: URLs separated by commas (empty items, as a
 /// trailing comma leaves, are skipped). Errors name the variable and the item.
 fn shutdown_urls_from_env(env: &impl Fn(&str) -> Option<OsString>) -> Result<Vec<Url>, Error> {
-    let Some(value) = env(SHUTDOWN_URI_VAR) else {
+    list_from_env(env, SHUTDOWN_URI_VAR, split_url_list, parse_url)
+}
+
+/// LINKERD_AWAIT_WAIT_FOR: URLs separated by commas or whitespace.
+fn targets_from_env(env: &impl Fn(&str) -> Option<OsString>) -> Result<Vec<Target>, Error> {
+    list_from_env(env, WAIT_FOR_VAR, split_url_list_spaced, parse_target)
+}
+
+/// A variable holding a list of URLs, each parsed by `parse`; an error
+/// names the variable and the item, without its credentials.
+fn list_from_env<T>(
+    env: &impl Fn(&str) -> Option<OsString>,
+    var: &'static str,
+    split: fn(&str) -> Vec<&str>,
+    parse: fn(&str) -> Result<T, String>,
+) -> Result<Vec<T>, Error> {
+    let Some(value) = env(var) else {
         return Ok(Vec::new());
     };
     let text = value.to_str().ok_or_else(|| Error::Env {
-        var: SHUTDOWN_URI_VAR,
+        var,
         // Never echoed: the bytes may hold a password, and no redaction
         // can find one in a value that is not text.
         value: "(not shown: not valid UTF-8)".to_string(),
-        reason: "not valid UTF-8; expected e.g. http://localhost:4191/shutdown".to_string(),
+        reason: "not valid UTF-8".to_string(),
     })?;
-    split_url_list(text)
+    split(text)
         .into_iter()
         .map(|item| {
-            parse_url(item).map_err(|reason| Error::Env {
-                var: SHUTDOWN_URI_VAR,
+            parse(item).map_err(|reason| Error::Env {
+                var,
                 value: redact_text(item),
                 reason,
             })
         })
         .collect()
+}
+
+/// `--wait-for` where nothing is waited for, and `--mesh none` where a
+/// proxy would be needed: usage errors, before anything runs.
+fn refuse_combinations(args: &Args) -> Result<(), Error> {
+    let refuse = |message: &str| Err(Error::Usage(message.to_string()));
+    if !args.wait_for.is_empty() {
+        if args.shutdown_now {
+            return refuse(
+                "--wait-for (LINKERD_AWAIT_WAIT_FOR) cannot be used with --shutdown-now, which waits for nothing",
+            );
+        }
+        if args.install.is_some() {
+            return refuse(
+                "--wait-for (LINKERD_AWAIT_WAIT_FOR) cannot be used with --install, which waits for nothing",
+            );
+        }
+    }
+    if args.mesh == Mesh::None {
+        if args.uri.is_some() || args.port.is_some() {
+            return refuse(
+                "--mesh none waits for no proxy, so --uri and --port have nothing to check; drop one side",
+            );
+        }
+        if (args.shutdown || args.shutdown_now) && args.shutdown_uri.is_empty() {
+            return refuse(
+                "--mesh none has no proxy to shut down: give --shutdown-uri, or drop --shutdown/--shutdown-now",
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Builds the config; `env` reads the variables that are not clap options
@@ -224,8 +277,12 @@ fn from_args(mut args: Args, env: impl Fn(&str) -> Option<OsString>) -> Result<C
     if args.shutdown_uri.is_empty() {
         args.shutdown_uri = shutdown_urls_from_env(&env)?;
     }
+    if args.wait_for.is_empty() {
+        args.wait_for = targets_from_env(&env)?;
+    }
     let readiness_given =
         args.uri.is_some() || args.port.is_some() || env(PROXY_ADMIN_ADDR_VAR).is_some();
+    refuse_combinations(&args)?;
     let ready_url = match args.uri {
         Some(url) => url,
         None => mesh::ready_url(args.mesh, args.port, || env(PROXY_ADMIN_ADDR_VAR))?,
@@ -260,7 +317,8 @@ fn from_args(mut args: Args, env: impl Fn(&str) -> Option<OsString>) -> Result<C
 
     let disabled = DISABLE_VARS
         .iter()
-        .find_map(|var| env(var).map(|v| format!("{var}={}", v.to_string_lossy())));
+        .find_map(|var| env(var).map(|v| format!("{var}={}", v.to_string_lossy())))
+        .or_else(|| (args.mesh == Mesh::None).then(|| "--mesh none".to_string()));
 
     let filter = match (args.log_filter, args.verbose, args.quiet) {
         (Some(filter), _, _) => filter,
@@ -275,6 +333,14 @@ fn from_args(mut args: Args, env: impl Fn(&str) -> Option<OsString>) -> Result<C
             initial: args.backoff_initial,
             max: args.backoff,
             factor: args.backoff_factor,
+            jitter: false,
+        },
+        wait_for: args.wait_for,
+        wait_for_backoff: Backoff {
+            initial: args.backoff_initial,
+            max: args.wait_for_backoff,
+            factor: args.backoff_factor,
+            jitter: true,
         },
         attempt_timeout: args.attempt_timeout.max(MIN_DELAY),
         timeout: args.timeout.filter(|t| !t.is_zero()),

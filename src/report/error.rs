@@ -15,6 +15,10 @@ pub enum Error {
         reason: String,
     },
 
+    /// Options that cannot go together, whether typed or set.
+    #[error("{0}")]
+    Usage(String),
+
     #[error("invalid value '{value}' for '--log <FILTER>' (LINKERD_AWAIT_LOG): {reason}")]
     LogFilter { value: String, reason: String },
 
@@ -53,7 +57,7 @@ impl Error {
     /// Which row of the exit-code table this error belongs to.
     pub fn outcome(&self) -> Outcome {
         match self {
-            Error::Env { .. } | Error::LogFilter { .. } => Outcome::Usage,
+            Error::Env { .. } | Error::Usage(_) | Error::LogFilter { .. } => Outcome::Usage,
             Error::Os { .. } | Error::Client(_) => Outcome::Internal,
             Error::Install { .. } => Outcome::CannotCreate,
         }

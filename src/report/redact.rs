@@ -88,13 +88,24 @@ fn starts_with_scheme(text: &str) -> bool {
 /// the commas that start another URL (or end the list), so a password with
 /// a comma in it stays whole. Items are trimmed; empty ones are dropped.
 pub fn split_url_list(text: &str) -> Vec<&str> {
+    split_url_list_at(text, |c| c == ',')
+}
+
+/// [`split_url_list`], with whitespace separating items too
+/// (`LINKERD_AWAIT_WAIT_FOR`, often a YAML block of one URL per line).
+pub fn split_url_list_spaced(text: &str) -> Vec<&str> {
+    split_url_list_at(text, |c| c == ',' || c.is_whitespace())
+}
+
+fn split_url_list_at(text: &str, separator: fn(char) -> bool) -> Vec<&str> {
     let mut items = Vec::new();
     let mut start = 0;
-    for (at, _) in text.match_indices(',') {
-        let after = text[at + 1..].trim_start();
-        if after.is_empty() || after.starts_with(',') || starts_with_scheme(after) {
+    for (at, c) in text.char_indices().filter(|&(_, c)| separator(c)) {
+        let after = text[at + c.len_utf8()..]
+            .trim_start_matches(|c: char| separator(c) || c.is_whitespace());
+        if after.is_empty() || starts_with_scheme(after) {
             items.push(&text[start..at]);
-            start = at + 1;
+            start = at + c.len_utf8();
         }
     }
     items.push(&text[start..]);

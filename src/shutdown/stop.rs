@@ -35,6 +35,7 @@ const STOP_CHECKS: Backoff = Backoff {
     initial: Duration::from_millis(1),
     max: Duration::from_millis(20),
     factor: 2.0,
+    jitter: false,
 };
 
 /// What became of the proxy after the requests.

@@ -1,12 +1,13 @@
-//! The wait phase: check, back off, repeat, until ready, the deadline, or a
-//! termination signal, whichever comes first; then the verdict (hand off or
-//! stop, `--timeout-fatal`) and the lines that tell the user.
+//! The wait phase: first the proxy, then every `--wait-for` target at once
+//! (they are reached through the proxy), all under one `--timeout`; then
+//! the verdict (hand off or stop, `--timeout-fatal`) and the lines that
+//! tell the user.
 //!
-//! The loop only sees two seams, [`Check`] (one attempt at a target, from
-//! `checks`) and [`Stop`] (the next termination signal), so its timing is
-//! unit-tested on tokio's paused clock with scripted checks and signals
-//! (`wait/tests.rs`). When the progress lines come: `progress`. The one HTTP
-//! client and the name lookups its checks use: `http`, `dns`.
+//! The loop (`until`) only sees two seams, [`Check`] (one attempt at a
+//! target, from `checks`) and [`Stop`] (the next termination signal), so
+//! its timing is unit-tested on tokio's paused clock with scripted checks
+//! and signals (`wait/tests.rs`). When the progress lines come: `progress`.
+//! The one HTTP client and the name lookups its checks use: `http`, `dns`.
 
 pub mod checks;
 pub mod dns;
@@ -14,52 +15,106 @@ pub mod http;
 mod progress;
 #[cfg(test)]
 mod tests;
+mod until;
 
-use std::{future::Future, time::Duration};
-
-use tokio::time::{Instant, sleep, sleep_until};
+use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
+pub use self::until::Stop;
 use self::{
-    checks::{Check, NotReady, proxy::ProxyCheck},
-    progress::{Reports, checks},
+    checks::{Check, Dependency, http::HttpCheck},
+    progress::checks,
+    until::{Listener, Pending, Waited, until_ready},
 };
 use crate::{
-    config::{Config, OnTimeout, backoff::Backoff, duration::human},
+    config::{Config, OnTimeout, duration::human},
     report::{error::Error, exit_code::Outcome, termination_log},
-    signals::{Event, Sig, Signals},
+    signals::{Event, Signals},
 };
 
 /// What the wait phase decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
-    /// Hand off: the proxy is ready, waiting is disabled, or a timeout is
+    /// Hand off: everything is ready, waiting is disabled, or a timeout is
     /// not fatal (`--timeout-fatal=false`).
     Go,
     /// Do not start the app; end with this outcome (timed out, signalled).
     Stop(Outcome),
 }
 
-/// The wait phase: waits for the proxy unless waiting is disabled, and says
-/// whether to hand off.
-pub async fn for_proxy(
+/// The wait phase: the proxy unless waiting for it is disabled, then the
+/// `--wait-for` targets; says whether to hand off.
+pub async fn run(
     config: &Config,
     client: reqwest::Client,
     signals: &Signals,
 ) -> Result<Verdict, Error> {
+    let deadline = config.timeout.map(|t| Instant::now() + t);
+    let within = config
+        .timeout
+        .map_or_else(String::new, |t| format!(" (timeout {})", human(t)));
     if let Some(reason) = &config.disabled {
         debug!("not waiting for the proxy: {reason}");
     } else {
-        let proxy = ProxyCheck::new(client, config.ready_url.clone(), config.attempt_timeout);
-        info!(
-            "waiting for the proxy at {}{}",
-            proxy.describe(),
-            config
-                .timeout
-                .map_or_else(String::new, |t| format!(" (timeout {})", human(t)))
-        );
-        let waited = until_ready(&proxy, &config.backoff, config.timeout, signals).await?;
-        if let stop @ Verdict::Stop(_) = verdict(waited, &proxy.describe(), config.on_timeout) {
+        let proxy = [HttpCheck::new(
+            client.clone(),
+            config.ready_url.clone(),
+            config.attempt_timeout,
+        )];
+        let url = proxy[0].describe();
+        info!("waiting for the proxy at {url}{within}");
+        let listener = Listener {
+            ready: &|_, elapsed, n| info!("proxy ready after {}, {}", human(elapsed), checks(n)),
+            progress: &|elapsed, pending| {
+                for p in pending {
+                    info!(
+                        "still waiting for the proxy at {}: {} elapsed, {}, last: {}",
+                        p.target,
+                        human(elapsed),
+                        checks(p.checks),
+                        p.last
+                            .as_ref()
+                            .map_or_else(String::new, ToString::to_string)
+                    );
+                }
+            },
+        };
+        let waited = until_ready(&proxy, &config.backoff, deadline, signals, &listener).await?;
+        if let stop @ Verdict::Stop(_) = verdict(waited, Group::Proxy, config.on_timeout) {
+            return Ok(stop);
+        }
+    }
+    if !config.wait_for.is_empty() {
+        let targets: Vec<Dependency> = config
+            .wait_for
+            .iter()
+            .map(|target| Dependency::new(target.clone(), &client, config.attempt_timeout))
+            .collect();
+        let names: Vec<String> = targets.iter().map(Check::describe).collect();
+        info!("waiting for {}{within}", names.join(", "));
+        let listener = Listener {
+            ready: &|target, elapsed, n| {
+                info!("{target} ready after {}, {}", human(elapsed), checks(n));
+            },
+            progress: &|elapsed, pending| {
+                info!(
+                    "still waiting for {} of {} dependencies ({} elapsed): {}",
+                    pending.len(),
+                    names.len(),
+                    human(elapsed),
+                    listed(pending)
+                );
+            },
+        };
+        let waited = until_ready(
+            &targets,
+            &config.wait_for_backoff,
+            deadline,
+            signals,
+            &listener,
+        )
+        .await?;
+        if let stop @ Verdict::Stop(_) = verdict(waited, Group::Dependencies, config.on_timeout) {
             return Ok(stop);
         }
     }
@@ -73,38 +128,74 @@ pub async fn for_proxy(
     Ok(Verdict::Go)
 }
 
-/// How the wait ended, as a verdict, with the line that says so. A timeout
+/// `postgres://db:5432: the database system is starting up (57P03) (12
+/// checks); redis://cache:6379: connection refused (9 checks)`.
+fn listed(pending: &[Pending]) -> String {
+    pending
+        .iter()
+        .map(|p| {
+            let last = p
+                .last
+                .as_ref()
+                .map_or_else(|| "no check finished".to_string(), ToString::to_string);
+            format!("{}: {last} ({})", p.target, checks(p.checks))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// What a wait was for: its lines say so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Group {
+    Proxy,
+    Dependencies,
+}
+
+/// How a wait ended, as a verdict, with the line that says so. A timeout
 /// stops the gate unless `--timeout-fatal=false`.
-fn verdict(waited: Waited, url: &str, on_timeout: OnTimeout) -> Verdict {
+fn verdict(waited: Waited, group: Group, on_timeout: OnTimeout) -> Verdict {
     match waited {
-        Waited::Ready { elapsed, checks } => {
-            info!(
-                "proxy ready after {}, {}",
-                human(elapsed),
-                self::checks(checks)
-            );
-            Verdict::Go
-        }
+        Waited::Ready { .. } => Verdict::Go,
         Waited::Signalled(sig) => {
-            info!("received {sig} while waiting for the proxy; exiting without starting the app");
+            let what = match group {
+                Group::Proxy => "the proxy",
+                Group::Dependencies => "dependencies",
+            };
+            info!("received {sig} while waiting for {what}; exiting without starting the app");
             Verdict::Stop(Outcome::Signalled(sig.number()))
         }
-        Waited::TimedOut {
-            elapsed,
-            checks,
-            last,
-        } => {
-            let last = last.map_or_else(|| "no check finished".to_string(), |r| r.to_string());
-            let summary = format!(
-                "proxy at {url} not ready after {} ({}, last: {last})",
-                human(elapsed),
-                self::checks(checks)
-            );
+        Waited::TimedOut { elapsed, pending } => {
+            let (summary, advice) = match (group, pending.as_slice()) {
+                (Group::Proxy, [proxy]) => (
+                    format!(
+                        "proxy at {} not ready after {} ({}, last: {})",
+                        proxy.target,
+                        human(elapsed),
+                        checks(proxy.checks),
+                        proxy
+                            .last
+                            .as_ref()
+                            .map_or_else(|| "no check finished".to_string(), ToString::to_string)
+                    ),
+                    "Check the proxy's logs, or raise --timeout",
+                ),
+                (_, pending) => (
+                    format!(
+                        "{} not ready after {}: {}",
+                        if pending.len() == 1 {
+                            "1 dependency".to_string()
+                        } else {
+                            format!("{} dependencies", pending.len())
+                        },
+                        human(elapsed),
+                        listed(pending)
+                    ),
+                    "Check that each is up and reachable through the proxy, or raise --timeout",
+                ),
+            };
             match on_timeout {
                 OnTimeout::Fail => {
-                    let line = format!(
-                        "{summary}; not starting the app. Check the proxy's logs, or raise --timeout"
-                    );
+                    let line = format!("{summary}; not starting the app. {advice}");
                     error!("{line}");
                     termination_log::append(&line);
                     Verdict::Stop(Outcome::TimedOut)
@@ -115,107 +206,5 @@ fn verdict(waited: Waited, url: &str, on_timeout: OnTimeout) -> Verdict {
                 }
             }
         }
-    }
-}
-
-/// The source of signals that end the wait.
-pub trait Stop {
-    fn next(&self) -> impl Future<Output = Result<Sig, Error>>;
-}
-
-impl Stop for Signals {
-    async fn next(&self) -> Result<Sig, Error> {
-        loop {
-            // While waiting only termination signals are read (signals/policy.rs).
-            if let Event::Terminate(sig) = self.recv().await? {
-                return Ok(sig);
-            }
-        }
-    }
-}
-
-/// How the wait ended.
-#[derive(Debug, PartialEq)]
-pub enum Waited {
-    Ready {
-        elapsed: Duration,
-        checks: u64,
-    },
-    TimedOut {
-        elapsed: Duration,
-        checks: u64,
-        last: Option<NotReady>,
-    },
-    Signalled(Sig),
-}
-
-pub async fn until_ready(
-    probe: &impl Check,
-    backoff: &Backoff,
-    timeout: Option<Duration>,
-    stop: &impl Stop,
-) -> Result<Waited, Error> {
-    let start = Instant::now();
-    let deadline = timeout.map(|t| start + t);
-    let mut delays = backoff.delays();
-    let mut checks = 0u64;
-    let mut last = None;
-    let mut reports = Reports::new();
-
-    loop {
-        // Each check, and each pause after it, races the deadline and signals,
-        // so a hung proxy or a `docker stop` never has to wait for either.
-        checks += 1;
-        let checked = Instant::now();
-        let result = tokio::select! {
-            biased;
-            sig = stop.next() => return Ok(Waited::Signalled(sig?)),
-            () = until(deadline) => {
-                let last = probe.cut_off(checked.elapsed()).or(last);
-                return Ok(Waited::TimedOut { elapsed: start.elapsed(), checks, last });
-            }
-            result = probe.check() => result,
-        };
-        match result {
-            Ok(()) => {
-                return Ok(Waited::Ready {
-                    elapsed: start.elapsed(),
-                    checks,
-                });
-            }
-            Err(reason) => {
-                debug!(check = checks, %reason, "proxy not ready");
-                last = Some(reason);
-            }
-        }
-
-        let elapsed = start.elapsed();
-        if reports.due(elapsed) {
-            info!(
-                "still waiting for the proxy at {}: {} elapsed, {}, last: {}",
-                probe.describe(),
-                human(elapsed),
-                self::checks(checks),
-                last.as_ref().map_or_else(String::new, ToString::to_string)
-            );
-        }
-
-        let delay = delays.next().unwrap_or(backoff.max);
-        tokio::select! {
-            biased;
-            sig = stop.next() => return Ok(Waited::Signalled(sig?)),
-            () = until(deadline) => {
-                return Ok(Waited::TimedOut { elapsed: start.elapsed(), checks, last });
-            }
-            () = sleep(delay) => {}
-        }
-    }
-}
-
-/// Completes at the deadline, or never.
-async fn until(deadline: Option<Instant>) {
-    match deadline {
-        Some(at) => sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }

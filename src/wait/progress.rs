@@ -26,6 +26,11 @@ impl Reports {
         }
     }
 
+    /// When the next line is due, counted from the start of the wait.
+    pub(super) fn next(&self) -> Duration {
+        self.next
+    }
+
     /// True when a line is due at `elapsed`; schedules the next one.
     pub(super) fn due(&mut self, elapsed: Duration) -> bool {
         if elapsed < self.next {

@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 use super::{closed_port, gate, stderr_text, stdout_text};
 
 /// Every option with the variable that sets it (besides --help and --version).
-pub const OPTIONS: [(&str, &str); 20] = [
+pub const OPTIONS: [(&str, &str); 22] = [
     ("--port", "LINKERD_AWAIT_PORT"),
     ("--uri", "LINKERD_AWAIT_URI"),
     ("--mesh", "LINKERD_AWAIT_MESH"),
@@ -16,6 +16,8 @@ pub const OPTIONS: [(&str, &str); 20] = [
     ("--attempt-timeout", "LINKERD_AWAIT_ATTEMPT_TIMEOUT"),
     ("--timeout", "LINKERD_AWAIT_TIMEOUT"),
     ("--timeout-fatal", "LINKERD_AWAIT_TIMEOUT_FATAL"),
+    ("--wait-for", "LINKERD_AWAIT_WAIT_FOR"),
+    ("--wait-for-backoff", "LINKERD_AWAIT_WAIT_FOR_BACKOFF"),
     ("--shutdown", "LINKERD_AWAIT_SHUTDOWN"),
     ("--shutdown-now", "LINKERD_AWAIT_SHUTDOWN_NOW"),
     ("--shutdown-uri", "LINKERD_AWAIT_SHUTDOWN_URI"),

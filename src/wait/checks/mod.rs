@@ -1,20 +1,34 @@
 //! The checks the wait loop runs. The loop asks a target one question
 //! through [`Check`], "ready now, or not ready and why?", and knows nothing
 //! of how it is answered: each kind of target is one file here, its reasons
-//! one [`NotReady`]. Today there is one kind, the proxy's HTTP readiness
-//! endpoint (`proxy`); a dependency check (`--wait-for`) is another file
-//! beside it, chosen from the URL's scheme where the config is read.
+//! one [`NotReady`]. The proxy's readiness endpoint is an `http` check;
+//! each `--wait-for` scheme is a [`Dependency`], dispatched from the typed
+//! target (`config::targets`) to its file: `tcp`, `http`, `postgres`,
+//! `redis`, `mysql`, `file`, `unix`. What the network ones share (connect,
+//! one bounded exchange): `socket`.
 //!
 //! Invariant: a check never panics and never runs past its own attempt
 //! timeout; whatever its peer sends is a reason, not an error of the gate.
 
-pub mod proxy;
+mod file;
+pub mod http;
+mod mysql;
+mod postgres;
+mod redis;
+mod socket;
+mod tcp;
+mod unix;
 
-use std::{fmt, future::Future, time::Duration};
+use std::{fmt, future::Future, path::PathBuf, time::Duration};
 
-use reqwest::StatusCode;
+use reqwest::{Client, StatusCode};
+use tokio::time::{Instant, timeout_at};
 
-use crate::wait::http::RequestError;
+use self::{http::HttpCheck, socket::Attempt};
+use crate::{
+    config::{duration::human, targets::Target},
+    wait::http::RequestError,
+};
 
 /// One target the wait loop waits for.
 pub trait Check {
@@ -29,7 +43,8 @@ pub trait Check {
     }
 }
 
-/// Why a check did not find the proxy ready; shown to users in progress lines.
+/// Why a check did not find its target ready; shown to users in progress
+/// lines and timeout messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NotReady {
     /// A response with a non-2xx status.
@@ -37,10 +52,23 @@ pub enum NotReady {
     /// A 3xx, which is never followed, and where it pointed (resolved
     /// against the checked URL and redacted), if it said.
     Redirect(StatusCode, Option<String>),
-    /// No response head within the attempt timeout.
+    /// No answer within the attempt timeout.
     TimedOut(Duration),
-    /// No response at all: refused, reset, malformed, ...
+    /// No connection, or no HTTP response: refused, reset, no name, ...
     Request(RequestError),
+    /// The server answered in its protocol that it is not ready yet:
+    /// its own words (`the database system is starting up (57P03)`).
+    Answer(String),
+    /// The connection was closed before any answer (through a mesh: the
+    /// proxy accepted, then found the target down).
+    Closed,
+    /// Something that is not an answer of the protocol checked, described.
+    Unexpected(String),
+    /// Connected, but a server that speaks first (MySQL) said nothing
+    /// within the attempt timeout.
+    NoGreeting(Duration),
+    /// A path that does not exist (yet).
+    Missing(PathBuf),
 }
 
 impl fmt::Display for NotReady {
@@ -63,10 +91,95 @@ impl fmt::Display for NotReady {
                 write!(
                     f,
                     "no response within {} (--attempt-timeout)",
-                    crate::config::duration::human(*after)
+                    human(*after)
                 )
             }
             NotReady::Request(reason) => reason.fmt(f),
+            NotReady::Answer(said) => f.write_str(said),
+            NotReady::Closed => f.write_str("connection closed without an answer"),
+            NotReady::Unexpected(what) => write!(f, "unexpected answer: {what}"),
+            NotReady::NoGreeting(after) => write!(
+                f,
+                "connected, but no greeting within {} (--attempt-timeout); through a Linkerd \
+                 proxy a server that speaks first needs its port opaque or skipped \
+                 (config.linkerd.io/opaque-ports or config.linkerd.io/skip-outbound-ports)",
+                human(*after)
+            ),
+            NotReady::Missing(path) => write!(f, "{} does not exist", path.display()),
+        }
+    }
+}
+
+/// One `--wait-for` target with what its check needs.
+pub struct Dependency {
+    target: Target,
+    attempt_timeout: Duration,
+    /// For `http://` targets: the gate's one client.
+    http: Option<HttpCheck>,
+}
+
+impl Dependency {
+    pub fn new(target: Target, client: &Client, attempt_timeout: Duration) -> Self {
+        let http = match &target {
+            Target::Http(url) => Some(HttpCheck::new(client.clone(), url.clone(), attempt_timeout)),
+            _ => None,
+        };
+        Dependency {
+            target,
+            attempt_timeout,
+            http,
+        }
+    }
+}
+
+impl Check for Dependency {
+    fn describe(&self) -> String {
+        self.target.to_string()
+    }
+
+    fn cut_off(&self, after: Duration) -> Option<NotReady> {
+        match (&self.http, &self.target) {
+            (Some(http), _) => http.cut_off(after),
+            (
+                None,
+                Target::Tcp(at)
+                | Target::Postgres { at, .. }
+                | Target::Redis(at)
+                | Target::Mysql(at),
+            ) => crate::wait::http::unresolved(&at.0).map(NotReady::Request),
+            _ => None,
+        }
+    }
+
+    async fn check(&self) -> Result<(), NotReady> {
+        if let Some(http) = &self.http {
+            return http.check().await;
+        }
+        let bound = Attempt {
+            deadline: Instant::now() + self.attempt_timeout,
+            timeout: self.attempt_timeout,
+        };
+        let attempt = async {
+            match &self.target {
+                Target::Tcp(at) => tcp::check(at).await,
+                Target::Postgres { at, user, database } => {
+                    postgres::check(at, user, database, bound).await
+                }
+                Target::Redis(at) => redis::check(at, bound).await,
+                Target::Mysql(at) => mysql::check(at, bound).await,
+                Target::File(path) => file::check(path),
+                Target::Unix(path) => unix::check(path).await,
+                // Checked above, by its HttpCheck.
+                Target::Http(_) => Ok(()),
+            }
+        };
+        // Each exchange keeps its own deadline, to say what it was waiting
+        // for; this bound is what holds whatever happens inside.
+        match timeout_at(bound.deadline, attempt).await {
+            Ok(result) => result,
+            Err(_elapsed) => Err(self
+                .cut_off(self.attempt_timeout)
+                .unwrap_or(NotReady::TimedOut(self.attempt_timeout))),
         }
     }
 }

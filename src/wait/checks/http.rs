@@ -1,6 +1,8 @@
-//! The proxy's readiness check: a GET whose status line decides, and a
-//! bounded read of any not-ready body so the one kept-alive connection can
-//! be reused.
+//! An HTTP readiness check, the proxy's and that of an `http://`
+//! `--wait-for` target alike: a GET whose status line decides (2xx is
+//! ready; redirects are not followed, no system proxy is used), and a
+//! bounded read of any not-ready body so the kept-alive connection can be
+//! reused.
 //!
 //! Invariant: one attempt ends within `--attempt-timeout`, and a body is
 //! read only with a `Content-Length` of at most 4 KiB, within 5 ms.
@@ -35,16 +37,16 @@ const BODY_LIMIT: u64 = 4 * 1024;
 /// checks or delays noticing readiness.
 const BODY_GRACE: Duration = Duration::from_millis(5);
 
-/// Checks one readiness URL.
-pub struct ProxyCheck {
+/// Checks one URL.
+pub struct HttpCheck {
     client: Client,
     url: Url,
     attempt_timeout: Duration,
 }
 
-impl ProxyCheck {
+impl HttpCheck {
     pub fn new(client: Client, url: Url, attempt_timeout: Duration) -> Self {
-        ProxyCheck {
+        HttpCheck {
             client,
             url,
             attempt_timeout,
@@ -63,7 +65,7 @@ impl ProxyCheck {
     }
 }
 
-impl Check for ProxyCheck {
+impl Check for HttpCheck {
     fn describe(&self) -> String {
         self.url().to_string()
     }

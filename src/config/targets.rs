@@ -1,0 +1,292 @@
+//! `--wait-for` values: each URL becomes a typed [`Target`] while the
+//! config is read, so a bad one is a usage error before anything waits.
+//! The one table of schemes, their default ports and what each needs is
+//! [`SCHEMES`]; how each kind is checked lives in `wait/checks`.
+//!
+//! Invariant: nothing here panics on any input, and no error message
+//! shows a URL's credentials (a rejected value is redacted where clap
+//! reports it, `typed.rs`).
+
+use std::{fmt, path::PathBuf};
+
+use reqwest::Url;
+
+use crate::report::redact::Redacted;
+
+/// What to wait for, and how to reach it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A connection is accepted.
+    Tcp(Endpoint),
+    /// A 2xx answer to a GET, under the readiness check's rules.
+    Http(Url),
+    /// An answer to a StartupMessage, as libpq's `PQping` reads it.
+    Postgres {
+        at: Endpoint,
+        /// Sent in the StartupMessage (a server may log it); never a password.
+        user: String,
+        database: String,
+    },
+    /// An answer to `PING`.
+    Redis(Endpoint),
+    /// The server's greeting (protocol 10).
+    Mysql(Endpoint),
+    /// The path exists.
+    File(PathBuf),
+    /// A connection to the socket is accepted.
+    Unix(PathBuf),
+}
+
+/// A host and port, as a URL whose port is always explicit (what logs show,
+/// redacted) and that `wait::http::socket_addrs` resolves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint(pub Url);
+
+/// Which schemes `--wait-for` accepts, the default port of each (`None`:
+/// the port must be given; paths have none), and what it becomes.
+const SCHEMES: [(&str, Kind); 9] = [
+    ("tcp", Kind::Network(None)),
+    ("http", Kind::Network(Some(80))),
+    ("postgres", Kind::Network(Some(5432))),
+    ("postgresql", Kind::Network(Some(5432))),
+    ("redis", Kind::Network(Some(6379))),
+    ("mysql", Kind::Network(Some(3306))),
+    ("mariadb", Kind::Network(Some(3306))),
+    ("file", Kind::Path),
+    ("unix", Kind::Path),
+];
+
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Network(Option<u16>),
+    Path,
+}
+
+/// Used when a `postgres://` URL names no user: the user every PostgreSQL
+/// installation has, so a server that trusts local connections has no
+/// reason to log a failed start-up.
+const DEFAULT_PG_USER: &str = "postgres";
+
+const ACCEPTED: &str = "expected tcp://host:port, http://host[:port]/path, \
+     postgres://[user@]host[:port][/db], redis://host[:port], mysql://host[:port], \
+     file:///path or unix:///path";
+
+/// clap's parser for one `--wait-for` value (and each item of
+/// LINKERD_AWAIT_WAIT_FOR).
+pub fn parse_target(text: &str) -> Result<Target, String> {
+    let text = text.trim();
+    if !text.contains(':') {
+        return Err(format!("not a URL; {ACCEPTED}"));
+    }
+    let url = Url::parse(text).map_err(|e| format!("{e}; {ACCEPTED}"))?;
+    let scheme = url.scheme();
+    let Some((_, kind)) = SCHEMES.iter().find(|(name, _)| *name == scheme) else {
+        return Err(refused_scheme(scheme));
+    };
+    match *kind {
+        Kind::Path => path_target(&url),
+        Kind::Network(default_port) => network_target(url.clone(), default_port),
+    }
+}
+
+/// Why a scheme is not accepted: TLS ones get their own reason.
+fn refused_scheme(scheme: &str) -> String {
+    match scheme {
+        "https" | "rediss" => format!(
+            "{scheme}:// is not supported: checks do not speak TLS, which in a meshed pod \
+             the mesh adds between proxies (use {}:// through the proxy)",
+            scheme.strip_suffix('s').unwrap_or(scheme)
+        ),
+        _ => format!("unknown scheme '{scheme}'; {ACCEPTED}"),
+    }
+}
+
+fn network_target(mut url: Url, default_port: Option<u16>) -> Result<Target, String> {
+    let scheme = url.scheme().to_string();
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("missing host; {ACCEPTED}"));
+    }
+    let Some(port) = url.port().or(default_port) else {
+        return Err(format!("{scheme}:// needs a port, e.g. tcp://db:5432"));
+    };
+    if port == 0 {
+        return Err("port 0 cannot be connected to".to_string());
+    }
+    if scheme != "http" {
+        // An explicit port for every scheme but http (whose default the
+        // URL type leaves implicit), so logs say where the check goes.
+        url.set_port(Some(port))
+            .map_err(|()| format!("cannot use port {port}"))?;
+    }
+    let at = Endpoint(url);
+    Ok(match scheme.as_str() {
+        "http" => Target::Http(at.0),
+        "postgres" | "postgresql" => {
+            let user = match decoded(at.0.username()) {
+                user if user.is_empty() => DEFAULT_PG_USER.to_string(),
+                user => user,
+            };
+            let database = match decoded(at.0.path().trim_start_matches('/')) {
+                db if db.is_empty() => user.clone(),
+                db => db,
+            };
+            if user.contains('\0') || database.contains('\0') {
+                return Err("the user and database names cannot hold a NUL byte".to_string());
+            }
+            Target::Postgres { at, user, database }
+        }
+        "redis" => Target::Redis(at),
+        "mysql" | "mariadb" => Target::Mysql(at),
+        _ => Target::Tcp(at),
+    })
+}
+
+fn path_target(url: &Url) -> Result<Target, String> {
+    let scheme = url.scheme();
+    // A host other than localhost would be another machine's file.
+    let path = url
+        .to_file_path()
+        .ok()
+        .filter(|path| path.is_absolute() && path.as_os_str().len() > 1)
+        .ok_or_else(|| {
+            format!("{scheme}:// takes an absolute path and no host, e.g. {scheme}:///run/ready")
+        })?;
+    Ok(match scheme {
+        "unix" => Target::Unix(path),
+        _ => Target::File(path),
+    })
+}
+
+/// `%40` → `@`: user and database names as the server knows them.
+fn decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl fmt::Display for Target {
+    /// The target as logs show it: its URL without credentials, with the
+    /// port it is checked on.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Tcp(at)
+            | Target::Postgres { at, .. }
+            | Target::Redis(at)
+            | Target::Mysql(at) => Redacted(&at.0).fmt(f),
+            Target::Http(url) => Redacted(url).fmt(f),
+            Target::File(path) => write!(f, "file://{}", path.display()),
+            Target::Unix(path) => write!(f, "unix://{}", path.display()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use proptest::prelude::*;
+
+    fn shown(text: &str) -> String {
+        parse_target(text).map_or_else(|e| format!("error: {e}"), |t| t.to_string())
+    }
+
+    #[test]
+    fn each_scheme_gets_its_default_port_and_hides_credentials() {
+        let cases = [
+            ("tcp://db:5432", "tcp://db:5432"),
+            ("http://api/healthz", "http://api/healthz"),
+            ("http://api:8080/healthz", "http://api:8080/healthz"),
+            ("postgres://db", "postgres://db:5432"),
+            (
+                "postgresql://u:secret@db/app",
+                "postgresql://***@db:5432/app",
+            ),
+            ("redis://:secret@cache", "redis://***@cache:6379"),
+            ("mysql://db", "mysql://db:3306"),
+            ("mariadb://db:3307", "mariadb://db:3307"),
+            ("file:///run/secrets/token", "file:///run/secrets/token"),
+            ("unix:///run/app.sock", "unix:///run/app.sock"),
+            (" redis://[::1] ", "redis://[::1]:6379"),
+        ];
+        for (given, expected) in cases {
+            assert_eq!(shown(given), expected, "{given}");
+        }
+    }
+
+    #[test]
+    fn postgres_user_and_database_default_as_libpq_does() {
+        let cases = [
+            ("postgres://db", "postgres", "postgres"),
+            ("postgres://app@db", "app", "app"),
+            ("postgres://app:pw@db/orders", "app", "orders"),
+            ("postgres://a%40b@db/x%20y", "a@b", "x y"),
+        ];
+        for (given, user, database) in cases {
+            match parse_target(given) {
+                Ok(Target::Postgres {
+                    user: u,
+                    database: d,
+                    ..
+                }) => assert_eq!((u.as_str(), d.as_str()), (user, database), "{given}"),
+                other => panic!("{given}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn bad_values_say_what_is_accepted() {
+        let cases = [
+            ("db:5432", "unknown scheme 'db'"),
+            ("db", "not a URL"),
+            (
+                "https://api/healthz",
+                "https:// is not supported: checks do not speak TLS",
+            ),
+            ("rediss://cache", "use redis://"),
+            ("ftp://x", "unknown scheme 'ftp'; expected tcp://host:port"),
+            ("tcp://db", "tcp:// needs a port"),
+            ("postgres://", "missing host"),
+            ("postgres://db:0", "port 0"),
+            ("file://relative/path", "file:// takes an absolute path"),
+            ("unix://", "unix:// takes an absolute path"),
+            ("postgres://db:99999", "invalid port number"),
+        ];
+        for (given, expected) in cases {
+            let shown = shown(given);
+            assert!(shown.contains(expected), "{given}: {shown}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn no_input_panics_and_no_password_is_shown(
+            text in "[a-z]{1,8}://[a-z]{0,4}:pw[a-z0-9@:/%?#]{0,30}",
+        ) {
+            if let Ok(target) = parse_target(&text) {
+                prop_assert!(!target.to_string().contains(":pw"), "{target}");
+            }
+        }
+
+        #[test]
+        fn arbitrary_text_never_panics(text in ".{0,60}") {
+            let _ = parse_target(&text);
+        }
+    }
+}

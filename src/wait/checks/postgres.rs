@@ -1,0 +1,198 @@
+//! `postgres://[user@]host[:port][/db]`: a StartupMessage, and the first
+//! message of the answer, read as libpq's `PQping` (pg_isready) reads it.
+//! An authentication request means the server is up and accepting
+//! connections; so does any error but one, since a wrong user, database or
+//! `pg_hba.conf` entry is the server speaking: only SQLSTATE 57P03
+//! (cannot connect now: starting up, shutting down, in recovery) is "not
+//! ready". No password is ever sent: the check leaves at the first answer.
+//! (Protocol: PostgreSQL's "Message Flow", "Start-up", and "Message
+//! Formats"; libpq's `internal_ping` explains the reading.)
+
+use super::{
+    NotReady,
+    socket::{self, Attempt},
+};
+use crate::config::targets::Endpoint;
+
+/// Protocol 3.0, the only one servers since 7.4 speak.
+const PROTOCOL_3_0: u32 = 3 << 16;
+
+/// The SQLSTATE of "the database system is starting up" (and shutting
+/// down, in recovery, not yet accepting connections).
+const CANNOT_CONNECT_NOW: &str = "57P03";
+
+pub async fn check(
+    at: &Endpoint,
+    user: &str,
+    database: &str,
+    attempt: Attempt,
+) -> Result<(), NotReady> {
+    let mut stream = socket::connect(at).await?;
+    let request = startup_message(user, database);
+    let silent = NotReady::TimedOut(attempt.timeout);
+    let answer = socket::exchange(
+        &mut stream,
+        &request,
+        first_message_complete,
+        attempt.deadline,
+        silent,
+    )
+    .await?;
+    read_answer(&answer)
+}
+
+/// Length, protocol version, then `name\0value\0` pairs and a final NUL.
+fn startup_message(user: &str, database: &str) -> Vec<u8> {
+    let mut body = Vec::new();
+    body.extend_from_slice(&PROTOCOL_3_0.to_be_bytes());
+    for (name, value) in [
+        ("user", user),
+        ("database", database),
+        ("application_name", "linkerd-await"),
+    ] {
+        for part in [name, value] {
+            body.extend_from_slice(part.as_bytes());
+            body.push(0);
+        }
+    }
+    body.push(0);
+    let len = u32::try_from(body.len() + 4).unwrap_or(u32::MAX);
+    let mut message = len.to_be_bytes().to_vec();
+    message.extend_from_slice(&body);
+    message
+}
+
+/// A message is a type byte, a 4-byte length (counting itself) and the
+/// rest; whole once that many bytes are in.
+fn first_message_complete(bytes: &[u8]) -> bool {
+    match message_len(bytes) {
+        Some(len) => bytes.len() > len,
+        None => false,
+    }
+}
+
+fn message_len(bytes: &[u8]) -> Option<usize> {
+    let len = bytes.get(1..5)?;
+    let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]);
+    usize::try_from(len).ok()
+}
+
+/// The server's first message, as `PQping` reads it.
+fn read_answer(answer: &[u8]) -> Result<(), NotReady> {
+    let not_postgres = || {
+        NotReady::Unexpected(format!(
+            "{} (is this a PostgreSQL server?)",
+            socket::described(answer)
+        ))
+    };
+    let Some(len) = message_len(answer).filter(|len| *len >= 4) else {
+        return Err(not_postgres());
+    };
+    match answer[0] {
+        // An authentication request (or AuthenticationOk): up.
+        b'R' if len >= 8 => Ok(()),
+        b'E' => {
+            let body = &answer[5..answer.len().min(len + 1)];
+            let field = |code: u8| error_field(body, code);
+            match field(b'C') {
+                Some(code) if code == CANNOT_CONNECT_NOW => Err(NotReady::Answer(format!(
+                    "{} ({code})",
+                    field(b'M').unwrap_or_else(|| "cannot connect now".to_string())
+                ))),
+                // Any other error is the server speaking: up (PQping).
+                Some(_) => Ok(()),
+                None => Err(not_postgres()),
+            }
+        }
+        _ => Err(not_postgres()),
+    }
+}
+
+/// A field of an ErrorResponse: `code` byte, then a NUL-terminated string.
+fn error_field(body: &[u8], code: u8) -> Option<String> {
+    let mut rest = body;
+    while let Some((&kind, tail)) = rest.split_first() {
+        if kind == 0 {
+            return None;
+        }
+        let end = tail.iter().position(|&b| b == 0)?;
+        if kind == code {
+            return Some(String::from_utf8_lossy(&tail[..end]).into_owned());
+        }
+        rest = &tail[end + 1..];
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use proptest::prelude::*;
+
+    fn error(fields: &[(u8, &str)]) -> Vec<u8> {
+        let mut body = Vec::new();
+        for (code, value) in fields {
+            body.push(*code);
+            body.extend_from_slice(value.as_bytes());
+            body.push(0);
+        }
+        body.push(0);
+        let mut message = vec![b'E'];
+        message.extend_from_slice(&u32::try_from(body.len() + 4).unwrap().to_be_bytes());
+        message.extend_from_slice(&body);
+        message
+    }
+
+    #[test]
+    fn the_startup_message_carries_user_and_database_and_its_length() {
+        let message = startup_message("app", "orders");
+        assert_eq!(message_len(&[0, 0, 0, 0, 0]), Some(0));
+        let len = u32::from_be_bytes([message[0], message[1], message[2], message[3]]);
+        assert_eq!(len as usize, message.len());
+        assert_eq!(&message[4..8], &[0, 3, 0, 0]);
+        let text = String::from_utf8_lossy(&message[8..]);
+        assert!(
+            text.starts_with("user\0app\0database\0orders\0"),
+            "{text:?}"
+        );
+        assert!(message.ends_with(b"\0\0"));
+    }
+
+    #[test]
+    fn answers_are_read_as_pqping_reads_them() {
+        let auth_md5 = [b'R', 0, 0, 0, 12, 0, 0, 0, 5, 1, 2, 3, 4];
+        assert_eq!(read_answer(&auth_md5), Ok(()));
+        let no_role = error(&[
+            (b'S', "FATAL"),
+            (b'C', "28000"),
+            (b'M', "role \"x\" does not exist"),
+        ]);
+        assert_eq!(read_answer(&no_role), Ok(()));
+        let starting = error(&[
+            (b'S', "FATAL"),
+            (b'C', "57P03"),
+            (b'M', "the database system is starting up"),
+        ]);
+        assert_eq!(
+            read_answer(&starting),
+            Err(NotReady::Answer(
+                "the database system is starting up (57P03)".to_string()
+            ))
+        );
+        for garbage in [&b"HTTP/1.1 400 Bad Request\r\n"[..], b"R", b"E\0\0\0\x05\0"] {
+            assert!(
+                matches!(read_answer(garbage), Err(NotReady::Unexpected(_))),
+                "{garbage:?}"
+            );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_answers_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = first_message_complete(&bytes);
+            let _ = read_answer(&bytes);
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! What the network checks share: connecting to a target's host and port
+//! (resolved as the HTTP client resolves, so a name that does not resolve
+//! yet is "not ready", never a crash), and one bounded exchange: write the
+//! protocol's first bytes, read until its answer is complete.
+//!
+//! Invariant: at most [`MAX_ANSWER`] bytes are read, and nothing waits
+//! past the attempt's deadline.
+
+use std::{io, net::SocketAddr, time::Duration};
+
+use tokio::{
+    io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt},
+    net::TcpStream,
+    time::{Instant, timeout_at},
+};
+
+use super::NotReady;
+use crate::{config::targets::Endpoint, wait::http::RequestError};
+
+/// The most any first answer is read: a greeting, an error packet or a
+/// start-up error message are a few hundred bytes; more is not the
+/// protocol checked.
+pub const MAX_ANSWER: usize = 4096;
+
+/// One attempt's bound: when it ends, and the `--attempt-timeout` that
+/// set it (what a reason names).
+#[derive(Debug, Clone, Copy)]
+pub struct Attempt {
+    pub deadline: Instant,
+    pub timeout: Duration,
+}
+
+/// A connection to the target, trying each of its addresses in turn (the
+/// last failure is the reason).
+pub async fn connect(at: &Endpoint) -> Result<TcpStream, NotReady> {
+    let addrs = crate::wait::http::socket_addrs(&at.0).await.map_err(|e| {
+        let host = at.0.host_str().unwrap_or_default();
+        NotReady::Request(RequestError::Other(format!(
+            "the name {host} does not resolve (yet): {e}"
+        )))
+    })?;
+    let mut last = NotReady::Request(RequestError::Other("the name has no address".to_string()));
+    for addr in addrs {
+        match connect_to(addr).await {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last = NotReady::Request(refused(&e)),
+        }
+    }
+    Err(last)
+}
+
+async fn connect_to(addr: SocketAddr) -> io::Result<TcpStream> {
+    let stream = TcpStream::connect(addr).await?;
+    // The first bytes are one small write: do not let Nagle hold them.
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+/// A connect error, worded like curl's (as the HTTP checks' reasons are).
+pub fn refused(e: &io::Error) -> RequestError {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => RequestError::ConnectionRefused,
+        io::ErrorKind::ConnectionReset => RequestError::ConnectionReset,
+        _ => RequestError::Other(format!("cannot connect: {e}")),
+    }
+}
+
+/// Writes `request` (if any), then reads until `complete` says the answer
+/// is whole, the peer closes, [`MAX_ANSWER`] bytes have come, or the
+/// deadline passes. Returns what came; `NotReady::Closed` if nothing did,
+/// `silent` if the deadline passed before a single byte.
+pub async fn exchange(
+    stream: &mut (impl AsyncRead + AsyncWrite + Unpin),
+    request: &[u8],
+    complete: impl Fn(&[u8]) -> bool,
+    deadline: Instant,
+    silent: NotReady,
+) -> Result<Vec<u8>, NotReady> {
+    if !request.is_empty() {
+        match timeout_at(deadline, stream.write_all(request)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(closed_or(&e)),
+            Err(_elapsed) => return Err(silent),
+        }
+    }
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 512];
+    while answer.len() < MAX_ANSWER && !complete(&answer) {
+        match timeout_at(deadline, stream.read(&mut buf)).await {
+            Ok(Ok(0)) => break,
+            Ok(Ok(n)) => answer.extend_from_slice(&buf[..n.min(MAX_ANSWER - answer.len())]),
+            // A reset after some bytes still leaves those to judge.
+            Ok(Err(_)) if !answer.is_empty() => break,
+            Ok(Err(e)) => return Err(closed_or(&e)),
+            Err(_elapsed) if answer.is_empty() => return Err(silent),
+            Err(_elapsed) => break,
+        }
+    }
+    if answer.is_empty() {
+        return Err(NotReady::Closed);
+    }
+    Ok(answer)
+}
+
+/// A reset or a broken pipe before any answer is the same as a close: the
+/// server (or the proxy in front of it) went away without a word.
+fn closed_or(e: &io::Error) -> NotReady {
+    match e.kind() {
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::BrokenPipe
+        | io::ErrorKind::UnexpectedEof => NotReady::Closed,
+        _ => NotReady::Request(RequestError::Other(e.to_string())),
+    }
+}
+
+/// Bytes that are not the expected answer, as a reason shows them: the
+/// first few, printable ASCII as it is, the rest escaped.
+pub fn described(bytes: &[u8]) -> String {
+    const SHOWN: usize = 40;
+    let shown: String = bytes[..bytes.len().min(SHOWN)].escape_ascii().to_string();
+    let more = if bytes.len() > SHOWN { "..." } else { "" };
+    format!("\"{shown}{more}\" ({} bytes)", bytes.len())
+}
