@@ -10,6 +10,8 @@
 //! `/quitquitquit`), so a gate that watches for the stop sees it within
 //! milliseconds; [`FakeProxy::draining`] keeps listening instead, as a
 //! proxy that drains open connections does.
+//! [`Outbound`] plays the proxy's other side, its outbound listener: it
+//! accepts every connection, then forwards it to the dependency or closes it.
 //! [`Timeline`] is the script the examples use (not ready until an instant,
 //! then 200; shutdown endpoints like Linkerd's and Envoy's), and [`Reserved`]
 //! a port that refuses connections until it listens, as a proxy that has not
@@ -20,6 +22,7 @@
 //! sequential requests.
 
 mod http;
+mod outbound;
 mod reserve;
 mod timeline;
 
@@ -34,6 +37,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+pub use outbound::Outbound;
 pub use reserve::{Reserved, closed_port};
 pub use timeline::{FailMode, SHUTDOWN_PATHS, Timeline, is_accepted_shutdown};
 

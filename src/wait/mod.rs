@@ -49,7 +49,8 @@ pub async fn run(
     client: reqwest::Client,
     signals: &Signals,
 ) -> Result<Verdict, Error> {
-    let deadline = config.timeout.map(|t| Instant::now() + t);
+    let started = Instant::now();
+    let deadline = config.timeout.map(|t| started + t);
     let within = config
         .timeout
         .map_or_else(String::new, |t| format!(" (timeout {})", human(t)));
@@ -80,7 +81,7 @@ pub async fn run(
             },
         };
         let waited = until_ready(&proxy, &config.backoff, deadline, signals, &listener).await?;
-        if let stop @ Verdict::Stop(_) = verdict(waited, Group::Proxy, config.on_timeout) {
+        if let stop @ Verdict::Stop(_) = verdict(waited, Group::Proxy, started, config.on_timeout) {
             return Ok(stop);
         }
     }
@@ -114,7 +115,9 @@ pub async fn run(
             &listener,
         )
         .await?;
-        if let stop @ Verdict::Stop(_) = verdict(waited, Group::Dependencies, config.on_timeout) {
+        if let stop @ Verdict::Stop(_) =
+            verdict(waited, Group::Dependencies, started, config.on_timeout)
+        {
             return Ok(stop);
         }
     }
@@ -151,9 +154,10 @@ enum Group {
     Dependencies,
 }
 
-/// How a wait ended, as a verdict, with the line that says so. A timeout
-/// stops the gate unless `--timeout-fatal=false`.
-fn verdict(waited: Waited, group: Group, on_timeout: OnTimeout) -> Verdict {
+/// How a wait ended, as a verdict, with the line that says so (a timeout
+/// counts from `started`, the start of the whole wait). A timeout stops
+/// the gate unless `--timeout-fatal=false`.
+fn verdict(waited: Waited, group: Group, started: Instant, on_timeout: OnTimeout) -> Verdict {
     match waited {
         Waited::Ready { .. } => Verdict::Go,
         Waited::Signalled(sig) => {
@@ -164,7 +168,8 @@ fn verdict(waited: Waited, group: Group, on_timeout: OnTimeout) -> Verdict {
             info!("received {sig} while waiting for {what}; exiting without starting the app");
             Verdict::Stop(Outcome::Signalled(sig.number()))
         }
-        Waited::TimedOut { elapsed, pending } => {
+        Waited::TimedOut { pending, .. } => {
+            let elapsed = started.elapsed();
             let (summary, advice) = match (group, pending.as_slice()) {
                 (Group::Proxy, [proxy]) => (
                     format!(

@@ -13,29 +13,36 @@
 //! - `scratch`: temporary directories the app and the test share;
 //! - `tools`: outside tools some tests need, or a visible skip;
 //! - `usage`: the options table and usage-error checks for command-line tests;
-//! - `pty`: an interactive bash on a pseudo-terminal.
+//! - `pty`: an interactive bash on a pseudo-terminal;
+//! - `real_servers`: real PostgreSQL, Redis and MariaDB on loopback, or a
+//!   visible skip; `fake_servers`: scripted TCP servers for the answers
+//!   real ones cannot give on demand (`--wait-for`).
 //!
 //! Each integration test file uses only part of this module (hence the
 //! allowances: what one file leaves unused, another uses).
 #![allow(dead_code, unused_imports)]
 
 mod emulation;
+mod fake_servers;
 mod parents;
 mod pidns;
 mod process;
 mod procfs;
 mod proxies;
 pub mod pty;
+mod real_servers;
 mod scratch;
 mod tools;
 mod usage;
 
 pub use emulation::*;
+pub use fake_servers::*;
 pub use parents::*;
 pub use pidns::*;
 pub use process::*;
 pub use procfs::*;
 pub use proxies::*;
+pub use real_servers::*;
 pub use scratch::*;
 pub use tools::*;
 pub use usage::*;
@@ -51,7 +58,7 @@ pub const PROCESS_LIMIT: Duration = Duration::from_secs(20);
 /// The scripted proxy admin server: the workspace's one simulated proxy.
 // Each test file uses only part of it, as of this module.
 #[allow(unused_imports)]
-pub use sim_proxy::{FakeProxy, Reply, Request};
+pub use sim_proxy::{FakeProxy, Outbound, Reply, Request};
 
 /// A port on loopback that nothing listens on (bound, then released).
 pub fn closed_port() -> u16 {

@@ -1,0 +1,149 @@
+//! Scripted TCP servers for what real database servers cannot show on
+//! demand: a PostgreSQL that is starting up (57P03), a Redis still loading,
+//! a MariaDB with too many connections, a server that accepts and never
+//! answers, one that answers garbage.
+
+use std::{
+    io::{Read, Write},
+    net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+    },
+    thread,
+    time::Duration,
+};
+
+/// What the server does with each connection.
+#[derive(Debug, Clone)]
+pub enum Says {
+    /// Reads the client's first bytes, then writes these and closes.
+    Answer(Vec<u8>),
+    /// Writes these at once (a server that speaks first), then waits for
+    /// the client to leave.
+    Greeting(Vec<u8>),
+    /// Reads and never answers, until the client leaves.
+    Nothing,
+}
+
+/// A loopback server that answers every connection as `Says`; counts them
+/// and keeps every byte it received.
+pub struct FakeServer {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    connections: Arc<AtomicUsize>,
+    received: Arc<Mutex<Vec<u8>>>,
+}
+
+impl FakeServer {
+    pub fn start(says: Says) -> Self {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let stop = Arc::new(AtomicBool::new(false));
+        let connections = Arc::new(AtomicUsize::new(0));
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let (stopping, counted, kept) = (stop.clone(), connections.clone(), received.clone());
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stopping.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(stream) = stream else { continue };
+                counted.fetch_add(1, Ordering::SeqCst);
+                let (says, kept) = (says.clone(), kept.clone());
+                thread::spawn(move || serve(stream, &says, &kept));
+            }
+        });
+        FakeServer {
+            addr,
+            stop,
+            connections,
+            received,
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+
+    /// Every byte any client sent, in arrival order per connection.
+    pub fn received(&self) -> Vec<u8> {
+        self.received.lock().expect("received lock").clone()
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        // The accept loop sees the flag on the next connection, this one,
+        // and ends, closing the listener.
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+    }
+}
+
+fn serve(mut stream: TcpStream, says: &Says, received: &Mutex<Vec<u8>>) {
+    let mut buf = [0u8; 1024];
+    let mut read = |stream: &mut TcpStream| match stream.read(&mut buf) {
+        Ok(n) if n > 0 => {
+            received
+                .lock()
+                .expect("received lock")
+                .extend_from_slice(&buf[..n]);
+            true
+        }
+        _ => false,
+    };
+    match says {
+        Says::Answer(bytes) => {
+            read(&mut stream);
+            let _ = stream.write_all(bytes);
+        }
+        Says::Greeting(bytes) => {
+            let _ = stream.write_all(bytes);
+            while read(&mut stream) {}
+        }
+        Says::Nothing => while read(&mut stream) {},
+    }
+}
+
+/// A PostgreSQL ErrorResponse with these fields (`S`, `C`, `M`...).
+pub fn pg_error(fields: &[(u8, &str)]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (code, value) in fields {
+        body.push(*code);
+        body.extend_from_slice(value.as_bytes());
+        body.push(0);
+    }
+    body.push(0);
+    let mut message = vec![b'E'];
+    message.extend_from_slice(&u32::try_from(body.len() + 4).expect("small").to_be_bytes());
+    message.extend_from_slice(&body);
+    message
+}
+
+/// PostgreSQL 15 starting up, as it answers a StartupMessage.
+pub fn pg_starting_up() -> Vec<u8> {
+    pg_error(&[
+        (b'S', "FATAL"),
+        (b'V', "FATAL"),
+        (b'C', "57P03"),
+        (b'M', "the database system is starting up"),
+    ])
+}
+
+/// A MySQL packet (sequence 0) around `payload`.
+pub fn mysql_packet(payload: &[u8]) -> Vec<u8> {
+    let len = payload.len();
+    let mut bytes = vec![len as u8, (len >> 8) as u8, (len >> 16) as u8, 0];
+    bytes.extend_from_slice(payload);
+    bytes
+}
+
+/// MariaDB refusing a connection: ERR 1040.
+pub fn mysql_too_many_connections() -> Vec<u8> {
+    mysql_packet(b"\xff\x10\x04Too many connections")
+}

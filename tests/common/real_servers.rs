@@ -1,0 +1,215 @@
+//! Real PostgreSQL, Redis and MariaDB servers (Debian packages `postgresql`,
+//! `redis-server`, `mariadb-server`; `.ci/run` installs them) on loopback
+//! ports, with their data in temp dirs, each stopped by its PID when its
+//! guard drops. A missing server binary is a visible skip here, and a
+//! failure under CI (`CI=true`), never a silent pass.
+
+use std::{
+    os::unix::{fs::chown, process::CommandExt},
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use super::{LineReader, path_arg, temp_dir};
+
+/// Server start-up on 2 busy cores takes a few seconds at most.
+const START_LIMIT: Duration = Duration::from_secs(30);
+
+/// A server process, stopped (and reaped) when dropped, with its data dir.
+pub struct RealServer {
+    child: Child,
+    pub port: u16,
+    log: LineReader,
+    /// How to ask it to stop quickly (PostgreSQL: SIGINT, fast shutdown).
+    stop_signal: i32,
+    _dir: tempfile::TempDir,
+}
+
+impl RealServer {
+    /// Waits until the server's log says it accepts connections.
+    pub fn until_ready(&self, needle: &str) {
+        self.log.wait_for(needle, START_LIMIT);
+    }
+
+    pub fn log(&self) -> String {
+        self.log.text()
+    }
+}
+
+impl Drop for RealServer {
+    fn drop(&mut self) {
+        // SAFETY: signals our own child, which is not reaped yet.
+        unsafe { libc::kill(self.child.id() as i32, self.stop_signal) };
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A server binary: on PATH, or in one of `dirs` (PostgreSQL's Debian
+/// package keeps its binaries in /usr/lib/postgresql/<version>/bin).
+/// `None` (after printing why `test` is skipped, or failing under CI).
+pub fn server_binary(test: &str, name: &str) -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .unwrap_or_default();
+    let pg_dirs = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|dirs| {
+            dirs.filter_map(Result::ok)
+                .map(|d| d.path().join("bin"))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    let found = on_path
+        .into_iter()
+        .chain(pg_dirs)
+        .chain([PathBuf::from("/usr/sbin")])
+        .map(|dir| dir.join(name))
+        .find(|path| path.is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none_or(|v| v != "true"),
+            "{test}: {name} is not installed, and CI=true (.ci/run installs it)"
+        );
+        eprintln!(
+            "SKIPPED {test}: {name} is not installed (apt-get install postgresql redis-server mariadb-server)"
+        );
+    }
+    found
+}
+
+fn spawn(cmd: &mut Command, port: u16, stop_signal: i32, dir: tempfile::TempDir) -> RealServer {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn the server");
+    let log = LineReader::start(child.stderr.take().expect("stderr"));
+    // Redis logs to stdout: both go to one reader's text.
+    let out = LineReader::start(child.stdout.take().expect("stdout"));
+    std::thread::spawn(move || {
+        let _ = out.finish(Duration::from_secs(3600));
+    });
+    RealServer {
+        child,
+        port,
+        log,
+        stop_signal,
+        _dir: dir,
+    }
+}
+
+/// PostgreSQL on 127.0.0.1:`port`, trusting local users. It refuses to run
+/// as root: initdb and the server run as the `postgres` user the package
+/// creates, in a temp dir it owns. Not waited for: `until_ready`.
+pub fn postgres(test: &str, port: u16) -> Option<RealServer> {
+    let initdb = server_binary(test, "initdb")?;
+    let postgres = server_binary(test, "postgres")?;
+    let (uid, gid) = user_ids("postgres")?;
+    let dir = temp_dir();
+    chown(dir.path(), Some(uid), Some(gid)).expect("chown the temp dir to postgres");
+    let data = dir.path().join("data");
+    let status = Command::new(initdb)
+        .args(["-A", "trust", "-U", "postgres", "--no-sync", "-D"])
+        .arg(&data)
+        .env("LC_ALL", "C")
+        .env("HOME", dir.path())
+        .uid(uid)
+        .gid(gid)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("run initdb");
+    assert!(status.success(), "initdb failed");
+    let mut cmd = Command::new(postgres);
+    cmd.arg("-D")
+        .arg(&data)
+        .args(["-p", &port.to_string(), "-k", path_arg(dir.path())])
+        .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
+        .env("LC_ALL", "C")
+        .uid(uid)
+        .gid(gid);
+    Some(spawn(&mut cmd, port, libc::SIGINT, dir))
+}
+
+/// What PostgreSQL's log says once it takes connections.
+pub const POSTGRES_READY: &str = "ready to accept connections";
+
+/// Redis on 127.0.0.1:`port`, without persistence; `extra` arguments
+/// (e.g. `--requirepass`).
+pub fn redis(test: &str, port: u16, extra: &[&str]) -> Option<RealServer> {
+    let redis = server_binary(test, "redis-server")?;
+    let dir = temp_dir();
+    let mut cmd = Command::new(redis);
+    cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args([
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            path_arg(dir.path()),
+        ])
+        .args(extra);
+    Some(spawn(&mut cmd, port, libc::SIGKILL, dir))
+}
+
+/// What Redis's log says once it takes connections.
+pub const REDIS_READY: &str = "Ready to accept connections";
+
+/// MariaDB on 127.0.0.1:`port`, its data created first (as root, which
+/// `--user=root` allows).
+pub fn mariadb(test: &str, port: u16) -> Option<RealServer> {
+    let install = server_binary(test, "mariadb-install-db")?;
+    let server = server_binary(test, "mariadbd")?;
+    let dir = temp_dir();
+    let data = dir.path().join("data");
+    let status = Command::new(install)
+        .arg("--no-defaults")
+        .arg(format!("--datadir={}", data.display()))
+        .args([
+            "--user=root",
+            "--auth-root-authentication-method=normal",
+            "--skip-test-db",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("run mariadb-install-db");
+    assert!(status.success(), "mariadb-install-db failed");
+    let at = |name: &str| dir.path().join(name).display().to_string();
+    let mut cmd = Command::new(server);
+    cmd.arg("--no-defaults")
+        .arg(format!("--datadir={}", data.display()))
+        .arg(format!("--port={port}"))
+        .arg(format!("--socket={}", at("sock")))
+        .arg(format!("--pid-file={}", at("pid")))
+        .args(["--user=root", "--bind-address=127.0.0.1", "--skip-log-bin"]);
+    Some(spawn(&mut cmd, port, libc::SIGKILL, dir))
+}
+
+/// What MariaDB's log says once it takes connections.
+pub const MARIADB_READY: &str = "ready for connections";
+
+/// A system user's uid and gid (`id`), or a visible skip.
+fn user_ids(user: &str) -> Option<(u32, u32)> {
+    let id = |flag: &str| {
+        Command::new("id")
+            .args([flag, user])
+            .output()
+            .ok()
+            .filter(|out| out.status.success())
+            .and_then(|out| String::from_utf8_lossy(&out.stdout).trim().parse().ok())
+    };
+    let ids = id("-u").zip(id("-g"));
+    if ids.is_none() {
+        eprintln!("SKIPPED: no user {user}");
+    }
+    ids
+}

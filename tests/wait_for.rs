@@ -1,0 +1,411 @@
+//! `--wait-for`: each scheme through the simulated outbound proxy (which,
+//! like the mesh's, accepts every connection), against scripted servers for
+//! the answers that mean "not yet", the order (proxy first, then every
+//! target at once), the one deadline, the usage errors, and secrets.
+//! Against real PostgreSQL, Redis and MariaDB: `wait_for_servers.rs`.
+
+mod common;
+
+use std::{
+    net::{Ipv4Addr, SocketAddr},
+    os::unix::net::UnixListener,
+    time::{Duration, Instant},
+};
+
+use common::*;
+
+/// Every test's gate gives up after this, so a target wrongly taken as
+/// not ready ends in 69, not in a hang.
+const SHORT: &str = "1500ms";
+
+/// The gate with no proxy to wait for (`--mesh none`) and these targets.
+fn waiting_for(targets: &[&str]) -> std::process::Command {
+    let mut cmd = gate();
+    cmd.args(["--mesh", "none", "-t", SHORT]);
+    for target in targets {
+        cmd.args(["--wait-for", target]);
+    }
+    cmd
+}
+
+fn local(port: u16) -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::LOCALHOST, port))
+}
+
+/// What a PostgreSQL server that takes connections answers first: a
+/// request for an MD5 password.
+fn pg_auth_request() -> Vec<u8> {
+    b"R\0\0\0\x0c\0\0\0\x05salt".to_vec()
+}
+
+fn mysql_greeting() -> Vec<u8> {
+    mysql_packet(b"\x0a5.5.5-10.11.6-MariaDB\0\x01\0\0\0abcdefgh\0")
+}
+
+/// A scheme's ready answer, as a scripted server.
+fn ready_server(scheme: &str) -> FakeServer {
+    FakeServer::start(match scheme {
+        "postgres" => Says::Answer(pg_auth_request()),
+        "redis" => Says::Answer(b"+PONG\r\n".to_vec()),
+        "mysql" => Says::Greeting(mysql_greeting()),
+        "tcp" => Says::Nothing,
+        other => panic!("no ready server for {other}"),
+    })
+}
+
+#[test]
+fn through_the_outbound_proxy_a_tcp_check_is_fooled_by_a_target_that_is_down_and_no_protocol_check_is()
+ {
+    for scheme in ["tcp", "postgres", "redis", "mysql", "http"] {
+        let down = RefusedPort::new();
+        let outbound = Outbound::start(local(down.port)).expect("outbound");
+        let target = format!("{scheme}://127.0.0.1:{}/", outbound.port());
+        let out = output(&mut waiting_for(&[&target]));
+        let err = stderr_text(&out);
+        if scheme == "tcp" {
+            // The mesh's listener accepted: a TCP check cannot tell.
+            assert_eq!(out.status.code(), Some(0), "{scheme}: {err}");
+        } else {
+            assert_eq!(out.status.code(), Some(69), "{scheme}: {err}");
+            assert!(err.contains("1 dependency not ready"), "{scheme}: {err}");
+            assert!(
+                err.contains(&format!("{scheme}://127.0.0.1:{}", outbound.port())),
+                "{scheme}: {err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn each_protocol_check_is_ready_once_its_server_answers_through_the_outbound_proxy() {
+    for scheme in ["postgres", "redis", "mysql"] {
+        let server = ready_server(scheme);
+        let outbound = Outbound::start(local(server.port())).expect("outbound");
+        let target = format!("{scheme}://127.0.0.1:{}", outbound.port());
+        let mut cmd = waiting_for(&[&target]);
+        app(&mut cmd, "echo started", &[]);
+        let out = output(&mut cmd);
+        let err = stderr_text(&out);
+        assert_eq!(out.status.code(), Some(0), "{scheme}: {err}");
+        assert_eq!(stdout_text(&out), "started\n", "{scheme}");
+        assert!(err.contains(&format!("{target} ready after")), "{err}");
+    }
+    let http = FakeProxy::ready_after(1);
+    let outbound = Outbound::start(http.addr()).expect("outbound");
+    let out = output(&mut waiting_for(&[&format!(
+        "http://127.0.0.1:{}/healthz",
+        outbound.port()
+    )]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    assert_eq!(http.requests_to("/healthz").len(), 1);
+}
+
+#[test]
+fn answers_that_mean_not_yet_are_retried_and_named_in_the_timeout_and_termination_message() {
+    let cases: [(&str, Says, &[&str]); 6] = [
+        (
+            "postgres",
+            Says::Answer(pg_starting_up()),
+            &["the database system is starting up (57P03)"],
+        ),
+        (
+            "redis",
+            Says::Answer(b"-LOADING Redis is loading the dataset in memory\r\n".to_vec()),
+            &["LOADING Redis is loading the dataset in memory"],
+        ),
+        (
+            "mysql",
+            Says::Greeting(mysql_too_many_connections()),
+            &["Too many connections (error 1040)"],
+        ),
+        (
+            "postgres",
+            Says::Answer(b"HTTP/1.1 400 Bad Request\r\n\r\n".to_vec()),
+            &["unexpected answer", "is this a PostgreSQL server?"],
+        ),
+        (
+            "redis",
+            Says::Nothing,
+            &["no response within 200ms (--attempt-timeout)"],
+        ),
+        (
+            "mysql",
+            Says::Nothing,
+            &["no greeting within 200ms", "config.linkerd.io/opaque-ports"],
+        ),
+    ];
+    for (scheme, says, needles) in cases {
+        let server = FakeServer::start(says.clone());
+        let dir = temp_dir();
+        let log = dir.path().join("termination-log");
+        let target = format!("{scheme}://127.0.0.1:{}", server.port());
+        let mut cmd = waiting_for(&[&target]);
+        cmd.args([
+            "--attempt-timeout",
+            "200ms",
+            "--termination-log",
+            path_arg(&log),
+        ]);
+        app(&mut cmd, "echo started", &[]);
+        let out = output(&mut cmd);
+        let err = stderr_text(&out);
+        let message = std::fs::read_to_string(&log).unwrap_or_default();
+        assert_eq!(out.status.code(), Some(69), "{says:?}: {err}");
+        assert!(out.stdout.is_empty(), "the app ran: {says:?}");
+        assert!(server.connections() >= 2, "{says:?}: not retried");
+        for needle in needles {
+            assert!(err.contains(needle), "{needle:?} not in:\n{err}");
+            assert!(message.contains(needle), "{needle:?} not in {message:?}");
+        }
+        assert!(message.contains(&target), "{message}");
+    }
+}
+
+#[test]
+fn the_proxy_comes_first_then_every_target_at_once_and_the_timeout_names_only_those_not_ready() {
+    // The proxy turns ready at its 4th check; no target is contacted before.
+    let proxy = FakeProxy::ready_after(4);
+    let ready = FakeProxy::ready_after(1);
+    let never = FakeServer::start(Says::Answer(pg_starting_up()));
+    let mut cmd = gate_for(&proxy);
+    cmd.args(["-t", SHORT, "--wait-for"])
+        .arg(ready.url("/ok"))
+        .arg("--wait-for")
+        .arg(format!("postgres://127.0.0.1:{}/app", never.port()));
+    let out = output(&mut cmd);
+    let err = stderr_text(&out);
+    assert_eq!(out.status.code(), Some(69), "{err}");
+    let proxy_ready = proxy.requests()[3].at;
+    let first_target_check = ready.requests()[0].at;
+    assert!(first_target_check >= proxy_ready, "{err}");
+    assert!(never.connections() >= 2, "{err}");
+    assert!(
+        err.contains(&format!("{} ready after", ready.url("/ok"))),
+        "{err}"
+    );
+    let timeout_line = err
+        .lines()
+        .find(|l| l.contains("not ready after"))
+        .unwrap_or_else(|| panic!("no timeout line in:\n{err}"));
+    assert!(
+        timeout_line.contains("1 dependency not ready after 1.5"),
+        "{timeout_line}"
+    );
+    assert!(
+        timeout_line.contains(&format!(
+            "postgres://127.0.0.1:{}/app: the database system is starting up (57P03)",
+            never.port()
+        )),
+        "{timeout_line}"
+    );
+    assert!(!timeout_line.contains("/ok"), "{timeout_line}");
+}
+
+#[test]
+fn one_timeout_covers_the_proxy_and_the_targets_together() {
+    // The proxy takes about 1 s of the 1.5 s; the target never turns ready:
+    // the gate gives up 1.5 s after it started, not 1.5 s after the proxy.
+    let started = Instant::now();
+    let proxy = FakeProxy::start(move |_, _| {
+        if started.elapsed() >= Duration::from_millis(1000) {
+            Reply::Status(200)
+        } else {
+            Reply::Status(503)
+        }
+    });
+    let down = RefusedPort::new();
+    let mut cmd = gate_for(&proxy);
+    cmd.args(["-t", SHORT, "--wait-for"])
+        .arg(format!("redis://127.0.0.1:{}", down.port));
+    let mut gate = Gate::spawn(&mut cmd);
+    let code = gate.code_within(LIMIT);
+    let took = started.elapsed();
+    let err = gate.err.finish(LIMIT);
+    assert_eq!(code, 69, "{err}");
+    assert!(err.contains("proxy ready after"), "{err}");
+    assert!(err.contains("connection refused"), "{err}");
+    assert!(took < Duration::from_millis(2400), "{took:?}\n{err}");
+}
+
+#[test]
+fn timeout_fatal_false_starts_the_app_anyway_naming_the_target() {
+    let down = RefusedPort::new();
+    let target = format!("mysql://127.0.0.1:{}", down.port);
+    let mut cmd = waiting_for(&[&target]);
+    cmd.arg("--timeout-fatal=false");
+    app(&mut cmd, "echo started", &[]);
+    let out = output(&mut cmd);
+    let err = stderr_text(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(stdout_text(&out), "started\n");
+    assert!(err.contains("starting the app anyway"), "{err}");
+    assert!(err.contains(&target), "{err}");
+}
+
+#[test]
+fn the_variable_is_a_list_separated_by_commas_or_whitespace_and_a_typed_flag_replaces_it() {
+    let dir = temp_dir();
+    let missing = |name: &str| format!("file://{}/{name}", path_arg(dir.path()));
+    let list = format!("{},{}\n  {} ,", missing("a"), missing("b"), missing("c"));
+    let mut cmd = gate();
+    cmd.args(["--mesh", "none", "-t", "300ms"])
+        .env("LINKERD_AWAIT_WAIT_FOR", &list);
+    let out = output(&mut cmd);
+    let err = stderr_text(&out);
+    assert_eq!(out.status.code(), Some(69), "{err}");
+    assert!(err.contains("3 dependencies not ready"), "{err}");
+    for name in ["a", "b", "c"] {
+        assert!(
+            err.contains(&format!("{}: ", missing(name))),
+            "{name}: {err}"
+        );
+    }
+    // A typed --wait-for replaces the list: only the file that exists is awaited.
+    touch(dir.path(), "d");
+    let out = output(cmd.arg("--wait-for").arg(missing("d")));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+}
+
+#[test]
+fn file_and_unix_targets_turn_ready_when_the_path_appears_and_the_socket_listens() {
+    let dir = temp_dir();
+    let file = dir.path().join("token");
+    let socket = dir.path().join("api.sock");
+    let mut cmd = gate();
+    cmd.args(["--mesh", "none", "-t", "10s", "--wait-for-backoff", "20ms"])
+        .arg("--wait-for")
+        .arg(format!("file://{}", path_arg(&file)))
+        .arg("--wait-for")
+        .arg(format!("unix://{}", path_arg(&socket)));
+    app(&mut cmd, "echo started", &[]);
+    let mut gate = Gate::spawn(&mut cmd);
+    gate.err.wait_for("waiting for file://", LIMIT);
+    touch(dir.path(), "token");
+    gate.err.wait_for("token ready after", LIMIT);
+    assert!(
+        gate.out.text().is_empty(),
+        "started before the socket listened"
+    );
+    let _listener = UnixListener::bind(&socket).expect("bind the socket");
+    let (code, out, err) = gate.finish();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "started\n");
+    assert!(err.contains("api.sock ready after"), "{err}");
+}
+
+#[test]
+fn a_password_in_a_target_is_never_sent_nor_shown() {
+    let pg = FakeServer::start(Says::Answer(pg_starting_up()));
+    let redis = FakeServer::start(Says::Answer(b"-LOADING still\r\n".to_vec()));
+    let http = FakeProxy::start(|_, _| Reply::Status(503));
+    let targets = [
+        format!("postgres://app:s3cr3t@127.0.0.1:{}/db", pg.port()),
+        format!("redis://:s3cr3t@127.0.0.1:{}", redis.port()),
+        format!("http://user:s3cr3t@127.0.0.1:{}/healthz", http.port()),
+    ];
+    for typed in [true, false] {
+        let dir = temp_dir();
+        let log = dir.path().join("termination-log");
+        let mut cmd = gate();
+        cmd.args([
+            "--mesh",
+            "none",
+            "-t",
+            SHORT,
+            "-v",
+            "--termination-log",
+            path_arg(&log),
+        ]);
+        if typed {
+            for target in &targets {
+                cmd.args(["--wait-for", target]);
+            }
+        } else {
+            cmd.env("LINKERD_AWAIT_WAIT_FOR", targets.join(","));
+        }
+        let out = output(&mut cmd);
+        let err = stderr_text(&out);
+        assert_eq!(out.status.code(), Some(69), "{err}");
+        // Progress lines come at 1 s: they too were checked.
+        assert!(
+            err.contains("still waiting for 3 of 3 dependencies"),
+            "{err}"
+        );
+        let message = std::fs::read_to_string(&log).expect("termination message");
+        for text in [&err, &stdout_text(&out), &message] {
+            assert!(!text.contains("s3cr3t"), "password shown in:\n{text}");
+        }
+        assert!(err.contains("postgres://***@127.0.0.1"), "{err}");
+    }
+    // The database checks never send it: a start-up message names the user only.
+    for server in [&pg, &redis] {
+        let sent = String::from_utf8_lossy(&server.received()).into_owned();
+        assert!(!sent.contains("s3cr3t"), "{sent:?}");
+    }
+    assert!(
+        String::from_utf8_lossy(&pg.received()).contains("user\0app\0database\0db\0"),
+        "{:?}",
+        pg.received()
+    );
+    // A rejected value does not show it either.
+    let out = output(gate().args(["--wait-for", "https://user:s3cr3t@db/x"]));
+    assert_usage_error(&out, &["--wait-for", "https://***@db/x"]);
+    assert!(!stderr_text(&out).contains("s3cr3t"));
+}
+
+#[test]
+fn bad_targets_and_combinations_are_usage_errors_that_say_what_is_accepted() {
+    let cases: [(&[&str], &[&str]); 7] = [
+        (
+            &["--wait-for", "https://api/healthz"],
+            &["--wait-for", "https://api/healthz", "TLS", "use http://"],
+        ),
+        (
+            &["--wait-for", "rediss://cache"],
+            &["rediss://cache", "use redis://"],
+        ),
+        (
+            &["--wait-for", "amqp://mq"],
+            &[
+                "unknown scheme 'amqp'",
+                "postgres://[user@]host[:port][/db]",
+            ],
+        ),
+        (&["--wait-for", "tcp://db"], &["tcp:// needs a port"]),
+        (
+            &["--wait-for", "file://relative/x"],
+            &["file:// takes an absolute path"],
+        ),
+        (
+            &["--shutdown-now", "--wait-for", "redis://cache"],
+            &["--wait-for", "--shutdown-now"],
+        ),
+        (
+            &["--mesh", "none", "--shutdown"],
+            &["--mesh none has no proxy to shut down", "--shutdown-uri"],
+        ),
+    ];
+    for (args, needles) in cases {
+        let mut cmd = gate();
+        cmd.args(args);
+        app(&mut cmd, "echo started", &[]);
+        if args.contains(&"--shutdown-now") {
+            cmd = gate();
+            cmd.args(args);
+        }
+        assert_usage_error(&output(&mut cmd), needles);
+    }
+    let dir = temp_dir();
+    let out = output(
+        gate()
+            .args(["--wait-for", "redis://cache", "--install"])
+            .arg(dir.path()),
+    );
+    assert_usage_error(&out, &["--wait-for", "--install"]);
+    // The variable's items are checked the same way, naming the variable.
+    let out = output(gate().env("LINKERD_AWAIT_WAIT_FOR", "redis://a, ftp://b"));
+    assert_usage_error(
+        &out,
+        &["LINKERD_AWAIT_WAIT_FOR", "ftp://b", "unknown scheme"],
+    );
+}
