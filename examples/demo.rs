@@ -6,10 +6,13 @@
 //!
 //! A simulated proxy (the `sim-proxy` crate's server, run in this process on
 //! a free loopback port) refuses connections for 300 ms, answers 503 on
-//! `/ready` until 1.5 s, then 200. The real `linkerd-await` binary (built here
-//! with cargo if needed) waits for it and then execs a tiny app. The timeline
-//! shows the proxy turning ready, the gate's own log lines, and the app
-//! starting right after, in the gate's PID.
+//! `/ready` until 1.5 s, then 200. Behind its simulated outbound listener (which,
+//! like the mesh's, accepts every connection at once) a simulated PostgreSQL
+//! answers "starting up" (57P03) until 2.2 s. The real `linkerd-await` binary
+//! (built here with cargo if needed) waits for the proxy, then for the database
+//! through it (`--wait-for postgres://...`), and then execs a tiny app. The
+//! timeline shows the proxy and the database turning ready, the gate's own log
+//! lines, and the app starting right after both, in the gate's PID.
 //!
 //! Set `LINKERD_AWAIT_DEMO_GATE=<path>` to use an already built gate instead.
 
@@ -25,12 +28,19 @@ use std::{
     time::{Duration, Instant},
 };
 
-use sim_proxy::{Answered, FailMode, FakeProxy, Request, Reserved, Timeline};
+use sim_proxy::{
+    Answered, FailMode, FakePostgres, FakeProxy, Outbound, Request, Reserved, Timeline,
+};
 
 /// How long the simulated proxy refuses connections, as a proxy still starting does.
 const REFUSE_FOR: Duration = Duration::from_millis(300);
 /// When it turns ready.
 const READY_AFTER: Duration = Duration::from_millis(1500);
+/// When the database the app needs turns ready (after the proxy, as a
+/// database restarted with the pod's node often does).
+const DB_READY_AFTER: Duration = Duration::from_millis(2200);
+/// The dependency checks' backoff cap for the demo (the default is 1s).
+const DB_BACKOFF: &str = "100ms";
 /// The whole demo (after the build) ends within this, whatever happens.
 const LIMIT: Duration = Duration::from_secs(20);
 /// The gate's own deadline, well inside `LIMIT`, so a stuck proxy shows up as the gate's timeout.
@@ -58,6 +68,7 @@ fn main() -> ExitCode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Who {
     Proxy,
+    Db,
     Gate,
     App,
 }
@@ -81,11 +92,33 @@ fn run() -> Result<(), String> {
     let start = Instant::now();
     let (notes, heard) = mpsc::channel();
     start_proxy(reserved, start, notes.clone());
+    // The database, and the proxy's outbound listener in front of it.
+    let db = FakePostgres::start(start + DB_READY_AFTER)
+        .map_err(|e| format!("cannot start the simulated database: {e}"))?;
+    let outbound = Outbound::start(db.addr())
+        .map_err(|e| format!("cannot start the simulated outbound listener: {e}"))?;
+    let db_url = format!("postgres://app@127.0.0.1:{}/orders", outbound.port());
+    let db_notes = notes.clone();
+    thread::spawn(move || {
+        thread::sleep(DB_READY_AFTER.saturating_sub(start.elapsed()));
+        let _ = db_notes.send(Note::Line(
+            Who::Db,
+            start.elapsed(),
+            "ready: start-up messages get an authentication request from now on".to_string(),
+        ));
+    });
 
     let (program, app_args) = app_command()?;
     let mut command = Command::new(&gate);
     command
-        .args(["-p", &port.to_string(), "--timeout", GATE_TIMEOUT, "--"])
+        .args(["-p", &port.to_string(), "--timeout", GATE_TIMEOUT])
+        .args([
+            "--wait-for",
+            &db_url,
+            "--wait-for-backoff",
+            DB_BACKOFF,
+            "--",
+        ])
         .arg(&program)
         .args(&app_args)
         .stdin(Stdio::null())
@@ -118,7 +151,12 @@ fn run() -> Result<(), String> {
         millis(READY_AFTER)
     );
     println!(
-        "  gate:  {} -p {port} --timeout {GATE_TIMEOUT} -- {}",
+        "  db:    simulated PostgreSQL behind the proxy's outbound listener 127.0.0.1:{}: answers 57P03 (starting up) until {}",
+        outbound.port(),
+        millis(DB_READY_AFTER)
+    );
+    println!(
+        "  gate:  {} -p {port} --timeout {GATE_TIMEOUT} --wait-for {db_url} --wait-for-backoff {DB_BACKOFF} -- {}",
         gate.display(),
         shell_words(&program, &app_args)
     );
@@ -333,6 +371,7 @@ struct Story {
     first_ok: Option<Duration>,
     app_started: Option<(Duration, String)>,
     gate_said_ready: bool,
+    gate_said_db_ready: bool,
     closed: usize,
 }
 
@@ -343,6 +382,8 @@ impl Story {
                 let text = match who {
                     Who::Gate => {
                         self.gate_said_ready |= text.contains("proxy ready after");
+                        self.gate_said_db_ready |=
+                            text.contains("postgres://") && text.contains("ready after");
                         without_timestamp(&text).to_string()
                     }
                     Who::App => {
@@ -351,7 +392,7 @@ impl Story {
                         }
                         text
                     }
-                    Who::Proxy => text,
+                    Who::Proxy | Who::Db => text,
                 };
                 print_line(at, who, &text);
             }
@@ -385,26 +426,32 @@ impl Story {
         let Some((app_at, app_line)) = self.app_started else {
             return Err("the app never printed its line".to_string());
         };
-        if !self.gate_said_ready {
-            return Err("the gate never logged that the proxy was ready".to_string());
+        if !self.gate_said_ready || !self.gate_said_db_ready {
+            return Err(
+                "the gate never logged that the proxy and the database were ready".to_string(),
+            );
         }
-        if app_at < READY_AFTER {
+        if app_at < DB_READY_AFTER {
             return Err(format!(
-                "the app started at {}, before the proxy turned ready at {}",
+                "the app started at {}, before the database turned ready at {}",
                 seconds(app_at),
-                seconds(READY_AFTER)
+                seconds(DB_READY_AFTER)
             ));
         }
         println!(
-            "the proxy turned ready at {}; the app started at {}: {} later",
+            "the proxy turned ready at {}, the database at {}; the app started at {}: {} after the last",
             seconds(READY_AFTER),
+            seconds(DB_READY_AFTER),
             seconds(app_at),
-            millis(app_at - READY_AFTER)
+            millis(app_at - DB_READY_AFTER)
         );
         println!(
             "the gate waited through {} of refused connections and {} not-ready answers; its checks are at most 50ms apart (-b/--backoff)",
             millis(REFUSE_FOR),
             self.not_ready_answers
+        );
+        println!(
+            "then it waited for the database through the proxy, which accepted every connection: only PostgreSQL's own answer showed it was up (checks at most {DB_BACKOFF} apart, --wait-for-backoff)"
         );
         if app_line.contains(&format!("PID {gate_pid}")) {
             println!(
@@ -419,6 +466,7 @@ impl Story {
 fn print_line(at: Duration, who: Who, text: &str) {
     let who = match who {
         Who::Proxy => "proxy",
+        Who::Db => "db",
         Who::Gate => "gate",
         Who::App => "app",
     };

@@ -12,6 +12,7 @@
 //! proxy that drains open connections does.
 //! [`Outbound`] plays the proxy's other side, its outbound listener: it
 //! accepts every connection, then forwards it to the dependency or closes it.
+//! [`FakePostgres`] is a dependency behind it that turns ready at an instant.
 //! [`Timeline`] is the script the examples use (not ready until an instant,
 //! then 200; shutdown endpoints like Linkerd's and Envoy's), and [`Reserved`]
 //! a port that refuses connections until it listens, as a proxy that has not
@@ -21,6 +22,7 @@
 //! blocking sockets with one thread per connection: a gate makes a few
 //! sequential requests.
 
+mod database;
 mod http;
 mod outbound;
 mod reserve;
@@ -37,6 +39,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+pub use database::FakePostgres;
 pub use outbound::Outbound;
 pub use reserve::{Reserved, closed_port};
 pub use timeline::{FailMode, SHUTDOWN_PATHS, Timeline, is_accepted_shutdown};

@@ -92,7 +92,10 @@ pub async fn run(
             .map(|target| Dependency::new(target.clone(), &client, config.attempt_timeout))
             .collect();
         let names: Vec<String> = targets.iter().map(Check::describe).collect();
-        info!("waiting for {}{within}", names.join(", "));
+        let left = deadline.map_or_else(String::new, |at| {
+            format!(" ({} of the timeout left)", human(at.saturating_duration_since(Instant::now())))
+        });
+        info!("waiting for {}{left}", names.join(", "));
         let listener = Listener {
             ready: &|target, elapsed, n| {
                 info!("{target} ready after {}, {}", human(elapsed), checks(n));

@@ -11,7 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::{LineReader, path_arg, temp_dir};
+use super::{LineReader, path_arg, poll, temp_dir};
 
 /// Server start-up on 2 busy cores takes a few seconds at most.
 const START_LIMIT: Duration = Duration::from_secs(30);
@@ -20,7 +20,8 @@ const START_LIMIT: Duration = Duration::from_secs(30);
 pub struct RealServer {
     child: Child,
     pub port: u16,
-    log: LineReader,
+    /// Its stderr and stdout (Redis logs to stdout, the others to stderr).
+    log: [LineReader; 2],
     /// How to ask it to stop quickly (PostgreSQL: SIGINT, fast shutdown).
     stop_signal: i32,
     _dir: tempfile::TempDir,
@@ -29,11 +30,21 @@ pub struct RealServer {
 impl RealServer {
     /// Waits until the server's log says it accepts connections.
     pub fn until_ready(&self, needle: &str) {
-        self.log.wait_for(needle, START_LIMIT);
+        let found = poll(START_LIMIT, || {
+            self.log
+                .iter()
+                .any(|log| log.text().contains(needle))
+                .then_some(())
+        });
+        assert!(
+            found.is_some(),
+            "no {needle:?} within {START_LIMIT:?}; got:\n{}",
+            self.log()
+        );
     }
 
     pub fn log(&self) -> String {
-        self.log.text()
+        self.log.iter().map(LineReader::text).collect()
     }
 }
 
@@ -90,12 +101,10 @@ fn spawn(cmd: &mut Command, port: u16, stop_signal: i32, dir: tempfile::TempDir)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn the server");
-    let log = LineReader::start(child.stderr.take().expect("stderr"));
-    // Redis logs to stdout: both go to one reader's text.
-    let out = LineReader::start(child.stdout.take().expect("stdout"));
-    std::thread::spawn(move || {
-        let _ = out.finish(Duration::from_secs(3600));
-    });
+    let log = [
+        LineReader::start(child.stderr.take().expect("stderr")),
+        LineReader::start(child.stdout.take().expect("stdout")),
+    ];
     RealServer {
         child,
         port,

@@ -1,0 +1,85 @@
+//! A simulated PostgreSQL server, for the demo and the benchmark of
+//! `--wait-for`: until `ready_after` it answers every start-up message as a
+//! server that is starting up does (an ErrorResponse with SQLSTATE 57P03),
+//! then with an authentication request, as a server that takes connections
+//! does. It speaks no further: a client that would log in is closed.
+
+use std::{
+    io::{self, Read, Write},
+    net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    thread,
+    time::{Duration, Instant},
+};
+
+/// A loopback "PostgreSQL" that turns ready at an instant.
+pub struct FakePostgres {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+}
+
+impl FakePostgres {
+    /// Listens on a free port of 127.0.0.1 at once; ready from `ready_at`.
+    pub fn start(ready_at: Instant) -> io::Result<Self> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+        let addr = listener.local_addr()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = stop.clone();
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stopping.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(stream) = stream else { continue };
+                thread::spawn(move || answer(stream, Instant::now() >= ready_at));
+            }
+        });
+        Ok(FakePostgres { addr, stop })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for FakePostgres {
+    fn drop(&mut self) {
+        // The accept loop sees the flag on this connection and ends.
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+    }
+}
+
+/// Reads the start-up message, answers it, closes.
+fn answer(mut stream: TcpStream, ready: bool) {
+    let mut buf = [0u8; 1024];
+    let _ = stream.read(&mut buf);
+    let _ = stream.write_all(&if ready {
+        // AuthenticationMD5Password with its salt.
+        b"R\0\0\0\x0c\0\0\0\x05salt".to_vec()
+    } else {
+        starting_up()
+    });
+}
+
+/// `FATAL 57P03 the database system is starting up`, as PostgreSQL sends it.
+fn starting_up() -> Vec<u8> {
+    let mut body = Vec::new();
+    for (code, text) in [
+        (b'S', "FATAL"),
+        (b'C', "57P03"),
+        (b'M', "the database system is starting up"),
+    ] {
+        body.push(code);
+        body.extend_from_slice(text.as_bytes());
+        body.push(0);
+    }
+    body.push(0);
+    let mut message = vec![b'E'];
+    message.extend_from_slice(&(body.len() as u32 + 4).to_be_bytes());
+    message.extend_from_slice(&body);
+    message
+}

@@ -1,0 +1,107 @@
+//! `--wait-for` against real servers (Debian's `postgresql`, `redis-server`,
+//! `mariadb-server`, installed by `.ci/run`), each reached through the
+//! simulated outbound proxy as in a meshed pod: not ready while the server
+//! is down (the proxy accepts, then closes), ready once it answers, and the
+//! app started promptly after. Locally a missing server is a visible skip;
+//! under `CI=true` a failure.
+
+mod common;
+
+use std::{
+    net::{Ipv4Addr, SocketAddr},
+    time::{Duration, Instant},
+};
+
+use common::*;
+
+/// Generous: the app must start within a few dependency backoff steps
+/// (100 ms here) of the server's "ready" line, on 2 busy cores. The
+/// precise figure is the benchmark's (README, Benchmarks).
+const PROMPT: Duration = Duration::from_millis(1500);
+
+/// Starts the gate waiting (through an outbound proxy) for `scheme` on
+/// `port`, sees it report the target not ready, starts the server, and
+/// checks that the app starts soon after the server is ready.
+fn not_ready_until_the_server_is_up(
+    scheme: &str,
+    port: u16,
+    start: impl FnOnce() -> Option<RealServer>,
+    ready_line: &str,
+) {
+    let outbound =
+        Outbound::start(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).expect("outbound");
+    let target = format!("{scheme}://127.0.0.1:{}", outbound.port());
+    let mut cmd = gate();
+    cmd.args(["--mesh", "none", "-t", "60s", "--wait-for-backoff", "100ms"])
+        .args(["--wait-for", &target]);
+    app(&mut cmd, "echo started", &[]);
+    let mut gate = Gate::spawn(&mut cmd);
+    // Down: the proxy accepted and closed; the progress line says so.
+    gate.err.wait_for(
+        "connection closed without an answer",
+        Duration::from_secs(5),
+    );
+    assert!(gate.out.text().is_empty(), "started with {scheme} down");
+    let Some(server) = start() else { return };
+    server.until_ready(ready_line);
+    let ready_at = Instant::now();
+    gate.wait_out("started");
+    let lag = ready_at.elapsed();
+    let (code, _, err) = gate.finish();
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains(&format!("{target} ready after")), "{err}");
+    assert!(lag < PROMPT, "app started {lag:?} after {scheme} was ready");
+}
+
+/// The gate against the server directly: ready at once (exit 0).
+fn ready_now(target: &str) {
+    let out = output(gate().args(["--mesh", "none", "-t", "10s", "--wait-for", target]));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{target}: {}",
+        stderr_text(&out)
+    );
+}
+
+#[test]
+fn postgres_is_not_ready_until_the_real_server_answers_and_any_user_will_do() {
+    let test = "postgres";
+    if server_binary(test, "postgres").is_none() {
+        return;
+    }
+    let port = closed_port();
+    not_ready_until_the_server_is_up("postgres", port, || postgres(test, port), POSTGRES_READY);
+    // A user that does not exist, a database that does not exist: still up
+    // (PQping), with no password sent.
+    let server = postgres(test, closed_port()).expect("started before");
+    server.until_ready(POSTGRES_READY);
+    ready_now(&format!(
+        "postgresql://nobody:wrong@127.0.0.1:{}/nodb",
+        server.port
+    ));
+}
+
+#[test]
+fn redis_is_not_ready_until_the_real_server_answers_and_a_password_it_wants_is_no_obstacle() {
+    let test = "redis";
+    if server_binary(test, "redis-server").is_none() {
+        return;
+    }
+    let port = closed_port();
+    not_ready_until_the_server_is_up("redis", port, || redis(test, port, &[]), REDIS_READY);
+    // With requirepass, PING is answered -NOAUTH: the server is up.
+    let server = redis(test, closed_port(), &["--requirepass", "s3cr3t"]).expect("started before");
+    server.until_ready(REDIS_READY);
+    ready_now(&format!("redis://127.0.0.1:{}", server.port));
+}
+
+#[test]
+fn mariadb_is_not_ready_until_the_real_server_greets() {
+    let test = "mariadb";
+    if server_binary(test, "mariadbd").is_none() {
+        return;
+    }
+    let port = closed_port();
+    not_ready_until_the_server_is_up("mysql", port, || mariadb(test, port), MARIADB_READY);
+}
