@@ -93,7 +93,10 @@ pub async fn run(
             .collect();
         let names: Vec<String> = targets.iter().map(Check::describe).collect();
         let left = deadline.map_or_else(String::new, |at| {
-            format!(" ({} of the timeout left)", human(at.saturating_duration_since(Instant::now())))
+            format!(
+                " ({} of the timeout left)",
+                human(at.saturating_duration_since(Instant::now()))
+            )
         });
         info!("waiting for {}{left}", names.join(", "));
         let listener = Listener {

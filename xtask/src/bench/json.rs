@@ -50,6 +50,8 @@ struct Report<'a> {
     size: Size<'a>,
     /// The aarch64 build, when it was made.
     size_arm64: Option<Size<'a>>,
+    /// `--wait-for` with three targets, when measured.
+    wait_for: Option<WaitFor<'a>>,
     took_s: Num,
 }
 
@@ -143,6 +145,20 @@ struct Memory<'a> {
 }
 
 #[derive(Serialize)]
+struct WaitFor<'a> {
+    memory: Memory<'a>,
+    runs: Vec<WaitForRun>,
+}
+
+#[derive(Serialize)]
+struct WaitForRun {
+    label: &'static str,
+    wait_for_backoff_ms: u64,
+    /// App start − the last target's ready instant.
+    lag_ms: Option<Stats>,
+}
+
+#[derive(Serialize)]
 struct Cpu {
     user_ms: Num,
     sys_ms: Num,
@@ -161,6 +177,24 @@ struct Size<'a> {
     static_pie: bool,
     stripped: bool,
     file: Option<&'a str>,
+}
+
+impl<'a> Memory<'a> {
+    fn of(m: &'a measure::Memory) -> Memory<'a> {
+        Memory {
+            state: m.label,
+            vm_hwm_kib: m.peak.vm_hwm_kib,
+            vm_rss_kib: m.peak.vm_rss_kib,
+            rss_anon_kib: m.peak.rss_anon_kib,
+            rss_file_kib: m.peak.rss_file_kib,
+            vm_data_kib: m.peak.vm_data_kib,
+            threads: m.peak.threads,
+            samples: m.samples,
+            sampled_until_ms: Num(m.sampled_after_ms),
+            exit_code: m.exit_code,
+            note: &m.note,
+        }
+    }
 }
 
 impl<'a> Size<'a> {
@@ -236,23 +270,7 @@ impl<'a> Report<'a> {
                 true_minor_faults: stats(&r.true_minflt),
                 checks: r.checks,
             },
-            memory: results
-                .memory
-                .iter()
-                .map(|m| Memory {
-                    state: m.label,
-                    vm_hwm_kib: m.peak.vm_hwm_kib,
-                    vm_rss_kib: m.peak.vm_rss_kib,
-                    rss_anon_kib: m.peak.rss_anon_kib,
-                    rss_file_kib: m.peak.rss_file_kib,
-                    vm_data_kib: m.peak.vm_data_kib,
-                    threads: m.peak.threads,
-                    samples: m.samples,
-                    sampled_until_ms: Num(m.sampled_after_ms),
-                    exit_code: m.exit_code,
-                    note: &m.note,
-                })
-                .collect(),
+            memory: results.memory.iter().map(Memory::of).collect(),
             cpu_5s_wait: results
                 .cpu
                 .iter()
@@ -268,6 +286,18 @@ impl<'a> Report<'a> {
                 .collect(),
             size: Size::of(&results.size),
             size_arm64: results.size_arm64.as_ref().map(Size::of),
+            wait_for: results.wait_for.as_ref().map(|w| WaitFor {
+                memory: Memory::of(&w.memory),
+                runs: w
+                    .runs
+                    .iter()
+                    .map(|run| WaitForRun {
+                        label: run.label,
+                        wait_for_backoff_ms: run.cap_ms,
+                        lag_ms: stats(&run.lag_ms),
+                    })
+                    .collect(),
+            }),
             took_s: Num(results.took_s),
         }
     }

@@ -74,7 +74,7 @@ impl Ctx {
     }
 
     /// The gate against `port`, with `args` before the `--`.
-    fn gate(&self, port: u16, args: &[&str]) -> Command {
+    pub fn gate(&self, port: u16, args: &[&str]) -> Command {
         let mut cmd = self.bare(&self.gate);
         cmd.arg("-p")
             .arg(port.to_string())
@@ -88,13 +88,13 @@ impl Ctx {
     }
 
     /// Sends stderr to a file, so a failed run can show the gate's log.
-    fn capture_stderr(&self, cmd: &mut Command) -> Result<(), String> {
+    pub fn capture_stderr(&self, cmd: &mut Command) -> Result<(), String> {
         let file = File::create(self.stderr_path()).map_err(|e| format!("temp file: {e}"))?;
         cmd.stderr(Stdio::from(file));
         Ok(())
     }
 
-    fn expect_code(&self, what: &str, finished: &Finished, code: i32) -> Result<(), String> {
+    pub fn expect_code(&self, what: &str, finished: &Finished, code: i32) -> Result<(), String> {
         if finished.code == code {
             return Ok(());
         }
@@ -144,7 +144,7 @@ pub fn stamp_exec_main(me: &Path, file: &OsString, idle_ms: u64) -> i32 {
     1
 }
 
-fn read_stamp(path: &Path) -> Result<Vec<u64>, String> {
+pub fn read_stamp(path: &Path) -> Result<Vec<u64>, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("the stand-in app left no stamp in {}: {e}", path.display()))?;
     text.split_whitespace()
@@ -385,7 +385,7 @@ fn sample_into(peak: &mut ProcStatus, s: ProcStatus) {
 }
 
 /// Samples `pid` every 20 ms until `until_ns`; false if it vanished.
-fn sample_until(pid: i32, until_ns: u64, peak: &mut ProcStatus, samples: &mut usize) -> bool {
+pub fn sample_until(pid: i32, until_ns: u64, peak: &mut ProcStatus, samples: &mut usize) -> bool {
     while now_ns() < until_ns {
         match proc_status(pid) {
             Some(s) => {

@@ -17,6 +17,7 @@ mod process;
 mod proxy;
 mod report;
 mod stats;
+mod wait_for;
 
 use std::{
     ffi::OsString,
@@ -69,6 +70,7 @@ enum Section {
     Ready,
     Memory,
     Cpu,
+    WaitFor,
 }
 
 impl Options {
@@ -95,6 +97,7 @@ struct Plan {
     stand_in_runs: usize,
     stand_in_idle_runs: usize,
     cpu_runs: usize,
+    wait_for_trials: usize,
 }
 
 impl Plan {
@@ -109,6 +112,7 @@ impl Plan {
                 stand_in_runs: 15,
                 stand_in_idle_runs: 3,
                 cpu_runs: 1,
+                wait_for_trials: 3,
             }
         } else {
             Plan {
@@ -120,6 +124,7 @@ impl Plan {
                 stand_in_runs: 40,
                 stand_in_idle_runs: 8,
                 cpu_runs: 2,
+                wait_for_trials: 10,
             }
         }
     }
@@ -223,7 +228,7 @@ fn measure_all(
     let size = measure::size(gate)?;
     let size_arm64 = arm64.map(measure::size).transpose()?;
     let (mut stand_in_ms, mut stand_in_idle_ms) = (Vec::new(), Vec::new());
-    if options.runs(Section::Lag) || options.runs(Section::Poll) {
+    if options.runs(Section::Lag) || options.runs(Section::Poll) || options.runs(Section::WaitFor) {
         step("   stand-in app start cost");
         stand_in_ms = measure::stand_in_cost(ctx, plan.stand_in_runs, 0)?;
         stand_in_idle_ms = measure::stand_in_cost(ctx, plan.stand_in_idle_runs, 1000)?;
@@ -276,6 +281,15 @@ fn measure_all(
         ));
         poll_1s = measure::detection_lag(ctx, poll_1s, &plan.delays_ms, plan.poll_per_delay)?;
     }
+    let mut wait_for = None;
+    if options.runs(Section::WaitFor) && wait_for::supported(gate) {
+        step(&format!(
+            "6. --wait-for: three targets ({} trials per setting)",
+            plan.wait_for_trials
+        ));
+        let stand_in = stats::median(&stand_in_ms).unwrap_or(0.0);
+        wait_for = Some(wait_for::measure(ctx, plan.wait_for_trials, stand_in)?);
+    }
     let mut notes = Vec::new();
     if let Some(only) = &options.only {
         let names: Vec<String> = only
@@ -314,6 +328,7 @@ fn measure_all(
         cpu,
         size,
         size_arm64,
+        wait_for,
         took_s: (now_ns() - began) as f64 / 1e9,
     })
 }

@@ -8,6 +8,7 @@ use crate::bench::{
     MUSL_ARM64,
     measure::{CpuRun, LagRun, Memory, ReadyPath, Size},
     stats::{Summary, median},
+    wait_for::{self, WaitFor},
 };
 
 pub struct Machine {
@@ -38,6 +39,8 @@ pub struct Results {
     pub size: Size,
     /// The same build for aarch64, when it was made.
     pub size_arm64: Option<Size>,
+    /// `--wait-for` with three targets, when measured.
+    pub wait_for: Option<WaitFor>,
     pub took_s: f64,
 }
 
@@ -126,6 +129,17 @@ impl Results {
 
     pub fn ready_overhead(&self) -> Option<f64> {
         Some(median(&self.ready.gate_ms)? - median(&self.ready.true_ms)?)
+    }
+
+    /// The p90 of the `--wait-for` lag at this `--wait-for-backoff`.
+    fn wait_for_p90(&self, cap_ms: u64) -> Option<f64> {
+        let run = self
+            .wait_for
+            .as_ref()?
+            .runs
+            .iter()
+            .find(|r| r.cap_ms == cap_ms)?;
+        Summary::of(&run.lag_ms).map(|s| s.p90)
     }
 
     pub fn verdicts(&self) -> Vec<Verdict> {
@@ -234,6 +248,30 @@ impl Results {
                 budget: 2.0 * MIB,
                 budget_shown: "≤ 2 MiB".into(),
                 stretch: Some((1.45 * MIB, "≤ 1.45 MiB".into())),
+            },
+            Verdict {
+                metric: "peak RSS waiting for 3 --wait-for targets",
+                measured: mem_kib(self.wait_for.as_ref().map(|w| &w.memory)),
+                shown: fmt_opt(mem_kib(self.wait_for.as_ref().map(|w| &w.memory)), kib),
+                budget: 2.0 * 1024.0,
+                budget_shown: "≤ 2 MiB".into(),
+                stretch: None,
+            },
+            Verdict {
+                metric: "--wait-for: app start after the last target, p90, at 50ms",
+                measured: self.wait_for_p90(50),
+                shown: fmt_opt(self.wait_for_p90(50), ms),
+                budget: 50.0,
+                budget_shown: "≤ one step (50 ms)".into(),
+                stretch: None,
+            },
+            Verdict {
+                metric: "--wait-for: app start after the last target, p90, at 1s",
+                measured: self.wait_for_p90(1000),
+                shown: fmt_opt(self.wait_for_p90(1000), ms),
+                budget: 1000.0,
+                budget_shown: "≤ one step (1 s)".into(),
+                stretch: None,
             },
             Verdict {
                 metric: "binary is static and stripped",
@@ -506,6 +544,7 @@ fn method_notes(results: &Results) -> Vec<String> {
         "Checks per second = Σ checks / Σ seconds from gate spawn to app start over all trials.".to_string(),
         "Ready-path overhead = median wall time (spawn to reaped) of `linkerd-await -p PORT -- /bin/true` minus that of `/bin/true`, runs alternated ABBA after a warm-up, empty environment.".to_string(),
         "Memory = highest VmHWM and Threads in /proc/<pid>/status, sampled every 20 ms. CPU = ru_utime + ru_stime from wait4 for `-t 5s` against a proxy that never turns ready (exit 69).".to_string(),
+        "--wait-for: the proxy is ready at once; three simulated PostgreSQL servers (sim-proxy's FakePostgres) answer 57P03 until 150, 300 and 450 ms after the gate's spawn, the last plus a golden-ratio fraction of the backoff cap, then an authentication request. Lag = the stand-in app's start − the last target's ready instant, stand-in cost subtracted. Memory: the same gate waiting for three targets that never turn ready (--wait-for-backoff 50ms), sampled for 1.5 s.".to_string(),
         "The CPU verdict takes the larger of the runs; CPU time per check depends on what else the machine is doing (the load average at the start is given above).".to_string(),
         "Percentiles interpolate linearly between ranks. All traffic is on 127.0.0.1.".to_string(),
         format!(
@@ -572,6 +611,13 @@ pub fn console(results: &Results) -> String {
     if let Some(arm64) = &results.size_arm64 {
         let _ = writeln!(out, "   arm64: {}", size_line(arm64));
     }
+    if let Some(w) = &results.wait_for {
+        let _ = writeln!(out, "\n6. --wait-for, three PostgreSQL targets");
+        for line in wait_for::lines(w) {
+            let _ = writeln!(out, "   {line}");
+        }
+        let _ = writeln!(out, "   memory: {}", fmt_kib(w.memory.peak.vm_hwm_kib));
+    }
     let _ = writeln!(out, "\nbenchmark took {:.0} s", results.took_s);
     out
 }
@@ -634,6 +680,17 @@ pub fn markdown(results: &Results) -> String {
     let _ = writeln!(out, "\n#### Size\n\n{}", size_line(&results.size));
     if let Some(arm64) = &results.size_arm64 {
         let _ = writeln!(out, "\narm64 (`{MUSL_ARM64}`): {}", size_line(arm64));
+    }
+    if let Some(w) = &results.wait_for {
+        out += "\n#### --wait-for, three PostgreSQL targets\n\n";
+        for line in wait_for::lines(w) {
+            let _ = writeln!(out, "- {line}");
+        }
+        let _ = writeln!(
+            out,
+            "- peak RSS while waiting for three targets: {}",
+            fmt_kib(w.memory.peak.vm_hwm_kib)
+        );
     }
     out += "\n#### How it is measured\n\n";
     for note in method_notes(results) {
