@@ -192,3 +192,36 @@ fn sigterm_during_shutdown_now_ends_it_at_once_when_dns_never_answers() {
         "exited {took:?} after SIGTERM"
     );
 }
+
+#[test]
+fn wait_for_targets_whose_names_dns_never_answers_are_not_ready_and_the_timeout_holds() {
+    if !private_resolver_available("wait_for_targets_whose_names_dns_never_answers") {
+        return;
+    }
+    let dns = SilentDns::start(80);
+    let db = "db.linkerd-await.test";
+    let cache = "cache.linkerd-await.test";
+    let (postgres, redis) = (format!("postgres://{db}"), format!("redis://{cache}:6380"));
+    let mut cmd = dns.gate(&[
+        "--mesh",
+        "none",
+        "-t",
+        "1s",
+        "--wait-for",
+        &postgres,
+        "--wait-for",
+        &redis,
+    ]);
+    let (code, took, err) = run(&mut cmd);
+    dns.wait_for_a_query();
+    assert_eq!(code, 69, "{err}");
+    assert!(
+        took < Duration::from_millis(2500),
+        "exited after {took:?}: {err}"
+    );
+    assert!(err.contains("2 dependencies not ready"), "{err}");
+    for name in [db, cache] {
+        let wanted = format!("the name {name} could not be resolved in time");
+        assert!(err.contains(&wanted), "{wanted:?} not in:\n{err}");
+    }
+}
