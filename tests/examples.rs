@@ -435,7 +435,7 @@ fn gate_in_shutdown_mode_stops_the_sim_proxy_like_a_job_pod() {
 }
 
 #[test]
-fn demo_shows_the_app_starting_after_the_proxy_turns_ready() {
+fn demo_shows_the_app_starting_after_the_proxy_and_then_the_database_turn_ready() {
     let mut cmd = Command::new(example("demo"));
     cmd.env("LINKERD_AWAIT_DEMO_GATE", gate_bin());
     let (status, stdout, stderr) = run_demo(&mut cmd, Duration::from_secs(30));
@@ -469,21 +469,35 @@ fn demo_shows_the_app_starting_after_the_proxy_turns_ready() {
     let waiting = find("gate", "waiting for the proxy at http://localhost:");
     let ready = find("proxy", "ready: GET /ready answers 200");
     let gate_ready = find("gate", "proxy ready after");
+    let waiting_db = find("gate", "waiting for postgres://***@127.0.0.1:");
+    let db_ready = find(
+        "db",
+        "ready: start-up messages get an authentication request",
+    );
+    let gate_db_ready = find("gate", "/orders ready after");
     let app = find("app", "app started as PID");
     // The gate's log (stderr) and the app's output (stdout) come through two
     // pipes read by two threads: their relative order on a busy machine says
     // nothing. Only orders within one source, or causal ones, are checked.
     assert!(
-        refused < ready && waiting < gate_ready && ready < app,
+        refused < ready
+            && waiting < gate_ready
+            && gate_ready < waiting_db
+            && waiting_db < gate_db_ready
+            && ready < app
+            && db_ready < app,
         "{stdout}"
     );
-    let (ready_at, app_at) = (timeline[ready].0, timeline[app].0);
+    let (ready_at, db_ready_at, app_at) =
+        (timeline[ready].0, timeline[db_ready].0, timeline[app].0);
     assert!(
-        ready_at >= 1.5 && app_at >= ready_at,
-        "app at {app_at}s, proxy ready at {ready_at}s:\n{stdout}"
+        ready_at >= 1.5 && db_ready_at >= 2.2 && app_at >= db_ready_at,
+        "app at {app_at}s, proxy ready at {ready_at}s, db at {db_ready_at}s:\n{stdout}"
     );
     assert!(
-        stdout.contains("the proxy turned ready at 1.500s; the app started at"),
+        stdout.contains(
+            "the proxy turned ready at 1.500s, the database at 2.200s; the app started at"
+        ),
         "{stdout}"
     );
     assert!(stdout.contains("the app kept the gate's PID"), "{stdout}");
