@@ -39,7 +39,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-pub use database::FakePostgres;
+pub use database::{FakePostgres, mysql_packet, postgres_error, postgres_starting_up};
 pub use outbound::Outbound;
 pub use reserve::{Reserved, closed_port};
 pub use timeline::{FailMode, SHUTDOWN_PATHS, Timeline, is_accepted_shutdown};

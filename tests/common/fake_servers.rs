@@ -110,38 +110,9 @@ fn serve(mut stream: TcpStream, says: &Says, received: &Mutex<Vec<u8>>) {
     }
 }
 
-/// A PostgreSQL ErrorResponse with these fields (`S`, `C`, `M`...).
-pub fn pg_error(fields: &[(u8, &str)]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for (code, value) in fields {
-        body.push(*code);
-        body.extend_from_slice(value.as_bytes());
-        body.push(0);
-    }
-    body.push(0);
-    let mut message = vec![b'E'];
-    message.extend_from_slice(&u32::try_from(body.len() + 4).expect("small").to_be_bytes());
-    message.extend_from_slice(&body);
-    message
-}
-
-/// PostgreSQL 15 starting up, as it answers a StartupMessage.
-pub fn pg_starting_up() -> Vec<u8> {
-    pg_error(&[
-        (b'S', "FATAL"),
-        (b'V', "FATAL"),
-        (b'C', "57P03"),
-        (b'M', "the database system is starting up"),
-    ])
-}
-
-/// A MySQL packet (sequence 0) around `payload`.
-pub fn mysql_packet(payload: &[u8]) -> Vec<u8> {
-    let len = payload.len();
-    let mut bytes = vec![len as u8, (len >> 8) as u8, (len >> 16) as u8, 0];
-    bytes.extend_from_slice(payload);
-    bytes
-}
+pub use sim_proxy::{
+    mysql_packet, postgres_error as pg_error, postgres_starting_up as pg_starting_up,
+};
 
 /// MariaDB refusing a connection: ERR 1040.
 pub fn mysql_too_many_connections() -> Vec<u8> {

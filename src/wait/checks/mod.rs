@@ -183,3 +183,26 @@ impl Check for Dependency {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever a server (or something that is not one) sends, every
+        /// check reads it as an answer or a reason, never a panic.
+        #[test]
+        fn arbitrary_bytes_from_a_server_never_panic_any_check(
+            bytes in proptest::collection::vec(any::<u8>(), 0..600),
+        ) {
+            let _ = postgres::first_message_complete(&bytes);
+            let _ = postgres::read_answer(&bytes);
+            let _ = redis::read_answer(&bytes);
+            let _ = mysql::packet_complete(&bytes);
+            let _ = mysql::read_greeting(&bytes);
+            let _ = socket::described(&bytes);
+        }
+    }
+}
