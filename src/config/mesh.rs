@@ -56,13 +56,9 @@ fn preset(mesh: Mesh) -> Preset {
             ready_path: "/ready",
             shutdown: ShutdownEndpoint::SamePort("/quitquitquit"),
         },
-        // Never checked: `config` skips the proxy wait for `none` and
+        // Never used: `config` skips the proxy wait for `none` and
         // refuses a shutdown that has no --shutdown-uri to go to.
-        Mesh::None => Preset {
-            port: 4191,
-            ready_path: "/ready",
-            shutdown: ShutdownEndpoint::SamePort("/shutdown"),
-        },
+        Mesh::None => preset(Mesh::Linkerd),
     }
 }
 

@@ -10,8 +10,10 @@
 
 pub mod backoff;
 pub mod cli;
+mod combinations;
 mod command_line;
 pub mod duration;
+mod lists;
 pub mod mesh;
 mod precedence;
 pub mod targets;
@@ -28,18 +30,19 @@ use reqwest::Url;
 pub use self::command_line::command;
 use self::{
     backoff::{Backoff, MIN_DELAY},
-    cli::{Args, SHUTDOWN_URI_VAR, WAIT_FOR_VAR, parse_url},
+    cli::Args,
     mesh::{Mesh, PROXY_ADMIN_ADDR_VAR},
-    targets::{Target, parse_target},
+    targets::Target,
 };
 use self::{
+    combinations::refuse_combinations,
     command_line::{env_var, parse},
+    lists::{shutdown_urls_from_env, targets_from_env},
     typed::{early_termination_log, log_format, with_env_source},
 };
 use crate::report::{
     error::Error,
     logging::{Early, LogSettings, Rejected},
-    redact::{redact_text, split_url_list, split_url_list_spaced},
     termination_log::TerminationLog,
 };
 
@@ -196,78 +199,6 @@ pub fn load(argv: &[OsString]) -> Result<Loaded, Rejected> {
 /// line: what was typed or set, as far as it can be read, else the default.
 pub fn rejected_termination_log(argv: &[OsString]) -> TerminationLog {
     early_termination_log(&command(), argv)
-}
-
-/// LINKERD_AWAIT_SHUTDOWN_URI: URLs separated by commas (empty items, as a
-/// trailing comma leaves, are skipped). Errors name the variable and the item.
-fn shutdown_urls_from_env(env: &impl Fn(&str) -> Option<OsString>) -> Result<Vec<Url>, Error> {
-    list_from_env(env, SHUTDOWN_URI_VAR, split_url_list, parse_url)
-}
-
-/// LINKERD_AWAIT_WAIT_FOR: URLs separated by commas or whitespace.
-fn targets_from_env(env: &impl Fn(&str) -> Option<OsString>) -> Result<Vec<Target>, Error> {
-    list_from_env(env, WAIT_FOR_VAR, split_url_list_spaced, parse_target)
-}
-
-/// A variable holding a list of URLs, each parsed by `parse`; an error
-/// names the variable and the item, without its credentials.
-fn list_from_env<T>(
-    env: &impl Fn(&str) -> Option<OsString>,
-    var: &'static str,
-    split: fn(&str) -> Vec<&str>,
-    parse: fn(&str) -> Result<T, String>,
-) -> Result<Vec<T>, Error> {
-    let Some(value) = env(var) else {
-        return Ok(Vec::new());
-    };
-    let text = value.to_str().ok_or_else(|| Error::Env {
-        var,
-        // Never echoed: the bytes may hold a password, and no redaction
-        // can find one in a value that is not text.
-        value: "(not shown: not valid UTF-8)".to_string(),
-        reason: "not valid UTF-8".to_string(),
-    })?;
-    split(text)
-        .into_iter()
-        .map(|item| {
-            parse(item).map_err(|reason| Error::Env {
-                var,
-                value: redact_text(item),
-                reason,
-            })
-        })
-        .collect()
-}
-
-/// `--wait-for` where nothing is waited for, and `--mesh none` where a
-/// proxy would be needed: usage errors, before anything runs.
-fn refuse_combinations(args: &Args) -> Result<(), Error> {
-    let refuse = |message: &str| Err(Error::Usage(message.to_string()));
-    if !args.wait_for.is_empty() {
-        if args.shutdown_now {
-            return refuse(
-                "--wait-for (LINKERD_AWAIT_WAIT_FOR) cannot be used with --shutdown-now, which waits for nothing",
-            );
-        }
-        if args.install.is_some() {
-            return refuse(
-                "--wait-for (LINKERD_AWAIT_WAIT_FOR) cannot be used with --install, which waits for nothing",
-            );
-        }
-    }
-    if args.mesh == Mesh::None {
-        if args.uri.is_some() || args.port.is_some() {
-            return refuse(
-                "--mesh none waits for no proxy, so --uri and --port have nothing to check; drop one side",
-            );
-        }
-        if (args.shutdown || args.shutdown_now) && args.shutdown_uri.is_empty() {
-            return refuse(
-                "--mesh none has no proxy to shut down: give --shutdown-uri, or drop --shutdown/--shutdown-now",
-            );
-        }
-    }
-    Ok(())
 }
 
 /// Builds the config; `env` reads the variables that are not clap options

@@ -10,7 +10,7 @@ mod precedence;
 
 use std::{collections::HashMap, ffi::OsString};
 
-use super::{command_line::is_blank, *};
+use super::{cli::SHUTDOWN_URI_VAR, command_line::is_blank, *};
 
 pub(crate) fn argv(words: &[&str]) -> Vec<OsString> {
     std::iter::once("linkerd-await")
