@@ -519,3 +519,22 @@ fn demo_builds_the_gate_with_cargo_like_the_readme_command() {
     assert!(stderr.contains("building the gate"), "{stderr}");
     assert!(stdout.trim_end().ends_with("ok"), "{stdout}");
 }
+
+#[test]
+fn sim_proxy_outbound_accepts_every_connection_so_only_a_protocol_check_sees_the_target_down() {
+    let down = RefusedPort::new();
+    let listen = format!("127.0.0.1:{}", closed_port());
+    let outbound = format!("{listen}=127.0.0.1:{}", down.port);
+    let (sim, _) = SimProxy::listening(&["--outbound", &outbound]);
+    sim.stderr.wait_for(
+        &format!("outbound {listen} accepts every connection"),
+        PROMPT,
+    );
+    let wait_for = |target: &str| {
+        output(gate().args(["--mesh", "none", "-t", "1s", "--wait-for", target]))
+            .status
+            .code()
+    };
+    assert_eq!(wait_for(&format!("tcp://{listen}")), Some(0));
+    assert_eq!(wait_for(&format!("redis://{listen}")), Some(69));
+}

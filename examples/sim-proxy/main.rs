@@ -22,7 +22,9 @@ use std::{
 };
 
 use clap::Parser;
-use sim_proxy::{Answered, FailMode, FakeProxy, Request, Reserved, Timeline, is_accepted_shutdown};
+use sim_proxy::{
+    Answered, FailMode, FakeProxy, Outbound, Request, Reserved, Timeline, is_accepted_shutdown,
+};
 
 /// A simulated proxy admin server: refuses, then answers 503, then 200 on its readiness path.
 #[derive(Debug, Parser)]
@@ -63,6 +65,13 @@ struct Args {
     /// as the proxy of a Job's pod does
     #[arg(long, env = "SIM_PROXY_EXIT_ON_SHUTDOWN")]
     exit_on_shutdown: bool,
+
+    /// Also play the proxy's outbound listener: accept every connection on LISTEN, then
+    /// forward it to TARGET, or close it when TARGET refuses, as the mesh does
+    /// (repeatable; e.g. 127.0.0.1:15432=127.0.0.1:5432, to try --wait-for through it)
+    #[arg(long, env = "SIM_PROXY_OUTBOUND", value_name = "LISTEN=TARGET",
+          value_parser = parse_outbound, action = clap::ArgAction::Append)]
+    outbound: Vec<(SocketAddr, SocketAddr)>,
 
     /// How not-ready readiness checks are answered (none: a 503 response)
     #[arg(long, env = "SIM_PROXY_FAIL_MODE", value_name = "MODE", value_enum,
@@ -127,6 +136,24 @@ fn main() -> ExitCode {
         },
     );
 
+    // Kept for as long as the process runs, like the admin server below.
+    let mut outbound = Vec::new();
+    for (listen, target) in &args.outbound {
+        match Outbound::bind(*listen, *target) {
+            Ok(forwarder) => {
+                eprintln!(
+                    "sim-proxy: outbound {} accepts every connection, then forwards it to {target} or closes it",
+                    forwarder.addr()
+                );
+                outbound.push(forwarder);
+            }
+            Err(e) => {
+                eprintln!("sim-proxy: cannot listen on {listen} for outbound traffic: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+
     let exit_on_shutdown = args.exit_on_shutdown;
     let timeline = Timeline {
         ready_path: args.ready_path,
@@ -187,6 +214,18 @@ fn exit_on_termination_signals() {
             );
         }
     }
+}
+
+/// `LISTEN=TARGET`, two socket addresses.
+fn parse_outbound(text: &str) -> Result<(SocketAddr, SocketAddr), String> {
+    const HINT: &str = "expected LISTEN=TARGET, e.g. 127.0.0.1:15432=127.0.0.1:5432";
+    let (listen, target) = text.split_once('=').ok_or(HINT)?;
+    let addr = |s: &str| {
+        s.trim()
+            .parse::<SocketAddr>()
+            .map_err(|e| format!("{e}; {HINT}"))
+    };
+    Ok((addr(listen)?, addr(target)?))
 }
 
 /// `0`, or `<integer><unit>` pieces with unit `ms`, `s`, `m` or `h`: `300ms`, `2s`,

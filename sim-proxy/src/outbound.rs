@@ -34,7 +34,12 @@ pub struct Outbound {
 impl Outbound {
     /// Listens on a free port of 127.0.0.1 and forwards to `destination`.
     pub fn start(destination: SocketAddr) -> io::Result<Self> {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+        Self::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), destination)
+    }
+
+    /// Listens on `listen` (port 0: a free one) and forwards to `destination`.
+    pub fn bind(listen: SocketAddr, destination: SocketAddr) -> io::Result<Self> {
+        let listener = TcpListener::bind(listen)?;
         let addr = listener.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));
         let socket = listener.try_clone()?;
