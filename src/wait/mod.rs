@@ -105,9 +105,9 @@ pub async fn run(
             },
             progress: &|elapsed, pending| {
                 info!(
-                    "still waiting for {} of {} dependencies ({} elapsed): {}",
+                    "still waiting for {} of {} ({} elapsed): {}",
                     pending.len(),
-                    names.len(),
+                    dependencies(names.len()),
                     human(elapsed),
                     listed(pending)
                 );
@@ -153,6 +153,15 @@ fn listed(pending: &[Pending]) -> String {
         .join("; ")
 }
 
+/// "1 dependency", "3 dependencies".
+fn dependencies(n: usize) -> String {
+    if n == 1 {
+        "1 dependency".to_string()
+    } else {
+        format!("{n} dependencies")
+    }
+}
+
 /// What a wait was for: its lines say so.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Group {
@@ -193,11 +202,7 @@ fn verdict(waited: Waited, group: Group, started: Instant, on_timeout: OnTimeout
                 (_, pending) => (
                     format!(
                         "{} not ready after {}: {}",
-                        if pending.len() == 1 {
-                            "1 dependency".to_string()
-                        } else {
-                            format!("{} dependencies", pending.len())
-                        },
+                        dependencies(pending.len()),
                         human(elapsed),
                         listed(pending)
                     ),
