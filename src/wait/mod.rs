@@ -103,12 +103,14 @@ pub async fn run(
             ready: &|target, elapsed, n| {
                 info!("{target} ready after {}, {}", human(elapsed), checks(n));
             },
-            progress: &|elapsed, pending| {
+            // Elapsed since the wait began, the proxy's part included, as
+            // the timeout counts it.
+            progress: &|_, pending| {
                 info!(
                     "still waiting for {} of {} ({} elapsed): {}",
                     pending.len(),
                     dependencies(names.len()),
-                    human(elapsed),
+                    human(started.elapsed()),
                     listed(pending)
                 );
             },
