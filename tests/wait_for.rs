@@ -409,3 +409,29 @@ fn bad_targets_and_combinations_are_usage_errors_that_say_what_is_accepted() {
         &["LINKERD_AWAIT_WAIT_FOR", "ftp://b", "unknown scheme"],
     );
 }
+
+#[test]
+fn with_the_proxy_wait_disabled_the_targets_are_still_waited_for() {
+    let dir = temp_dir();
+    let target = format!("file://{}/token", path_arg(dir.path()));
+    // No proxy anywhere: a proxy check would fail the same way, so the
+    // exit code alone could not tell; the log names what was awaited.
+    let mut cmd = gate();
+    cmd.args([
+        "-p",
+        &closed_port().to_string(),
+        "-t",
+        "500ms",
+        "--wait-for",
+        &target,
+    ])
+    .env("LINKERD_AWAIT_DISABLED", "1");
+    let out = output(&mut cmd);
+    let err = stderr_text(&out);
+    assert_eq!(out.status.code(), Some(69), "{err}");
+    assert!(err.contains("1 dependency not ready after"), "{err}");
+    assert!(!err.contains("waiting for the proxy"), "{err}");
+    touch(dir.path(), "token");
+    let out = output(&mut cmd);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+}
