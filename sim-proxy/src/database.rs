@@ -8,49 +8,27 @@
 use std::{
     io::{self, Read, Write},
     net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream},
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
-    thread,
-    time::{Duration, Instant},
+    time::Instant,
 };
 
-/// A loopback "PostgreSQL" that turns ready at an instant.
-pub struct FakePostgres {
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-}
+use crate::Accepting;
+
+/// A loopback "PostgreSQL" that turns ready at an instant. Dropping it
+/// stops accepting.
+pub struct FakePostgres(Accepting);
 
 impl FakePostgres {
     /// Listens on a free port of 127.0.0.1 at once; ready from `ready_at`.
     pub fn start(ready_at: Instant) -> io::Result<Self> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
-        let addr = listener.local_addr()?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopping = stop.clone();
-        thread::spawn(move || {
-            for stream in listener.incoming() {
-                if stopping.load(Ordering::SeqCst) {
-                    return;
-                }
-                let Ok(stream) = stream else { continue };
-                thread::spawn(move || answer(stream, Instant::now() >= ready_at));
-            }
-        });
-        Ok(FakePostgres { addr, stop })
+        Accepting::start(listener, move |stream| {
+            answer(stream, Instant::now() >= ready_at);
+        })
+        .map(FakePostgres)
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-}
-
-impl Drop for FakePostgres {
-    fn drop(&mut self) {
-        // The accept loop sees the flag on this connection and ends.
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+        self.0.addr()
     }
 }
 

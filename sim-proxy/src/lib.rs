@@ -22,6 +22,7 @@
 //! blocking sockets with one thread per connection: a gate makes a few
 //! sequential requests.
 
+mod accepting;
 mod database;
 mod http;
 mod outbound;
@@ -39,6 +40,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+pub use accepting::Accepting;
 pub use database::{FakePostgres, mysql_packet, postgres_error, postgres_starting_up};
 pub use outbound::Outbound;
 pub use reserve::{Reserved, closed_port};

@@ -10,13 +10,11 @@
 use std::{
     io,
     net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream},
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
     thread,
     time::Duration,
 };
+
+use crate::Accepting;
 
 /// How long the simulated proxy tries the destination before giving up on
 /// a connection (linkerd2-proxy's own connect timeout is longer; a test
@@ -25,11 +23,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// A loopback listener forwarding to one destination. Dropping it stops
 /// accepting; forwarded connections run to their end.
-pub struct Outbound {
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    socket: TcpListener,
-}
+pub struct Outbound(Accepting);
 
 impl Outbound {
     /// Listens on a free port of 127.0.0.1 and forwards to `destination`.
@@ -40,37 +34,15 @@ impl Outbound {
     /// Listens on `listen` (port 0: a free one) and forwards to `destination`.
     pub fn bind(listen: SocketAddr, destination: SocketAddr) -> io::Result<Self> {
         let listener = TcpListener::bind(listen)?;
-        let addr = listener.local_addr()?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let socket = listener.try_clone()?;
-        let stopping = stop.clone();
-        thread::spawn(move || {
-            for stream in listener.incoming() {
-                if stopping.load(Ordering::SeqCst) {
-                    return;
-                }
-                let Ok(app) = stream else { continue };
-                thread::spawn(move || forward(app, destination));
-            }
-        });
-        Ok(Outbound { addr, stop, socket })
+        Accepting::start(listener, move |app| forward(app, destination)).map(Outbound)
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.0.addr()
     }
 
     pub fn port(&self) -> u16 {
-        self.addr.port()
-    }
-}
-
-impl Drop for Outbound {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wakes the accept loop (see `Listening::close` in lib.rs).
-        let _ = socket2::SockRef::from(&self.socket).shutdown(Shutdown::Both);
-        let _ = TcpStream::connect_timeout(&self.addr, CONNECT_TIMEOUT);
+        self.addr().port()
     }
 }
 

@@ -5,14 +5,14 @@
 
 use std::{
     io::{Read, Write},
-    net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream},
+    net::{Ipv4Addr, TcpListener, TcpStream},
     sync::{
         Arc, Mutex,
-        atomic::{AtomicBool, AtomicUsize, Ordering},
+        atomic::{AtomicUsize, Ordering},
     },
-    thread,
-    time::Duration,
 };
+
+use sim_proxy::Accepting;
 
 /// What the server does with each connection.
 #[derive(Debug, Clone)]
@@ -27,10 +27,9 @@ pub enum Says {
 }
 
 /// A loopback server that answers every connection as `Says`; counts them
-/// and keeps every byte it received.
+/// and keeps every byte it received. Dropping it stops accepting.
 pub struct FakeServer {
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
+    accepting: Accepting,
     connections: Arc<AtomicUsize>,
     received: Arc<Mutex<Vec<u8>>>,
 }
@@ -38,32 +37,23 @@ pub struct FakeServer {
 impl FakeServer {
     pub fn start(says: Says) -> Self {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let stop = Arc::new(AtomicBool::new(false));
         let connections = Arc::new(AtomicUsize::new(0));
         let received = Arc::new(Mutex::new(Vec::new()));
-        let (stopping, counted, kept) = (stop.clone(), connections.clone(), received.clone());
-        thread::spawn(move || {
-            for stream in listener.incoming() {
-                if stopping.load(Ordering::SeqCst) {
-                    return;
-                }
-                let Ok(stream) = stream else { continue };
-                counted.fetch_add(1, Ordering::SeqCst);
-                let (says, kept) = (says.clone(), kept.clone());
-                thread::spawn(move || serve(stream, &says, &kept));
-            }
-        });
+        let (counted, kept) = (connections.clone(), received.clone());
+        let accepting = Accepting::start(listener, move |stream| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            serve(stream, &says, &kept);
+        })
+        .expect("a bound listener has an address");
         FakeServer {
-            addr,
-            stop,
+            accepting,
             connections,
             received,
         }
     }
 
     pub fn port(&self) -> u16 {
-        self.addr.port()
+        self.accepting.addr().port()
     }
 
     pub fn connections(&self) -> usize {
@@ -73,15 +63,6 @@ impl FakeServer {
     /// Every byte any client sent, in arrival order per connection.
     pub fn received(&self) -> Vec<u8> {
         self.received.lock().expect("received lock").clone()
-    }
-}
-
-impl Drop for FakeServer {
-    fn drop(&mut self) {
-        // The accept loop sees the flag on the next connection, this one,
-        // and ends, closing the listener.
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
     }
 }
 
