@@ -113,21 +113,18 @@ impl fmt::Display for NotReady {
 /// One `--wait-for` target with what its check needs.
 pub struct Dependency {
     target: Target,
+    /// The gate's one HTTP client, for `http://` targets (its pool keeps
+    /// their connection between checks).
+    client: Client,
     attempt_timeout: Duration,
-    /// For `http://` targets: the gate's one client.
-    http: Option<HttpCheck>,
 }
 
 impl Dependency {
     pub fn new(target: Target, client: &Client, attempt_timeout: Duration) -> Self {
-        let http = match &target {
-            Target::Http(url) => Some(HttpCheck::new(client.clone(), url.clone(), attempt_timeout)),
-            _ => None,
-        };
         Dependency {
             target,
+            client: client.clone(),
             attempt_timeout,
-            http,
         }
     }
 }
@@ -137,24 +134,19 @@ impl Check for Dependency {
         self.target.to_string()
     }
 
-    fn cut_off(&self, after: Duration) -> Option<NotReady> {
-        match (&self.http, &self.target) {
-            (Some(http), _) => http.cut_off(after),
-            (
-                None,
-                Target::Tcp(at)
-                | Target::Postgres { at, .. }
-                | Target::Redis(at)
-                | Target::Mysql(at),
-            ) => crate::wait::http::unresolved(&at.0).map(NotReady::Request),
-            _ => None,
-        }
+    fn cut_off(&self, _after: Duration) -> Option<NotReady> {
+        let url = match &self.target {
+            Target::Http(url) => url,
+            Target::Tcp(at)
+            | Target::Postgres { at, .. }
+            | Target::Redis(at)
+            | Target::Mysql(at) => &at.0,
+            Target::File(_) | Target::Unix(_) => return None,
+        };
+        crate::wait::http::unresolved(url).map(NotReady::Request)
     }
 
     async fn check(&self) -> Result<(), NotReady> {
-        if let Some(http) = &self.http {
-            return http.check().await;
-        }
         let bound = Attempt {
             deadline: Instant::now() + self.attempt_timeout,
             timeout: self.attempt_timeout,
@@ -162,6 +154,11 @@ impl Check for Dependency {
         let attempt = async {
             match &self.target {
                 Target::Tcp(at) => tcp::check(at).await,
+                Target::Http(url) => {
+                    HttpCheck::new(self.client.clone(), url.clone(), self.attempt_timeout)
+                        .check()
+                        .await
+                }
                 Target::Postgres { at, user, database } => {
                     postgres::check(at, user, database, bound).await
                 }
@@ -169,8 +166,6 @@ impl Check for Dependency {
                 Target::Mysql(at) => mysql::check(at, bound).await,
                 Target::File(path) => file::check(path),
                 Target::Unix(path) => unix::check(path).await,
-                // Checked above, by its HttpCheck.
-                Target::Http(_) => Ok(()),
             }
         };
         // Each exchange keeps its own deadline, to say what it was waiting
