@@ -157,7 +157,7 @@ fn phases(
         if let Some(dir) = &config.install {
             return install::install(dir, wait::Stop::next(&signals)).await;
         }
-        let client = http::client()?;
+        let client = http::client(config.attempt_timeout)?;
         // --shutdown-now: no wait and no app; the answers decide the exit
         // code. A termination signal ends it at once, as it ends a wait.
         if let Handoff::ShutdownNow(shutdown) = &config.handoff {
@@ -180,9 +180,12 @@ fn phases(
             }
             (Verdict::Stop(outcome), _) => Ok(outcome),
             (Verdict::Go, Handoff::Exit) => Ok(Outcome::Ready),
-            (Verdict::Go, Handoff::Exec(command)) => Ok(exec::exec(&command, inherited)),
+            (Verdict::GoAnyway, Handoff::Exit) => Ok(Outcome::NotReadyNotFatal),
+            (Verdict::Go | Verdict::GoAnyway, Handoff::Exec(command)) => {
+                Ok(exec::exec(&command, inherited))
+            }
             // Handled above, before any wait.
-            (Verdict::Go, Handoff::ShutdownNow(_)) => Ok(Outcome::Ready),
+            (Verdict::Go | Verdict::GoAnyway, Handoff::ShutdownNow(_)) => Ok(Outcome::Ready),
         }
     });
     // Without waiting for the threads of blocking work that a signal or a

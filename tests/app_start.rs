@@ -84,7 +84,7 @@ fn argv_is_passed_byte_for_byte_including_flags_after_cmd() {
     let log = stderr_text(&out);
     assert!(!log.contains("DEBUG"), "{log}");
     assert!(
-        log.contains("(timeout 3.00s)"),
+        log.contains("(timeout 3s)"),
         "the gate took -t 5s after CMD: {log}"
     );
 }

@@ -51,8 +51,10 @@ fn help_lists_every_option_with_its_env_var() {
             .iter()
             .find(|(f, _)| f == flag)
             .unwrap_or_else(|| panic!("{flag} not in --help; listed: {listed:?}"));
+        // `[env: VAR=]` (unset), or `[env: VAR]` for the URL options,
+        // whose values --help never shows (they may hold passwords).
         assert!(
-            text.contains(&format!("[env: {var}=]")),
+            text.contains(&format!("[env: {var}=]")) || text.contains(&format!("[env: {var}]")),
             "{flag} does not name {var}:\n{text}"
         );
     }
@@ -120,14 +122,14 @@ const ACCEPTED_DURATIONS: [(&str, Option<&str>); 12] = [
     ("000", None),
     ("1ms", Some("1ms")),
     ("500ms", Some("500ms")),
-    ("10s", Some("10.00s")),
+    ("10s", Some("10s")),
     ("1m", Some("1m")),
     ("1h", Some("1h")),
-    ("1d", Some("24h")),
-    (" 5s ", Some("5.00s")),
+    ("1d", Some("1d")),
+    (" 5s ", Some("5s")),
     ("\t1m\n", Some("1m")),
     ("1m30s", Some("1m30s")),
-    ("1s500ms", Some("1.50s")),
+    ("1s500ms", Some("1s500ms")),
 ];
 
 /// Runs the gate against a ready proxy with the timeout set by `set`, and

@@ -17,7 +17,7 @@ use common::*;
 use std::{
     io::Write,
     net::{Ipv4Addr, UdpSocket},
-    process::{Command, Stdio},
+    process::Command,
     sync::{
         Arc,
         atomic::{AtomicUsize, Ordering},
@@ -81,25 +81,11 @@ impl SilentDns {
 /// Root, and a private mount namespace can be made; else a visible skip
 /// (a failure when the run requires these tests).
 fn private_resolver_available(test: &str) -> bool {
-    // SAFETY: geteuid(2) has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    let unshare = || {
-        Command::new("unshare")
-            .args(["--mount", "true"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if root && unshare() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("LINKERD_AWAIT_REQUIRE_PID_NS").is_none_or(|v| v != "1"),
-        "{test}: needs root and unshare --mount, but LINKERD_AWAIT_REQUIRE_PID_NS=1"
-    );
-    eprintln!("SKIPPED {test}: needs root and unshare --mount for a private resolv.conf");
-    false
+    unshare_available(
+        test,
+        &["--mount"],
+        "needs root and unshare --mount for a private resolv.conf",
+    )
 }
 
 /// Runs the gate to its end: `$?`, how long it took, its stderr.

@@ -455,7 +455,8 @@ fn help_names_every_variable_even_when_some_are_blank() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
     let help = stdout_text(&out);
     assert!(help.contains("[env: LINKERD_AWAIT_PORT="), "{help}");
-    assert!(help.contains("[env: LINKERD_AWAIT_SHUTDOWN_URI="), "{help}");
+    // A URL option's value is never shown (it may hold a password).
+    assert!(help.contains("[env: LINKERD_AWAIT_SHUTDOWN_URI]"), "{help}");
 }
 
 // ---------------------------------------------------------------------------
@@ -575,4 +576,42 @@ fn bad_shutdown_uri_env_var_exits_2_naming_the_variable() {
             "only plain http://",
         ],
     );
+}
+
+#[test]
+fn verbose_names_each_variable_a_typed_option_left_unread() {
+    let dir = temp_dir();
+    let cases: [(&str, &str, &[&str], &str); 3] = [
+        (
+            "LINKERD_AWAIT_TIMEOUT",
+            "garbage",
+            &["-t", "1s"],
+            "--timeout",
+        ),
+        (
+            "LINKERD_AWAIT_WAIT_FOR",
+            "ftp://nope",
+            &["--wait-for"],
+            "--wait-for",
+        ),
+        ("LINKERD_AWAIT_BACKOFF", "5", &["-b", "10ms"], "--backoff"),
+    ];
+    for (var, value, words, flag) in cases {
+        let mut cmd = gate();
+        cmd.env("LINKERD_AWAIT_DISABLED", "1")
+            .env(var, value)
+            .arg("-v")
+            .args(words);
+        if flag == "--wait-for" {
+            touch(dir.path(), "token");
+            cmd.arg(format!("file://{}/token", path_arg(dir.path())));
+        }
+        let out = output(&mut cmd);
+        let err = stderr_text(&out);
+        assert_eq!(out.status.code(), Some(0), "{var}: {err}");
+        assert!(
+            err.contains(&format!("{var} is not read: {flag} was typed")),
+            "{var}: {err}"
+        );
+    }
 }

@@ -538,3 +538,53 @@ fn sim_proxy_outbound_accepts_every_connection_so_only_a_protocol_check_sees_the
     assert_eq!(wait_for(&format!("tcp://{listen}")), Some(0));
     assert_eq!(wait_for(&format!("redis://{listen}")), Some(69));
 }
+
+/// The `--wait-for` Kubernetes example: the sample termination message's
+/// check count is one the gate can reach in the example's 5 minutes at its
+/// 2 s pause cap, and the comment above the variable says what it sets.
+#[test]
+fn the_wait_for_example_s_sample_message_fits_its_own_settings() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/kubernetes/wait-for-postgres.yaml");
+    let text = std::fs::read_to_string(&path).expect("the example");
+    assert!(
+        text.contains(r#""--timeout", "5m""#),
+        "the example's timeout changed"
+    );
+    assert!(text.contains("LINKERD_AWAIT_WAIT_FOR_BACKOFF") && text.contains(r#"value: "2s""#));
+    let said: u64 = text
+        .split_once(" checks); not starting the app")
+        .and_then(|(before, _)| before.rsplit_once('(').map(|(_, n)| n.trim().to_string()))
+        .and_then(|n| n.parse().ok())
+        .expect("a sample message with a check count");
+    // The schedule: steps from 200 ms, doubling, up to the cap; each pause
+    // in the upper half of its step; each check takes up to the 1 s
+    // --attempt-timeout. The fewest checks: the longest pauses and checks.
+    let (total, cap, attempt) = (300_000u64, 2_000u64, 1_000u64);
+    let count = |pause: &dyn Fn(u64) -> u64, check: u64| {
+        let (mut elapsed, mut n, mut step) = (0, 0, 200);
+        while elapsed <= total {
+            n += 1;
+            elapsed += check + pause(step);
+            step = (step * 2).min(cap);
+        }
+        n
+    };
+    let fewest = count(&|step| step, attempt);
+    let most = count(&|step| step / 2, 0);
+    assert!(
+        (fewest..=most).contains(&said),
+        "{said} checks cannot happen in 5m at a 2s cap ({fewest} to {most})"
+    );
+    // The comment right above the variable is about that variable.
+    let comment: String = text
+        .lines()
+        .rev()
+        .skip_while(|l| !l.contains("- name: LINKERD_AWAIT_WAIT_FOR_BACKOFF"))
+        .skip(1)
+        .skip_while(|l| !l.trim_start().starts_with('#'))
+        .take_while(|l| l.trim_start().starts_with('#') || l.trim() == "env:")
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(comment.contains("--wait-for-backoff"), "{comment}");
+}

@@ -188,7 +188,7 @@ fn the_proxy_comes_first_then_every_target_at_once_and_the_timeout_names_only_th
         .find(|l| l.contains("not ready after"))
         .unwrap_or_else(|| panic!("no timeout line in:\n{err}"));
     assert!(
-        timeout_line.contains("1 dependency not ready after 1.5"),
+        timeout_line.contains("1 dependency not ready after 1s5"),
         "{timeout_line}"
     );
     assert!(
@@ -272,7 +272,7 @@ fn file_and_unix_targets_turn_ready_when_the_path_appears_and_the_socket_listens
     let file = dir.path().join("token");
     let socket = dir.path().join("api.sock");
     let mut cmd = gate();
-    cmd.args(["--mesh", "none", "-t", "10s", "--wait-for-backoff", "20ms"])
+    cmd.args(["--mesh", "none", "-t", "10s", "--wait-for-backoff", "100ms"])
         .arg("--wait-for")
         .arg(format!("file://{}", path_arg(&file)))
         .arg("--wait-for")
@@ -434,4 +434,235 @@ fn with_the_proxy_wait_disabled_the_targets_are_still_waited_for() {
     touch(dir.path(), "token");
     let out = output(&mut cmd);
     assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+}
+
+#[test]
+fn a_servers_words_can_neither_forge_a_log_line_nor_fill_one() {
+    let forged = FakeServer::start(Says::Answer(
+        b"-LOADING x\n2026-12-06T00:00:00Z  INFO linkerd_await: starting /app\r\n".to_vec(),
+    ));
+    let mut long = b"\xff\x10\x04".to_vec();
+    long.extend(std::iter::repeat_n(b'y', 4000));
+    let verbose = FakeServer::start(Says::Greeting(mysql_packet(&long)));
+    let out = output(&mut waiting_for(&[
+        &format!("redis://127.0.0.1:{}", forged.port()),
+        &format!("mysql://127.0.0.1:{}", verbose.port()),
+    ]));
+    let err = stderr_text(&out);
+    assert_eq!(out.status.code(), Some(69), "{err}");
+    assert!(
+        !err.lines().any(|l| l.starts_with("2026-12-06T00:00:00Z")),
+        "a forged line:\n{err}"
+    );
+    assert!(err.contains("LOADING x\\n2026"), "{err}");
+    for line in err.lines() {
+        assert!(line.len() < 1200, "a line of {} bytes", line.len());
+    }
+}
+
+#[test]
+fn an_inherited_wait_for_variable_does_not_break_shutdown_now_or_install() {
+    // Set for the gate in front of the app, inherited by a script that ends
+    // with `linkerd-await --shutdown-now`: the proxy must still be stopped.
+    let proxy = FakeProxy::start(|_, _| Reply::Status(200));
+    let mut cmd = gate_for(&proxy);
+    cmd.args(["--shutdown-now", "-v"]).env(
+        "LINKERD_AWAIT_WAIT_FOR",
+        "postgres://db:5432/app, ftp://not-even-valid",
+    );
+    let out = output(&mut cmd);
+    let err = stderr_text(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(proxy.requests_to("/shutdown").len(), 1, "{err}");
+    assert!(
+        err.contains("LINKERD_AWAIT_WAIT_FOR is not read: --shutdown-now waits for nothing"),
+        "{err}"
+    );
+    let dir = temp_dir();
+    let out = output(
+        gate()
+            .arg("--install")
+            .arg(dir.path())
+            .env("LINKERD_AWAIT_WAIT_FOR", "redis://cache"),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    assert!(dir.path().join("linkerd-await").exists());
+}
+
+#[test]
+fn lenient_answers_are_not_taken_for_ready() {
+    let cases: [(&str, Says); 4] = [
+        // A VNC server's greeting starts with `R`, as an auth request does.
+        ("postgres", Says::Answer(b"RFB 003.008\n".to_vec())),
+        // A header with nothing after it.
+        ("postgres", Says::Answer(b"R\0\0\0\x08".to_vec())),
+        // A MySQL greeting cut after the protocol byte and one more.
+        ("mysql", Says::Greeting(mysql_packet(b"\x0a5"))),
+        // Its server version never terminated.
+        (
+            "mysql",
+            Says::Greeting(mysql_packet(b"\x0a10.11.6-MariaDB")),
+        ),
+    ];
+    for (scheme, says) in cases {
+        let server = FakeServer::start(says.clone());
+        let mut cmd = waiting_for(&[&format!("{scheme}://127.0.0.1:{}", server.port())]);
+        cmd.args(["--attempt-timeout", "200ms"]);
+        app(&mut cmd, "echo started", &[]);
+        let out = output(&mut cmd);
+        let err = stderr_text(&out);
+        assert_eq!(out.status.code(), Some(69), "{says:?}: {err}");
+        assert!(out.stdout.is_empty(), "{says:?}: the app started");
+        assert!(err.contains("unexpected answer"), "{says:?}: {err}");
+    }
+}
+
+#[test]
+fn paths_the_kernel_cannot_take_are_usage_errors() {
+    let long = format!("unix:///tmp/{}", "s".repeat(120));
+    for (value, needle) in [("file:///tmp/a%00b", "NUL"), (long.as_str(), "at most 107")] {
+        let out = output(waiting_for(&[value]).env_remove("LINKERD_AWAIT_WAIT_FOR"));
+        assert_usage_error(&out, &["--wait-for", needle]);
+        assert!(!stderr_text(&out).contains('\0'));
+    }
+}
+
+#[test]
+fn timeout_fatal_false_without_a_command_says_it_exits_0_and_starts_nothing() {
+    let down = RefusedPort::new();
+    let target = format!("redis://127.0.0.1:{}", down.port);
+    let mut cmd = waiting_for(&[&target]);
+    cmd.arg("--timeout-fatal=false");
+    let out = output(&mut cmd);
+    let err = stderr_text(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains("starting the app"), "{err}");
+    assert!(
+        err.contains("exiting 0 anyway (--timeout-fatal=false; there is no command to start)"),
+        "{err}"
+    );
+    assert!(err.contains(&target), "{err}");
+}
+
+#[test]
+fn a_silent_server_is_not_blamed_on_its_port_alone() {
+    let server = FakeServer::start(Says::Nothing);
+    let mut cmd = waiting_for(&[&format!("mysql://127.0.0.1:{}", server.port())]);
+    cmd.args(["--attempt-timeout", "200ms"]);
+    let err = stderr_text(&output(&mut cmd));
+    assert!(err.contains("no greeting within 200ms"), "{err}");
+    assert!(err.contains("may"), "{err}");
+    assert!(err.contains("default opaque ports include 3306"), "{err}");
+}
+
+#[test]
+fn libpq_parameters_say_what_is_sent_and_a_socket_directory_is_refused() {
+    let server = FakeServer::start(Says::Answer(pg_auth_request()));
+    // `host=` and `port=` say where the check goes; `user=`/`dbname=` what it sends.
+    let target = format!(
+        "postgres://db.invalid:1/x?host=127.0.0.1&port={}&user=app&dbname=orders&sslmode=disable&password=pw",
+        server.port()
+    );
+    let out = output(&mut waiting_for(&[&target]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    let sent = String::from_utf8_lossy(&server.received()).into_owned();
+    assert!(sent.contains("user\0app\0database\0orders\0"), "{sent:?}");
+    assert!(!sent.contains("pw"), "{sent:?}");
+    for value in [
+        "postgres://%2Fvar%2Frun%2Fpostgresql/db",
+        "postgres://db/x?host=/run/postgresql",
+    ] {
+        let out = output(&mut waiting_for(&[value]));
+        assert_usage_error(&out, &["socket directory", "unix://"]);
+    }
+}
+
+#[test]
+fn a_server_that_refuses_this_client_is_not_ready_and_says_waiting_will_not_help() {
+    let denied = FakeServer::start(Says::Answer(
+        b"-DENIED Redis is running in protected mode because protected mode is enabled. \
+          In this mode connections are only accepted from the loopback interface.\r\n"
+            .to_vec(),
+    ));
+    let host_not_allowed = FakeServer::start(Says::Greeting(mysql_packet(
+        b"\xff\x6a\x04Host '10.1.2.3' is not allowed to connect to this MariaDB server",
+    )));
+    for (scheme, server) in [("redis", &denied), ("mysql", &host_not_allowed)] {
+        let out = output(&mut waiting_for(&[&format!(
+            "{scheme}://127.0.0.1:{}",
+            server.port()
+        )]));
+        let err = stderr_text(&out);
+        assert_eq!(out.status.code(), Some(69), "{scheme}: {err}");
+        assert!(
+            err.contains("waiting will not change that"),
+            "{scheme}: {err}"
+        );
+    }
+}
+
+#[test]
+fn every_time_a_line_gives_counts_from_the_start_of_the_wait() {
+    // The proxy takes about 1.2 s; the target turns ready after a progress
+    // line: its "ready after" is later than what that line said.
+    let started = Instant::now();
+    let proxy = FakeProxy::start(move |_, _| {
+        if started.elapsed() >= Duration::from_millis(1200) {
+            Reply::Status(200)
+        } else {
+            Reply::Status(503)
+        }
+    });
+    let dir = temp_dir();
+    let mut cmd = gate_for(&proxy);
+    cmd.args(["-t", "20s", "--wait-for"])
+        .arg(format!("file://{}/token", path_arg(dir.path())));
+    let mut gate = Gate::spawn(&mut cmd);
+    let progress = gate
+        .err
+        .wait_for("still waiting for 1 of 1 dependency", LIMIT);
+    touch(dir.path(), "token");
+    let (code, _, err) = gate.finish();
+    assert_eq!(code, 0, "{err}");
+    let said = |line: &str, after: &str, until: char| -> Duration {
+        let text = line
+            .split_once(after)
+            .map(|(_, rest)| rest.split(until).next().unwrap_or(""))
+            .unwrap_or_else(|| panic!("no {after:?} in {line}"));
+        parse_shown(text)
+    };
+    let progress_line = progress
+        .lines()
+        .find(|l| l.contains("still waiting for 1 of 1 dependency"))
+        .expect("the progress line");
+    let elapsed = said(progress_line, "dependency (", ' ');
+    let ready_line = err
+        .lines()
+        .find(|l| l.contains("token ready after"))
+        .expect("the ready line");
+    let ready = said(ready_line, "ready after ", ',');
+    assert!(
+        ready >= elapsed,
+        "ready after {ready:?}, but {elapsed:?} had elapsed:\n{err}"
+    );
+    // Durations read as the options are typed: no `1.00s`.
+    assert!(!err.contains(".00s"), "{err}");
+}
+
+/// A duration as the gate's lines show it (`850ms`, `2s`, `2s340ms`).
+fn parse_shown(text: &str) -> Duration {
+    let (secs, ms) = match text.split_once('s') {
+        Some((secs, rest))
+            if !secs.ends_with('m')
+                && !secs.is_empty()
+                && secs.chars().all(|c| c.is_ascii_digit()) =>
+        {
+            (
+                secs.parse::<u64>().expect("seconds"),
+                rest.trim_end_matches("ms"),
+            )
+        }
+        _ => (0, text.trim_end_matches("ms")),
+    };
+    Duration::from_secs(secs) + Duration::from_millis(ms.parse::<u64>().unwrap_or(0))
 }

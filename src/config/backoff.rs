@@ -10,6 +10,17 @@ use backon::BackoffBuilder;
 /// wait into a busy loop; old manifests with `-b 0` get this instead.
 pub const MIN_DELAY: Duration = Duration::from_millis(1);
 
+/// The first step of a `--wait-for` target's schedule. A dependency is
+/// another server, often shared by a whole fleet restarting at once, not
+/// the loopback proxy: its schedule is its own, not `--backoff-initial`
+/// and `--backoff-factor` (tuned for loopback, `1` even meaning a constant
+/// 50 ms), so a pod opens one connection in its first 100 ms, not five.
+pub const DEPENDENCY_FIRST_STEP: Duration = Duration::from_millis(200);
+
+/// The least `--wait-for-backoff`: with each pause drawn from the upper
+/// half of its step, no dependency is checked more than 20 times a second.
+pub const DEPENDENCY_MIN_CAP: Duration = Duration::from_millis(100);
+
 /// Exponential backoff between failed checks: `initial`, times `factor`, capped at `max`.
 #[derive(Debug, Clone, Copy)]
 pub struct Backoff {
@@ -23,6 +34,19 @@ pub struct Backoff {
 }
 
 impl Backoff {
+    /// A `--wait-for` target's schedule: from [`DEPENDENCY_FIRST_STEP`],
+    /// doubling, up to `cap` (`--wait-for-backoff`, at least
+    /// [`DEPENDENCY_MIN_CAP`]), jittered.
+    pub fn dependencies(cap: Duration) -> Backoff {
+        let max = cap.max(DEPENDENCY_MIN_CAP);
+        Backoff {
+            initial: DEPENDENCY_FIRST_STEP.min(max),
+            max,
+            factor: 2.0,
+            jitter: true,
+        }
+    }
+
     /// The delays to sleep after each failed check, forever (backon's
     /// exponential policy, not a hand-rolled loop).
     pub fn delays(&self) -> impl Iterator<Item = Duration> + use<> {
@@ -54,6 +78,23 @@ mod tests {
     use super::*;
 
     const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn a_dependency_is_never_checked_more_often_than_its_floor_allows() {
+        for cap in [100 * MS, 150 * MS, 1000 * MS, 30_000 * MS] {
+            let delays: Vec<Duration> = Backoff::dependencies(cap).delays().take(40).collect();
+            for delay in &delays {
+                assert!(
+                    *delay >= DEPENDENCY_MIN_CAP / 2 && *delay <= cap,
+                    "{delay:?} at {cap:?}"
+                );
+            }
+            // In the first 60 ms a pod makes one check (then pauses ≥ 100 ms).
+            if cap >= DEPENDENCY_FIRST_STEP {
+                assert!(delays[0] >= DEPENDENCY_FIRST_STEP / 2, "{delays:?}");
+            }
+        }
+    }
 
     #[test]
     fn jittered_delays_stay_within_the_upper_half_of_each_step_and_differ() {

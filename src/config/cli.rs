@@ -15,7 +15,7 @@ pub use super::values::parse_url;
 use super::{
     mesh::Mesh,
     targets::{Target, parse_target},
-    values::{Boolish, Trimmed, parse_duration, parse_factor},
+    values::{Boolish, Trimmed, parse_dependency_cap, parse_duration, parse_factor},
 };
 use crate::report::{logging::LogFormat, termination_log};
 
@@ -42,7 +42,9 @@ pub struct Args {
     /// Full readiness URL (any host, port and path), e.g. http://127.0.0.1:4191/ready;
     /// conflicts with a typed --port; a typed one beats the other's variable, and
     /// LINKERD_AWAIT_URI beats LINKERD_AWAIT_PORT
-    #[arg(short, long, env = "LINKERD_AWAIT_URI", value_name = "URL",
+    // hide_env_values: --help would print the variable's value, password
+    // and all, into the container's log (likewise for every URL option).
+    #[arg(short, long, env = "LINKERD_AWAIT_URI", value_name = "URL", hide_env_values = true,
           value_parser = Trimmed(parse_url))]
     pub uri: Option<reqwest::Url>,
 
@@ -77,6 +79,7 @@ pub struct Args {
     pub timeout: Option<Duration>,
 
     /// On timeout: true exits 69 without running CMD; false logs a warning and runs CMD anyway
+    /// (without CMD: exits 0, and the warning says so)
     #[arg(long, env = "LINKERD_AWAIT_TIMEOUT_FATAL", value_name = "BOOL",
           num_args = 0..=1, require_equals = true, default_value = "true",
           default_missing_value = "true", action = ArgAction::Set,
@@ -88,14 +91,15 @@ pub struct Args {
     /// dependencies"); repeatable, replaces the variable's list (comma- or space-separated)
     // A typed value is one URL. The variable is a list, read and split by
     // `config`, which turns clap's reading of it off.
-    #[arg(long = "wait-for", env = WAIT_FOR_VAR, value_name = "URL",
+    #[arg(long = "wait-for", env = WAIT_FOR_VAR, value_name = "URL", hide_env_values = true,
           value_parser = Trimmed(parse_target), action = ArgAction::Append)]
     pub wait_for: Vec<Target>,
 
-    /// Maximum delay between two checks of one --wait-for target (from --backoff-initial,
-    /// by --backoff-factor, with jitter so pods restarting together spread their checks)
+    /// Maximum delay between two checks of one --wait-for target, at least 100ms (steps from
+    /// 200ms, doubling, each pause drawn from the upper half of its step so pods restarting
+    /// together spread their checks)
     #[arg(long, env = "LINKERD_AWAIT_WAIT_FOR_BACKOFF", value_name = "DUR",
-          allow_hyphen_values = true, value_parser = Trimmed(parse_duration), default_value = "1s")]
+          allow_hyphen_values = true, value_parser = Trimmed(parse_dependency_cap), default_value = "1s")]
     pub wait_for_backoff: Duration,
 
     /// Run CMD as a child and ask the proxy to shut down when it exits (Jobs, CronJobs)
@@ -122,7 +126,7 @@ pub struct Args {
     /// repeatable, replaces the mesh's default (comma-separated in the environment variable)
     // A typed value is one URL, commas included. The variable is a list, read
     // and split by `config`, which turns clap's reading of it off.
-    #[arg(long = "shutdown-uri", env = SHUTDOWN_URI_VAR, value_name = "URL",
+    #[arg(long = "shutdown-uri", env = SHUTDOWN_URI_VAR, value_name = "URL", hide_env_values = true,
           value_parser = Trimmed(parse_url), action = ArgAction::Append)]
     pub shutdown_uri: Vec<reqwest::Url>,
 

@@ -4,20 +4,19 @@
 use super::{cli::Args, mesh::Mesh};
 use crate::report::error::Error;
 
-/// `--wait-for` where nothing is waited for, and `--mesh none` where a
-/// proxy would be needed: usage errors, before anything runs.
+/// A typed `--wait-for` where nothing is waited for (the variable is not
+/// read there: `config`), and `--mesh none` where a proxy would be needed:
+/// usage errors, before anything runs.
 pub(super) fn refuse_combinations(args: &Args) -> Result<(), Error> {
     let refuse = |message: &str| Err(Error::Usage(message.to_string()));
     if !args.wait_for.is_empty() {
         if args.shutdown_now {
             return refuse(
-                "--wait-for (LINKERD_AWAIT_WAIT_FOR) cannot be used with --shutdown-now, which waits for nothing",
+                "--wait-for cannot be used with --shutdown-now, which waits for nothing",
             );
         }
         if args.install.is_some() {
-            return refuse(
-                "--wait-for (LINKERD_AWAIT_WAIT_FOR) cannot be used with --install, which waits for nothing",
-            );
+            return refuse("--wait-for cannot be used with --install, which waits for nothing");
         }
     }
     if args.mesh == Mesh::None {

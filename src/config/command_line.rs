@@ -71,6 +71,8 @@ pub(super) fn parse(command: &mut clap::Command, argv: &[OsString]) -> Result<Ar
     let matches = command.try_get_matches_from_mut(argv)?;
     let mut args = Args::from_arg_matches(&matches)?;
     args.unread = unread;
+    args.unread
+        .extend(typed_over_their_variables(command, &matches));
     // Typed, else the variable as it is: empty turns the message off.
     if args.termination_log.is_none() {
         args.termination_log = std::env::var_os(termination_log::VAR);
@@ -144,6 +146,31 @@ pub(super) fn parse(command: &mut clap::Command, argv: &[OsString]) -> Result<Ar
         ));
     }
     Ok(args)
+}
+
+/// The variables of the options that were typed, where set: a typed
+/// option beats its own variable, which is then not read at all (so a
+/// malformed value there is no error), and `-v` says so.
+fn typed_over_their_variables(command: &clap::Command, matches: &ArgMatches) -> Vec<String> {
+    command
+        .get_arguments()
+        .filter(|arg| matches.value_source(arg.get_id().as_str()) == Some(ValueSource::CommandLine))
+        .filter_map(|arg| {
+            // The variables `config` reads itself, which clap was told to skip.
+            let own = match arg.get_id().as_str() {
+                "wait_for" => Some(OsStr::new(WAIT_FOR_VAR)),
+                "shutdown_uri" => Some(OsStr::new(SHUTDOWN_URI_VAR)),
+                "termination_log" => Some(OsStr::new(termination_log::VAR)),
+                _ => arg.get_env(),
+            };
+            let var = own.filter(|var| env_var(var).is_some())?;
+            let flag = arg.get_long().unwrap_or(arg.get_id().as_str());
+            Some(format!(
+                "{} is not read: --{flag} was typed",
+                var.to_string_lossy()
+            ))
+        })
+        .collect()
 }
 
 /// Turns off clap's reading of each variable that a typed option outranks

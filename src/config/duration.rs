@@ -64,27 +64,40 @@ fn too_large(text: &str) -> String {
     format!("'{text}' is too large; the largest accepted duration is {MAX_DAYS}d ({EXAMPLES})")
 }
 
-/// Formats a duration for log lines: `250ms`, `1.23s`, and from a minute
-/// on whole seconds in the syntax of the options (`2m`, `1m30s`, `1h0m5s`),
-/// so a message about `--timeout 2m` says `after 2m`, not `after 120.00s`.
+/// Formats a duration for log lines in the syntax of the options, so what
+/// a message says can be typed back: `250ms`, `1s`, `1s230ms`, and from a
+/// minute on whole seconds (`2m`, `1m30s`, `1h0m5s`, `3650d`), so a
+/// message about `--timeout 2m` says `after 2m`, not `after 120.00s`.
 pub fn human(d: Duration) -> String {
-    if d < Duration::from_secs(1) {
-        return format!("{}ms", d.as_millis());
-    }
     if d < Duration::from_secs(60) {
-        return format!("{:.2}s", d.as_secs_f64());
+        return match (d.as_secs(), d.subsec_millis()) {
+            (0, ms) => format!("{ms}ms"),
+            (s, 0) => format!("{s}s"),
+            (s, ms) => format!("{s}s{ms}ms"),
+        };
     }
     // Rounded to the second: the milliseconds a deadline overshoots by mean
     // nothing at this scale.
     let secs = d.as_secs() + u64::from(d.subsec_millis() >= 500);
-    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
-    match (h, m, s) {
-        (0, m, 0) => format!("{m}m"),
-        (0, m, s) => format!("{m}m{s}s"),
-        (h, 0, 0) => format!("{h}h"),
-        (h, m, 0) => format!("{h}h{m}m"),
-        (h, m, s) => format!("{h}h{m}m{s}s"),
+    let (days, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    let mut shown = if days > 0 {
+        format!("{days}d")
+    } else {
+        String::new()
+    };
+    // Zero parts are written only between two that are not (`1h0m5s`).
+    let parts = [(h, "h"), (m, "m"), (s, "s")];
+    let first = if days > 0 {
+        Some(0)
+    } else {
+        parts.iter().position(|(n, _)| *n != 0)
+    };
+    if let (Some(first), Some(last)) = (first, parts.iter().rposition(|(n, _)| *n != 0)) {
+        for (n, unit) in &parts[first..=last] {
+            shown.push_str(&format!("{n}{unit}"));
+        }
     }
+    shown
 }
 
 #[cfg(test)]
@@ -199,21 +212,25 @@ mod tests {
     #[test]
     fn human_is_short() {
         assert_eq!(human(Duration::from_millis(250)), "250ms");
-        assert_eq!(human(Duration::from_millis(1234)), "1.23s");
+        assert_eq!(human(Duration::from_millis(1234)), "1s234ms");
         for (ms, shown) in [
-            (59_994, "59.99s"),
+            (59_994, "59s994ms"),
             (120_003, "2m"),
             (90_400, "1m30s"),
             (3_605_000, "1h0m5s"),
             (7_200_000, "2h"),
             (3_660_000, "1h1m"),
+            (1_000, "1s"),
+            (1_500, "1s500ms"),
+            (86_400_000, "1d"),
+            (90_000_000, "1d1h"),
+            (86_405_000, "1d0h0m5s"),
+            (MAX.as_millis() as u64, "3650d"),
         ] {
             assert_eq!(human(Duration::from_millis(ms)), shown, "{ms} ms");
             // What a log line says can be typed back as an option.
-            if !shown.contains('.') {
-                let back = parse(shown).expect("parses");
-                assert!(back.abs_diff(Duration::from_millis(ms)) < Duration::from_secs(1));
-            }
+            let back = parse(shown).expect("parses");
+            assert!(back.abs_diff(Duration::from_millis(ms)) < Duration::from_secs(1));
         }
     }
 }

@@ -30,7 +30,7 @@ use reqwest::Url;
 pub use self::command_line::command;
 use self::{
     backoff::{Backoff, MIN_DELAY},
-    cli::Args,
+    cli::{Args, WAIT_FOR_VAR},
     mesh::{Mesh, PROXY_ADMIN_ADDR_VAR},
     targets::Target,
 };
@@ -61,7 +61,8 @@ pub struct Config {
     pub disabled: Option<String>,
     /// `--wait-for`: what else to wait for, after the proxy.
     pub wait_for: Vec<Target>,
-    /// How the `--wait-for` checks are paced: their own cap, with jitter.
+    /// How the `--wait-for` checks are paced: a schedule of their own, with
+    /// jitter, whatever the proxy's `--backoff-*` say.
     pub wait_for_backoff: Backoff,
     pub handoff: Handoff,
     pub log: LogSettings,
@@ -208,8 +209,23 @@ fn from_args(mut args: Args, env: impl Fn(&str) -> Option<OsString>) -> Result<C
     if args.shutdown_uri.is_empty() {
         args.shutdown_uri = shutdown_urls_from_env(&env)?;
     }
+    // Where nothing waits, LINKERD_AWAIT_WAIT_FOR is not read: set for the
+    // gate in front of an app, it is inherited by what the app runs, and
+    // `./migrate; linkerd-await --shutdown-now` must still stop the proxy.
+    // Only a typed --wait-for there is refused (`combinations`).
+    let waits_for_nothing = match (args.shutdown_now, &args.install) {
+        (true, _) => Some("--shutdown-now"),
+        (false, Some(_)) => Some("--install"),
+        (false, None) => None,
+    };
     if args.wait_for.is_empty() {
-        args.wait_for = targets_from_env(&env)?;
+        match waits_for_nothing {
+            Some(mode) if env(WAIT_FOR_VAR).is_some() => args.unread.push(format!(
+                "{WAIT_FOR_VAR} is not read: {mode} waits for nothing"
+            )),
+            Some(_) => {}
+            None => args.wait_for = targets_from_env(&env)?,
+        }
     }
     let readiness_given =
         args.uri.is_some() || args.port.is_some() || env(PROXY_ADMIN_ADDR_VAR).is_some();
@@ -267,12 +283,7 @@ fn from_args(mut args: Args, env: impl Fn(&str) -> Option<OsString>) -> Result<C
             jitter: false,
         },
         wait_for: args.wait_for,
-        wait_for_backoff: Backoff {
-            initial: args.backoff_initial,
-            max: args.wait_for_backoff,
-            factor: args.backoff_factor,
-            jitter: true,
-        },
+        wait_for_backoff: Backoff::dependencies(args.wait_for_backoff),
         attempt_timeout: args.attempt_timeout.max(MIN_DELAY),
         timeout: args.timeout.filter(|t| !t.is_zero()),
         on_timeout: if args.timeout_fatal {

@@ -7,7 +7,7 @@
 //! shows a URL's credentials (a rejected value is redacted where clap
 //! reports it, `typed.rs`).
 
-use std::{fmt, path::PathBuf};
+use std::{fmt, net::IpAddr, path::PathBuf};
 
 use reqwest::Url;
 
@@ -103,8 +103,29 @@ fn refused_scheme(scheme: &str) -> String {
 
 fn network_target(mut url: Url, default_port: Option<u16>) -> Result<Target, String> {
     let scheme = url.scheme().to_string();
-    if url.host_str().is_none_or(str::is_empty) {
+    let postgres = matches!(scheme.as_str(), "postgres" | "postgresql");
+    if url.username().is_empty() && url.password().is_none() && holds_at_after_host(&url) {
+        // `postgres://app:1234/S3cr3t@db/orders` parses as host `app`,
+        // port 1234: checking that host would be wrong, and the password
+        // would be shown as a path.
+        return Err(format!(
+            "an '@' after the host: if what comes before it is a password, percent-encode              it (/ as %2F, ? as %3F, # as %23, @ as %40); {ACCEPTED}"
+        ));
+    }
+    if postgres {
+        apply_libpq_parameters(&mut url)?;
+    }
+    let host = url.host_str().unwrap_or_default();
+    if host.is_empty() {
+        if postgres {
+            return Err(format!(
+                "missing host (libpq would use its local socket: give host:port, or                  unix:///run/postgresql/.s.PGSQL.5432 for the socket); {ACCEPTED}"
+            ));
+        }
         return Err(format!("missing host; {ACCEPTED}"));
+    }
+    if postgres && decoded(host).starts_with('/') {
+        return Err(socket_directory(&decoded(host)));
     }
     let Some(port) = url.port().or(default_port) else {
         return Err(format!("{scheme}:// needs a port, e.g. tcp://db:5432"));
@@ -112,7 +133,13 @@ fn network_target(mut url: Url, default_port: Option<u16>) -> Result<Target, Str
     if port == 0 {
         return Err("port 0 cannot be connected to".to_string());
     }
-    if scheme != "http" {
+    if scheme == "http" {
+        // The check sends no credentials, for http:// as for every scheme:
+        // a health endpoint answers without them, and reqwest would send
+        // a password given here as basic auth.
+        let _ = url.set_password(None);
+        let _ = url.set_username("");
+    } else {
         // An explicit port for every scheme but http (whose default the
         // URL type leaves implicit), so logs say where the check goes.
         url.set_port(Some(port))
@@ -122,13 +149,25 @@ fn network_target(mut url: Url, default_port: Option<u16>) -> Result<Target, Str
     Ok(match scheme.as_str() {
         "http" => Target::Http(at.0),
         "postgres" | "postgresql" => {
-            let user = match decoded(at.0.username()) {
-                user if user.is_empty() => DEFAULT_PG_USER.to_string(),
-                user => user,
+            let parameter = |name: &str| {
+                at.0.query_pairs()
+                    .filter(|(key, _)| key == name)
+                    .last()
+                    .map(|(_, value)| value.into_owned())
             };
-            let database = match decoded(at.0.path().trim_start_matches('/')) {
-                db if db.is_empty() => user.clone(),
-                db => db,
+            // libpq: a query parameter overrides the URL's own part.
+            let user = parameter("user").unwrap_or_else(|| decoded(at.0.username()));
+            let user = if user.is_empty() {
+                DEFAULT_PG_USER.to_string()
+            } else {
+                user
+            };
+            let database =
+                parameter("dbname").unwrap_or_else(|| decoded(at.0.path().trim_start_matches('/')));
+            let database = if database.is_empty() {
+                user.clone()
+            } else {
+                database
             };
             if user.contains('\0') || database.contains('\0') {
                 return Err("the user and database names cannot hold a NUL byte".to_string());
@@ -141,6 +180,78 @@ fn network_target(mut url: Url, default_port: Option<u16>) -> Result<Target, Str
     })
 }
 
+/// Whether an `@` stands after the host (in the path, query or fragment).
+fn holds_at_after_host(url: &Url) -> bool {
+    url.path().contains('@')
+        || url.query().is_some_and(|q| q.contains('@'))
+        || url.fragment().is_some_and(|f| f.contains('@'))
+}
+
+/// libpq's query parameters that say where the check goes: `host`,
+/// `hostaddr` (connect to this address, as libpq does) and `port` replace
+/// the URL's own. (`user` and `dbname`, what it sends, are read with the
+/// target; everything else, `sslmode`, `connect_timeout`, ..., changes
+/// nothing the check does, and `password` is never sent.) What the gate
+/// cannot do is refused by name: a socket directory, several hosts.
+fn apply_libpq_parameters(url: &mut Url) -> Result<(), String> {
+    let (mut host, mut hostaddr, mut port) = (None, None, None);
+    for (name, value) in url.query_pairs() {
+        let slot = match name.as_ref() {
+            "host" => &mut host,
+            "hostaddr" => &mut hostaddr,
+            "port" => &mut port,
+            _ => continue,
+        };
+        if value.contains(',') {
+            return Err(format!(
+                "several hosts in {name}= are not supported: give one host per --wait-for"
+            ));
+        }
+        *slot = Some(value.into_owned());
+    }
+    if let Some(dir) = host.as_deref().filter(|h| h.starts_with('/')) {
+        return Err(socket_directory(dir));
+    }
+    // Where libpq connects: hostaddr when given, else host.
+    let address = match hostaddr {
+        Some(text) => Some(match text.parse::<IpAddr>() {
+            Ok(IpAddr::V6(v6)) => format!("[{v6}]"),
+            Ok(IpAddr::V4(v4)) => v4.to_string(),
+            Err(_) => {
+                return Err(
+                    "hostaddr= holds no IP address (libpq's hostaddr takes one)".to_string()
+                );
+            }
+        }),
+        None => host,
+    };
+    if let Some(address) = address {
+        url.set_host(Some(&address))
+            .map_err(|e| format!("host= or hostaddr=: {e}"))?;
+    }
+    if let Some(text) = port {
+        let number = text
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| "port= holds no port number (1-65535)".to_string())?;
+        url.set_port(Some(number))
+            .map_err(|()| format!("cannot use port {number}"))?;
+    }
+    Ok(())
+}
+
+/// Why a libpq socket directory is refused, and what to give instead.
+fn socket_directory(dir: &str) -> String {
+    format!(
+        "a socket directory as the host ({dir}) cannot be checked through the mesh: give          host:port, or unix://{}/.s.PGSQL.5432 to wait for the socket itself",
+        dir.trim_end_matches('/')
+    )
+}
+
+/// `unix://` paths end up in `sockaddr_un.sun_path`: 108 bytes with the NUL.
+const MAX_SOCKET_PATH: usize = 107;
+
 fn path_target(url: &Url) -> Result<Target, String> {
     let scheme = url.scheme();
     // A host other than localhost would be another machine's file.
@@ -151,6 +262,17 @@ fn path_target(url: &Url) -> Result<Target, String> {
         .ok_or_else(|| {
             format!("{scheme}:// takes an absolute path and no host, e.g. {scheme}:///run/ready")
         })?;
+    let bytes = path.as_os_str().as_encoded_bytes();
+    if bytes.contains(&0) {
+        return Err(format!("{scheme}:// path cannot hold a NUL byte (%00)"));
+    }
+    if scheme == "unix" && bytes.len() > MAX_SOCKET_PATH {
+        return Err(format!(
+            "unix:// path is {} bytes long; a socket's path holds at most {MAX_SOCKET_PATH} \
+             (sun_path): use a shorter path or a symlink to its directory",
+            bytes.len()
+        ));
+    }
     Ok(match scheme {
         "unix" => Target::Unix(path),
         _ => Target::File(path),
@@ -191,8 +313,10 @@ impl fmt::Display for Target {
             | Target::Redis(at)
             | Target::Mysql(at) => Redacted(&at.0).fmt(f),
             Target::Http(url) => Redacted(url).fmt(f),
-            Target::File(path) => write!(f, "file://{}", path.display()),
-            Target::Unix(path) => write!(f, "unix://{}", path.display()),
+            // Escaped: a path is the user's, but a newline in it must not
+            // start a log line of its own.
+            Target::File(path) => write!(f, "file://{}", path.display().to_string().escape_debug()),
+            Target::Unix(path) => write!(f, "unix://{}", path.display().to_string().escape_debug()),
         }
     }
 }
@@ -269,6 +393,109 @@ mod tests {
             ("postgres://db:99999", "invalid port number"),
         ];
         for (given, expected) in cases {
+            let shown = shown(given);
+            assert!(shown.contains(expected), "{given}: {shown}");
+        }
+    }
+
+    #[test]
+    fn an_http_target_sends_no_credentials() {
+        match parse_target("http://user:s3cr3t@api:8080/healthz?x=1") {
+            Ok(Target::Http(url)) => {
+                assert_eq!((url.username(), url.password()), ("", None));
+                assert_eq!(url.as_str(), "http://api:8080/healthz?x=1");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_at_sign_after_the_host_is_an_unencoded_password_and_refused() {
+        for given in [
+            "postgres://app:1234/S3cr3t@db/orders",
+            "redis://app:1234/a+b/c@cache",
+            "http://svc/x?y@z",
+            "mysql://app:12#x@db",
+        ] {
+            let shown = shown(given);
+            assert!(shown.contains("percent-encode"), "{given}: {shown}");
+        }
+        // With userinfo, an '@' later in the path is the path's.
+        assert!(parse_target("postgres://u:p@db/a@b").is_ok());
+    }
+
+    #[test]
+    fn paths_the_kernel_cannot_take_are_refused() {
+        assert!(shown("file:///tmp/a%00b").contains("NUL"));
+        let long = format!("unix:///{}", "d".repeat(107));
+        assert!(shown(&long).contains("at most 107"), "{}", shown(&long));
+        let fits = format!("unix:///{}", "d".repeat(106));
+        assert!(parse_target(&fits).is_ok());
+        // A control character is shown escaped, never raw.
+        assert_eq!(shown("file:///tmp/a%0Ab"), "file:///tmp/a\\nb");
+    }
+
+    #[test]
+    fn libpq_parameters_that_change_what_is_sent_or_where_are_honoured() {
+        let cases = [
+            (
+                "postgres://db/x?user=app&dbname=orders",
+                "db:5432",
+                "app",
+                "orders",
+            ),
+            (
+                "postgres://u@db/x?host=other&port=6543",
+                "other:6543",
+                "u",
+                "x",
+            ),
+            (
+                "postgres://db/x?host=h&hostaddr=127.0.0.2&sslmode=require&application_name=a",
+                "127.0.0.2:5432",
+                "postgres",
+                "x",
+            ),
+            (
+                "postgres://db?hostaddr=::1",
+                "[::1]:5432",
+                "postgres",
+                "postgres",
+            ),
+        ];
+        for (given, at, user, database) in cases {
+            match parse_target(given) {
+                Ok(Target::Postgres {
+                    at: Endpoint(url),
+                    user: u,
+                    database: d,
+                }) => {
+                    let addr = format!(
+                        "{}:{}",
+                        url.host_str().unwrap_or(""),
+                        url.port().unwrap_or(0)
+                    );
+                    assert_eq!(
+                        (addr.as_str(), u.as_str(), d.as_str()),
+                        (at, user, database),
+                        "{given}"
+                    );
+                }
+                other => panic!("{given}: {other:?}"),
+            }
+        }
+        for (given, expected) in [
+            (
+                "postgres://%2Fvar%2Frun%2Fpostgresql/db",
+                "socket directory",
+            ),
+            ("postgres://db/x?host=/run/postgresql", "socket directory"),
+            ("postgres://db/x?host=a,b", "several hosts"),
+            ("postgres://db/x?port=5432,5433", "several hosts"),
+            ("postgres://db/x?hostaddr=db", "hostaddr="),
+            ("postgres://db/x?port=abc", "port="),
+            ("postgres:///x", "libpq would use its local socket"),
+        ] {
             let shown = shown(given);
             assert!(shown.contains(expected), "{given}: {shown}");
         }

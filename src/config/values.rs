@@ -69,6 +69,21 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     crate::config::duration::parse(s)
 }
 
+/// `--wait-for-backoff`: a duration of at least the dependencies' floor.
+pub fn parse_dependency_cap(s: &str) -> Result<Duration, String> {
+    use crate::config::{backoff::DEPENDENCY_MIN_CAP, duration::human};
+    let cap = parse_duration(s)?;
+    if cap < DEPENDENCY_MIN_CAP {
+        return Err(format!(
+            "below {}, the least pause cap for a dependency: it is another server, which \
+             many pods restarting at once must not flood (the proxy's checks, on loopback, \
+             follow --backoff)",
+            human(DEPENDENCY_MIN_CAP)
+        ));
+    }
+    Ok(cap)
+}
+
 pub fn parse_factor(s: &str) -> Result<f32, String> {
     match s.trim().parse::<f32>() {
         Ok(f) if f.is_finite() && (1.0..=100.0).contains(&f) => Ok(f),

@@ -32,7 +32,7 @@ pub async fn run(
     let (outcome, succeeded) = match waited {
         Verdict::Stop(Outcome::TimedOut) => (Outcome::TimedOut, false),
         Verdict::Stop(outcome) => return Ok(outcome),
-        Verdict::Go => {
+        Verdict::Go | Verdict::GoAnyway => {
             info!("starting {} and supervising it", command.name());
             match child::run(command, signals).await {
                 Ending::Ended(end) => {

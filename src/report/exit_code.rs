@@ -9,6 +9,10 @@
 pub enum Outcome {
     /// The proxy became ready (or waiting was disabled) and there is no command to run.
     Ready,
+    /// No command to run, and the timeout passed first, with
+    /// `--timeout-fatal=false`: the user asked not to fail on it (a postStart
+    /// hook must not kill its container); the warning says what was not ready.
+    NotReadyNotFatal,
     /// Bad flags, environment or values (clap's convention).
     Usage,
     /// The readiness deadline passed and `--timeout-fatal` is true.
@@ -64,7 +68,7 @@ impl Outcome {
     /// The exit code the gate's parent sees when the gate does not die by a signal.
     pub fn code(self) -> u8 {
         match self {
-            Outcome::Ready => 0,
+            Outcome::Ready | Outcome::NotReadyNotFatal => 0,
             Outcome::Usage => USAGE,
             Outcome::TimedOut | Outcome::ShutdownFailed => UNAVAILABLE,
             Outcome::Internal => INTERNAL,
@@ -86,6 +90,7 @@ mod tests {
     #[test]
     fn table() {
         assert_eq!(Outcome::Ready.code(), 0);
+        assert_eq!(Outcome::NotReadyNotFatal.code(), 0);
         assert_eq!(Outcome::Usage.code(), 2);
         assert_eq!(Outcome::TimedOut.code(), 69);
         assert_eq!(Outcome::ShutdownFailed.code(), 69);
@@ -105,6 +110,7 @@ mod tests {
     fn row(outcome: Outcome) -> String {
         match outcome {
             Outcome::Ready
+            | Outcome::NotReadyNotFatal
             | Outcome::Usage
             | Outcome::TimedOut
             | Outcome::ShutdownFailed
@@ -139,6 +145,7 @@ mod tests {
     fn the_readme_documents_every_exit_code_and_no_other() {
         let outcomes = [
             Outcome::Ready,
+            Outcome::NotReadyNotFatal,
             Outcome::Usage,
             Outcome::TimedOut,
             Outcome::ShutdownFailed,

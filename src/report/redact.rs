@@ -1,46 +1,82 @@
-//! URLs as logs, progress lines and termination messages show them: never
-//! with their credentials. A password given in `--uri` or `--shutdown-uri`
-//! (reqwest still sends it, as basic auth) must not reach a log line, nor
-//! the termination message, which Kubernetes keeps in the pod's status for
+//! URLs as logs, progress lines, usage errors and termination messages show
+//! them: never with their secrets. A password given in `--uri` or
+//! `--shutdown-uri` (reqwest still sends it, as basic auth), or in a
+//! `--wait-for` URL's userinfo or query string (libpq reads `?password=`,
+//! HTTP services take `?token=`), must not reach a log line, nor the
+//! termination message, which Kubernetes keeps in the pod's status for
 //! anyone who can read pods.
 //!
-//! [`Redacted`] shows a parsed URL; [`redact_text`] any text that may hold
-//! URL-like values that did not parse (a rejected flag value), where a
-//! password may contain anything, `/`, `?`, `#`, `@`, commas and spaces
-//! included. [`split_url_list`] splits a variable's comma-separated list
-//! without cutting such a password in two.
+//! What is hidden, by every printer alike: the userinfo (`***@`), every
+//! query value (`?password=***&sslmode=***`: the names stay, they say what
+//! was given), and the fragment. [`Redacted`] shows a parsed URL;
+//! [`redact_text`] any text that may hold URL-like values that did not
+//! parse (a rejected flag value), where a password may contain anything,
+//! `/`, `?`, `#`, `@`, commas and spaces included, and where a value whose
+//! authority cannot be a `host[:port]` (`redis://:secret`, a password
+//! without its `@host`) is hidden whole: when in doubt, hide.
+//! [`split_url_list`] splits a variable's comma-separated list without
+//! cutting such a password in two.
 
 use std::fmt;
 
 use reqwest::Url;
 
-/// A parsed URL with `user:password@` shown as `***@`.
+/// What stands in for every hidden part.
+const HIDDEN: &str = "***";
+
+/// A parsed URL with `user:password@` shown as `***@`, every query value
+/// as `***` and the fragment as `#***`.
 #[derive(Debug, Clone, Copy)]
 pub struct Redacted<'a>(pub &'a Url);
 
 impl fmt::Display for Redacted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let url = self.0;
-        if url.username().is_empty() && url.password().is_none() {
+        let has_userinfo = !url.username().is_empty() || url.password().is_some();
+        if !has_userinfo && url.query().is_none() && url.fragment().is_none() {
             return fmt::Display::fmt(url, f);
         }
         let mut shown = url.clone();
         // Only a URL without a host refuses these, and such a URL has no
         // credentials; should one ever refuse, show nothing of it.
-        if shown.set_password(None).is_err() || shown.set_username("***").is_err() {
+        if has_userinfo
+            && (shown.set_password(None).is_err() || shown.set_username(HIDDEN).is_err())
+        {
             return f.write_str("(a URL with credentials)");
+        }
+        if let Some(query) = url.query() {
+            shown.set_query(Some(&hidden_query(query)));
+        }
+        if url.fragment().is_some_and(|fragment| !fragment.is_empty()) {
+            shown.set_fragment(Some(HIDDEN));
         }
         fmt::Display::fmt(&shown, f)
     }
 }
 
-/// Text with every URL-like value's userinfo shown as `***`: whatever
-/// stands between a `://` and the last `@` before the next value (the
-/// next `scheme://` after a comma or whitespace) is hidden when it can be
-/// credentials, i.e. when it holds a `:` (`user:password`), or nothing that
-/// ends an authority (`/?#` or whitespace: a bare user or token). A path
-/// with an `@` in it (`http://h/a@b`) stays as it is. Hiding too much is
-/// preferred to showing a password.
+/// A query string with each value hidden: `a=1&b&c=` → `a=***&***&c=`.
+/// A bare item (no `=`) may be a token itself: hidden too.
+fn hidden_query(query: &str) -> String {
+    query
+        .split('&')
+        .map(|item| match item.split_once('=') {
+            Some((name, "")) => format!("{name}="),
+            Some((name, _)) => format!("{name}={HIDDEN}"),
+            None if item.is_empty() => String::new(),
+            None => HIDDEN.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Text with every URL-like value's secrets hidden (see the module's
+/// note). A value runs from its `scheme://` to the next value (the next
+/// `scheme://` after a comma or whitespace). Its userinfo is whatever
+/// stands before the last `@` when that can be credentials, i.e. when it
+/// holds a `:` (`user:password`), or nothing that ends an authority (`/?#`
+/// or whitespace: a bare user or token); a path with an `@` in it
+/// (`http://h/a@b`) keeps it. Hiding too much is preferred to showing a
+/// password.
 pub fn redact_text(text: &str) -> String {
     let mut shown = String::with_capacity(text.len());
     let mut rest = text;
@@ -48,21 +84,74 @@ pub fn redact_text(text: &str) -> String {
         let (head, tail) = rest.split_at(scheme_end + 3);
         shown.push_str(head);
         let value_len = next_value(tail).unwrap_or(tail.len());
-        let credentials = tail[..value_len].rfind('@').filter(|&at| {
-            let before = &tail[..at];
-            before.contains(':')
-                || !before.contains(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace())
-        });
-        match credentials {
-            Some(at) => {
-                shown.push_str("***");
-                rest = &tail[at..];
-            }
-            None => rest = tail,
-        }
+        let (value, after) = tail.split_at(value_len);
+        shown.push_str(&redact_value(value));
+        rest = after;
     }
     shown.push_str(rest);
     shown
+}
+
+/// One value after its `scheme://`.
+fn redact_value(value: &str) -> String {
+    let credentials = value.rfind('@').filter(|&at| {
+        let before = &value[..at];
+        before.contains(':')
+            || !before.contains(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace())
+    });
+    let (userinfo, rest) = match credentials {
+        Some(at) => (format!("{HIDDEN}@"), &value[at + 1..]),
+        None => (String::new(), value),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    if userinfo.is_empty() && !could_be_host_and_port(&rest[..authority_end]) {
+        // `redis://:secret`, `mysql://root:secret`, `postgres://app:pw/db`:
+        // a password whose `@host` is missing reads as a bad port.
+        return HIDDEN.to_string();
+    }
+    let (before_fragment, fragment) = match rest.split_once('#') {
+        Some((before, fragment)) => (before, Some(fragment)),
+        None => (rest, None),
+    };
+    let mut shown = userinfo;
+    match before_fragment.split_once('?') {
+        Some((path, query)) => {
+            shown.push_str(path);
+            shown.push('?');
+            shown.push_str(&hidden_query(query));
+        }
+        None => shown.push_str(before_fragment),
+    }
+    match fragment {
+        Some("") => shown.push('#'),
+        Some(_) => {
+            shown.push('#');
+            shown.push_str(HIDDEN);
+        }
+        None => {}
+    }
+    shown
+}
+
+/// Whether an authority without userinfo can be `host[:port]`: a host
+/// (an IPv6 literal in brackets, or no `:`), then at most a `:` and digits.
+/// Anything else there may be a password that lost its `@host`.
+fn could_be_host_and_port(authority: &str) -> bool {
+    let after_host = match authority.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((_, after)) => after,
+            None => return false,
+        },
+        None => match authority.split_once(':') {
+            Some(("", _)) => return false,
+            Some((host, _)) => &authority[host.len()..],
+            None => "",
+        },
+    };
+    match after_host.strip_prefix(':') {
+        Some(port) => port.bytes().all(|b| b.is_ascii_digit()),
+        None => after_host.is_empty(),
+    }
 }
 
 /// Where the next URL-like value of `text` starts: a `scheme://` right
@@ -131,7 +220,7 @@ mod tests {
         let cases = [
             (
                 "http://user:secret@127.0.0.1:4191/ready?x=1",
-                "http://***@127.0.0.1:4191/ready?x=1",
+                "http://***@127.0.0.1:4191/ready?x=***",
             ),
             ("http://user@localhost/ready", "http://***@localhost/ready"),
             (
@@ -142,6 +231,43 @@ mod tests {
         ];
         for (given, shown) in cases {
             assert_eq!(Redacted(&url(given)).to_string(), shown, "{given}");
+            assert_eq!(redact_text(given), shown, "{given}");
+        }
+    }
+
+    #[test]
+    fn query_values_and_fragments_are_hidden_and_their_names_kept() {
+        for (given, shown) in [
+            (
+                "postgres://db:5432/app?password=s3cr3t&sslmode=require",
+                "postgres://db:5432/app?password=***&sslmode=***",
+            ),
+            (
+                "http://svc/health?token=s3cr3t",
+                "http://svc/health?token=***",
+            ),
+            ("http://svc/h?s3cr3t&a=&b=1", "http://svc/h?***&a=&b=***"),
+            ("http://svc/h#s3cr3t", "http://svc/h#***"),
+            ("http://svc/h?", "http://svc/h?"),
+        ] {
+            assert_eq!(Redacted(&url(given)).to_string(), shown, "{given}");
+            assert_eq!(redact_text(given), shown, "{given}");
+        }
+    }
+
+    #[test]
+    fn a_password_without_its_host_is_hidden_whole() {
+        for (given, shown) in [
+            ("redis://:s3cr3t", "redis://***"),
+            ("mysql://root:s3cr3t", "mysql://***"),
+            ("postgres://app:s3cr3t/db", "postgres://***"),
+            ("redis://:123456", "redis://***"),
+            ("postgres://[::1:5432/x", "postgres://***"),
+            // What can be a host and port stays.
+            ("tcp://db:5432", "tcp://db:5432"),
+            ("tcp://[::1]:5432/x", "tcp://[::1]:5432/x"),
+            ("tcp://db:99999", "tcp://db:99999"),
+        ] {
             assert_eq!(redact_text(given), shown, "{given}");
         }
     }
@@ -213,6 +339,35 @@ mod tests {
             if let Ok(parsed) = Url::parse(&value) {
                 let shown = Redacted(&parsed).to_string();
                 prop_assert!(!shown.contains(&password), "{value:?} -> {shown:?}");
+            }
+        }
+
+        /// The other places a secret hides: a query value, and a password
+        /// whose `@host` is missing (with or without a path after it).
+        #[test]
+        fn no_secret_in_a_query_or_without_its_host_survives_redaction(
+            scheme in "(http|postgres|redis|mysql|tcp)",
+            host in "[a-z][a-z0-9.-]{0,12}",
+            user in "[a-z0-9]{0,8}",
+            name in "(password|token|key|x)",
+            secret in "[a-zA-Z0-9._~+/=-]{1,24}".prop_map(|s| format!("S3cr{s}")),
+            tail in "(/[a-z0-9]{0,8})?",
+        ) {
+            let values = [
+                format!("{scheme}://{host}{tail}?{name}={secret}"),
+                format!("{scheme}://{host}{tail}?a=1&{name}={secret}#{secret}"),
+                format!("{scheme}://{user}:{secret}{tail}"),
+            ];
+            for value in values {
+                let shown = redact_text(&value);
+                prop_assert!(!shown.contains(&secret), "{value:?} -> {shown:?}");
+                if let Ok(parsed) = Url::parse(&value) {
+                    let shown = Redacted(&parsed).to_string();
+                    prop_assert!(!shown.contains(&secret), "{value:?} -> {shown:?}");
+                    // One redaction for every printer: the text of a parsed
+                    // URL reads the same as the URL.
+                    prop_assert_eq!(redact_text(parsed.as_str()), shown);
+                }
             }
         }
     }

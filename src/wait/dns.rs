@@ -5,13 +5,10 @@
 //! signal can interrupt it: a DNS server that never answers keeps it for
 //! its own timeouts, 5 s per try and name by default and tens of seconds
 //! with Kubernetes' `ndots:5` and several search domains. So each lookup
-//! runs on a thread of its own that nobody joins: the caller waits for it
-//! under its own deadline (`--timeout`, `--attempt-timeout`,
-//! `--shutdown-timeout`) and leaves when that ends; the process exits (or
-//! execs) without waiting for the thread. A check that retries every 50 ms
-//! meanwhile shares the lookup of the same name still under way instead of
-//! starting another thread each time, so a hung resolver costs one thread
-//! per name, not one per check.
+//! runs detached (`detached`): the caller waits for it under its own
+//! deadline (`--timeout`, `--attempt-timeout`, `--shutdown-timeout`) and
+//! leaves when that ends, and a check that retries meanwhile shares the
+//! lookup of the same name still under way.
 //!
 //! [`resolving`] tells a caller that gave up whether a lookup was what it
 //! was waiting for, so the message can say so.
@@ -19,75 +16,34 @@
 use std::{
     io,
     net::{IpAddr, ToSocketAddrs},
-    sync::{Mutex, MutexGuard, PoisonError},
 };
 
-use tokio::sync::watch;
+use super::detached::{InFlight, Shared, shared, unshared};
 
-/// What a finished lookup found, shared by everyone who waited for it.
-type Found = Option<Result<Vec<IpAddr>, (io::ErrorKind, String)>>;
-
-/// Lookups under way, by name. A handful at most (the proxy's host, the
-/// shutdown URLs' hosts), so a list is enough.
-static IN_FLIGHT: Mutex<Vec<(String, watch::Receiver<Found>)>> = Mutex::new(Vec::new());
-
-fn in_flight() -> MutexGuard<'static, Vec<(String, watch::Receiver<Found>)>> {
-    // The list stays usable even if a thread panicked while holding it.
-    IN_FLIGHT.lock().unwrap_or_else(PoisonError::into_inner)
-}
+/// Lookups under way, by name: the proxy's host, the shutdown URLs' and
+/// the targets' hosts.
+static LOOKUPS: InFlight<String, Shared<Vec<IpAddr>>> = InFlight::new("dns");
 
 /// The addresses of `host`, from the system resolver, joining a lookup of
 /// the same name already under way.
 pub async fn lookup(host: &str) -> io::Result<Vec<IpAddr>> {
-    let mut found = {
-        let mut all = in_flight();
-        match all.iter().find(|(name, _)| name == host) {
-            Some((_, found)) => found.clone(),
-            None => {
-                let (tell, found) = watch::channel(None);
-                start(host, tell)?;
-                all.push((host.to_string(), found.clone()));
-                found
-            }
-        }
-    };
-    let result = found
-        .wait_for(Option::is_some)
-        .await
-        .map_err(|_| io::Error::other("the name lookup ended without a result"))?
-        .clone();
-    match result {
-        Some(Ok(addrs)) => Ok(addrs),
-        Some(Err((kind, message))) => Err(io::Error::new(kind, message)),
-        None => Err(io::Error::other("the name lookup ended without a result")),
-    }
+    let name = host.to_string();
+    let found = LOOKUPS
+        .run(&name.clone(), move || {
+            shared(
+                (name.as_str(), 0)
+                    .to_socket_addrs()
+                    .map(|addrs| addrs.map(|addr| addr.ip()).collect()),
+            )
+        })
+        .await?;
+    unshared(found)
 }
 
 /// Whether a lookup of `host` is under way now: a caller whose deadline
 /// passed learns that DNS is what it was waiting for.
 pub fn resolving(host: &str) -> bool {
-    in_flight().iter().any(|(name, _)| name == host)
-}
-
-/// Starts the lookup on a detached thread, which says what it found and
-/// then forgets the name, so the next lookup asks the resolver afresh.
-fn start(host: &str, tell: watch::Sender<Found>) -> io::Result<()> {
-    let name = host.to_string();
-    std::thread::Builder::new()
-        .name("dns".to_string())
-        // getaddrinfo needs little stack; the default 2 MiB is only reserved,
-        // but a smaller one keeps the mapping small too.
-        .stack_size(256 * 1024)
-        .spawn(move || {
-            let result = (name.as_str(), 0)
-                .to_socket_addrs()
-                .map(|addrs| addrs.map(|addr| addr.ip()).collect())
-                .map_err(|e| (e.kind(), e.to_string()));
-            in_flight().retain(|(other, _)| *other != name);
-            // Nobody may be waiting any more: that is fine.
-            let _ = tell.send(Some(result));
-        })
-        .map(drop)
+    LOOKUPS.running(&host.to_string())
 }
 
 #[cfg(test)]

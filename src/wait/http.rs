@@ -21,8 +21,14 @@ use crate::report::error::Error;
 
 /// The client for the proxy's admin endpoints. Built once; clones share
 /// its connection pool.
-pub fn client() -> Result<Client, Error> {
+///
+/// `connect_timeout` (`--attempt-timeout`) bounds a connection, and hyper's
+/// connector gives each of a name's addresses an equal share of it, so one
+/// address that drops packets cannot eat every attempt of an `http://`
+/// target while another serves.
+pub fn client(connect_timeout: std::time::Duration) -> Result<Client, Error> {
     Client::builder()
+        .connect_timeout(connect_timeout)
         // Apps often set HTTP_PROXY for their own traffic; a readiness check
         // sent through it would never reach the local proxy.
         .no_proxy()
@@ -230,7 +236,7 @@ mod tests {
     /// none of it may show up, credentials least of all.
     #[tokio::test]
     async fn reasons_from_reqwest_errors_never_carry_the_url() {
-        let client = client().expect("client");
+        let client = client(std::time::Duration::from_secs(1)).expect("client");
         let target = |port: u16| format!("http://user:secret@127.0.0.1:{port}/private-path");
         let mut reasons = Vec::new();
         // Errors with a cause: a closed connection, a malformed answer.

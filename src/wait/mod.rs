@@ -7,9 +7,12 @@
 //! target, from `checks`) and [`Stop`] (the next termination signal), so
 //! its timing is unit-tested on tokio's paused clock with scripted checks
 //! and signals (`wait/tests.rs`). When the progress lines come: `progress`.
-//! The one HTTP client and the name lookups its checks use: `http`, `dns`.
+//! The one HTTP client and the name lookups its checks use: `http`, `dns`;
+//! calls that may hang (lookups, paths on a stuck mount), off the runtime's
+//! thread: `detached`.
 
 pub mod checks;
+mod detached;
 pub mod dns;
 pub mod http;
 mod progress;
@@ -27,7 +30,7 @@ use self::{
     until::{Listener, Pending, Waited, until_ready},
 };
 use crate::{
-    config::{Config, OnTimeout, duration::human},
+    config::{Config, Handoff, OnTimeout, duration::human},
     report::{error::Error, exit_code::Outcome, termination_log},
     signals::{Event, Signals},
 };
@@ -35,9 +38,12 @@ use crate::{
 /// What the wait phase decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
-    /// Hand off: everything is ready, waiting is disabled, or a timeout is
-    /// not fatal (`--timeout-fatal=false`).
+    /// Hand off: everything is ready, or waiting is disabled.
     Go,
+    /// Hand off although the timeout passed first (`--timeout-fatal=false`):
+    /// the app starts anyway; without one, the gate exits 0 all the same
+    /// (`Outcome::NotReadyNotFatal`).
+    GoAnyway,
     /// Do not start the app; end with this outcome (timed out, signalled).
     Stop(Outcome),
 }
@@ -51,6 +57,9 @@ pub async fn run(
 ) -> Result<Verdict, Error> {
     let started = Instant::now();
     let deadline = config.timeout.map(|t| started + t);
+    // Set once a timeout passed with --timeout-fatal=false: what is left
+    // is not waited for, and the hand-off says the wait did not succeed.
+    let mut anyway = false;
     let within = config
         .timeout
         .map_or_else(String::new, |t| format!(" (timeout {})", human(t)));
@@ -80,12 +89,22 @@ pub async fn run(
                 }
             },
         };
-        let waited = until_ready(&proxy, &config.backoff, deadline, signals, &listener).await?;
-        if let stop @ Verdict::Stop(_) = verdict(waited, Group::Proxy, started, config.on_timeout) {
-            return Ok(stop);
+        let waited = until_ready(
+            &proxy,
+            &config.backoff,
+            (started, deadline),
+            signals,
+            &listener,
+        )
+        .await?;
+        match verdict(waited, Group::Proxy, started, config) {
+            Verdict::Go => {}
+            // The deadline has passed: no time is left for the targets.
+            Verdict::GoAnyway => anyway = true,
+            stop @ Verdict::Stop(_) => return Ok(stop),
         }
     }
-    if !config.wait_for.is_empty() {
+    if !anyway && !config.wait_for.is_empty() {
         let targets: Vec<Dependency> = config
             .wait_for
             .iter()
@@ -118,15 +137,15 @@ pub async fn run(
         let waited = until_ready(
             &targets,
             &config.wait_for_backoff,
-            deadline,
+            (started, deadline),
             signals,
             &listener,
         )
         .await?;
-        if let stop @ Verdict::Stop(_) =
-            verdict(waited, Group::Dependencies, started, config.on_timeout)
-        {
-            return Ok(stop);
+        match verdict(waited, Group::Dependencies, started, config) {
+            Verdict::Go => {}
+            Verdict::GoAnyway => anyway = true,
+            stop @ Verdict::Stop(_) => return Ok(stop),
         }
     }
     // A signal that came after the last look at the signalfd still came
@@ -136,7 +155,11 @@ pub async fn run(
         info!("received {sig} before starting the app; exiting");
         return Ok(Verdict::Stop(Outcome::Signalled(sig.number())));
     }
-    Ok(Verdict::Go)
+    Ok(if anyway {
+        Verdict::GoAnyway
+    } else {
+        Verdict::Go
+    })
 }
 
 /// `postgres://db:5432: the database system is starting up (57P03) (12
@@ -174,7 +197,7 @@ enum Group {
 /// How a wait ended, as a verdict, with the line that says so (a timeout
 /// counts from `started`, the start of the whole wait). A timeout stops
 /// the gate unless `--timeout-fatal=false`.
-fn verdict(waited: Waited, group: Group, started: Instant, on_timeout: OnTimeout) -> Verdict {
+fn verdict(waited: Waited, group: Group, started: Instant, config: &Config) -> Verdict {
     match waited {
         Waited::Ready { .. } => Verdict::Go,
         Waited::Signalled(sig) => {
@@ -211,16 +234,24 @@ fn verdict(waited: Waited, group: Group, started: Instant, on_timeout: OnTimeout
                     "Check that each is up and reachable through the proxy, or raise --timeout",
                 ),
             };
-            match on_timeout {
-                OnTimeout::Fail => {
+            match (config.on_timeout, &config.handoff) {
+                (OnTimeout::Fail, _) => {
                     let line = format!("{summary}; not starting the app. {advice}");
                     error!("{line}");
                     termination_log::append(&line);
                     Verdict::Stop(Outcome::TimedOut)
                 }
-                OnTimeout::Proceed => {
+                (OnTimeout::Proceed, Handoff::Exit) => {
+                    warn!(
+                        "{summary}; exiting {} anyway (--timeout-fatal=false; there is no command \
+                         to start)",
+                        Outcome::NotReadyNotFatal.code()
+                    );
+                    Verdict::GoAnyway
+                }
+                (OnTimeout::Proceed, _) => {
                     warn!("{summary}; starting the app anyway (--timeout-fatal=false)");
-                    Verdict::Go
+                    Verdict::GoAnyway
                 }
             }
         }

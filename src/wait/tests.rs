@@ -78,7 +78,7 @@ async fn wait(script: &Script, timeout: Option<Duration>, stop: &SignalAt) -> Wa
     until_ready(
         std::slice::from_ref(script),
         &default_backoff(),
-        deadline,
+        (Instant::now(), deadline),
         stop,
         &QUIET,
     )
@@ -230,9 +230,15 @@ async fn targets_are_checked_at_once_each_on_its_own_schedule() {
         progress: &|_, _| {},
     };
     let targets = [fast, slow];
-    let waited = until_ready(&targets, &default_backoff(), None, &NO_SIGNAL, &listener)
-        .await
-        .unwrap();
+    let waited = until_ready(
+        &targets,
+        &default_backoff(),
+        (Instant::now(), None),
+        &NO_SIGNAL,
+        &listener,
+    )
+    .await
+    .unwrap();
     // A slow target's checks never hold up another's.
     assert_eq!(targets[0].began_ms(), [0, 5]);
     assert_eq!(targets[1].began_ms(), [0, 105, 215]);
@@ -267,7 +273,7 @@ async fn the_deadline_names_only_the_targets_not_ready_and_progress_lists_them()
     let waited = until_ready(
         &targets,
         &default_backoff(),
-        deadline,
+        (Instant::now(), deadline),
         &NO_SIGNAL,
         &listener,
     )

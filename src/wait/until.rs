@@ -70,9 +70,9 @@ pub struct Pending {
 
 /// What the caller hears while the loop runs.
 pub struct Listener<'a> {
-    /// A target turned ready after `elapsed` and this many checks.
+    /// A target turned ready `elapsed` after the wait began, at this many checks.
     pub ready: &'a dyn Fn(&str, Duration, u64),
-    /// A progress line is due: these targets are still pending.
+    /// A progress line is due, `elapsed` after the wait began: these targets are still pending.
     pub progress: &'a dyn Fn(Duration, &[Pending]),
 }
 
@@ -87,11 +87,15 @@ struct State {
 }
 
 /// Waits until every one of `targets` is ready, each checked on its own
-/// `backoff` schedule (its own jitter), all under one `deadline`.
+/// `backoff` schedule (its own jitter), all under one `deadline`. Every
+/// time it reports (ready after, progress, how it ended) counts from
+/// `epoch`, the start of the whole wait, as the deadline does: one clock
+/// for every line. Only the schedule of the progress lines starts with
+/// this group.
 pub async fn until_ready<C: Check>(
     targets: &[C],
     backoff: &Backoff,
-    deadline: Option<Instant>,
+    (epoch, deadline): (Instant, Option<Instant>),
     stop: &impl Stop,
     listener: &Listener<'_>,
 ) -> Result<Waited, Error> {
@@ -120,7 +124,7 @@ pub async fn until_ready<C: Check>(
     let mut all = pin!(all(targets
         .iter()
         .zip(&states)
-        .map(|(target, state)| pace(target, backoff, state, start, listener))
+        .map(|(target, state)| pace(target, backoff, state, epoch, listener))
         .collect()));
     let mut reports = Reports::new();
     loop {
@@ -130,13 +134,12 @@ pub async fn until_ready<C: Check>(
             biased;
             sig = stop.next() => return Ok(Waited::Signalled(sig?)),
             () = until(deadline) => {
-                return Ok(Waited::TimedOut { elapsed: start.elapsed(), pending: pending() });
+                return Ok(Waited::TimedOut { elapsed: epoch.elapsed(), pending: pending() });
             }
-            () = &mut all => return Ok(Waited::Ready { elapsed: start.elapsed(), checks: total() }),
+            () = &mut all => return Ok(Waited::Ready { elapsed: epoch.elapsed(), checks: total() }),
             () = sleep_until(start + reports.next()) => {
-                let elapsed = start.elapsed();
-                if reports.due(elapsed) {
-                    (listener.progress)(elapsed, &pending());
+                if reports.due(start.elapsed()) {
+                    (listener.progress)(epoch.elapsed(), &pending());
                 }
             }
         }
@@ -148,7 +151,7 @@ async fn pace<C: Check>(
     target: &C,
     backoff: &Backoff,
     state: &RefCell<State>,
-    start: Instant,
+    epoch: Instant,
     listener: &Listener<'_>,
 ) {
     let mut delays = backoff.delays();
@@ -172,7 +175,7 @@ async fn pace<C: Check>(
             state.ready.then_some(state.checks)
         };
         if let Some(checks) = checks {
-            (listener.ready)(&target.describe(), start.elapsed(), checks);
+            (listener.ready)(&target.describe(), epoch.elapsed(), checks);
             return;
         }
         sleep(delays.next().unwrap_or(backoff.max)).await;

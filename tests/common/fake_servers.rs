@@ -37,6 +37,11 @@ pub struct FakeServer {
 impl FakeServer {
     pub fn start(says: Says) -> Self {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+        Self::on(listener, says)
+    }
+
+    /// Serves on an already-bound listener (a given address and port).
+    pub fn on(listener: TcpListener, says: Says) -> Self {
         let connections = Arc::new(AtomicUsize::new(0));
         let received = Arc::new(Mutex::new(Vec::new()));
         let (counted, kept) = (connections.clone(), received.clone());

@@ -16,7 +16,8 @@
 //! - `pty`: an interactive bash on a pseudo-terminal;
 //! - `real_servers`: real PostgreSQL, Redis and MariaDB on loopback, or a
 //!   visible skip; `fake_servers`: scripted TCP servers for the answers
-//!   real ones cannot give on demand (`--wait-for`).
+//!   real ones cannot give on demand (`--wait-for`);
+//! - `fuse`: a mount whose every lookup hangs (a stuck filesystem).
 //!
 //! Each integration test file uses only part of this module (hence the
 //! allowances: what one file leaves unused, another uses).
@@ -24,6 +25,7 @@
 
 mod emulation;
 mod fake_servers;
+mod fuse;
 mod parents;
 mod pidns;
 mod process;
@@ -37,6 +39,7 @@ mod usage;
 
 pub use emulation::*;
 pub use fake_servers::*;
+pub use fuse::*;
 pub use parents::*;
 pub use pidns::*;
 pub use process::*;

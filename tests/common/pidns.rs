@@ -23,14 +23,39 @@ fn can_unshare_pid() -> bool {
 /// skipped with a printed reason (a failure when the run requires the
 /// namespace: `LINKERD_AWAIT_REQUIRE_PID_NS=1`).
 pub fn pid_namespaces_available(test: &str) -> bool {
-    if can_unshare_pid() {
-        return true;
-    }
+    can_unshare_pid()
+        || skipped(
+            test,
+            "cannot create a PID namespace here (needs root and unshare)",
+        )
+}
+
+/// Root, and `unshare <args> true` works (the namespaces a test makes);
+/// else `test` is skipped with `why` printed, or fails when the run
+/// requires it (`LINKERD_AWAIT_REQUIRE_PID_NS=1`, as CI sets).
+pub fn unshare_available(test: &str, args: &[&str], why: &str) -> bool {
+    // SAFETY: geteuid(2) has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let unshare = || {
+        Command::new("unshare")
+            .args(args)
+            .arg("true")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    root && unshare() || skipped(test, why)
+}
+
+/// Says that `test` is skipped and why, and returns false; a failure when
+/// the run requires every such test (`LINKERD_AWAIT_REQUIRE_PID_NS=1`).
+pub fn skipped(test: &str, why: &str) -> bool {
     assert!(
         std::env::var_os("LINKERD_AWAIT_REQUIRE_PID_NS").is_none_or(|v| v != "1"),
-        "{test}: cannot create a PID namespace but LINKERD_AWAIT_REQUIRE_PID_NS=1"
+        "{test}: {why}, but LINKERD_AWAIT_REQUIRE_PID_NS=1"
     );
-    eprintln!("SKIPPED {test}: cannot create a PID namespace here (needs root and unshare)");
+    eprintln!("SKIPPED {test}: {why}");
     false
 }
 

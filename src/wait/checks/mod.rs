@@ -100,14 +100,31 @@ impl fmt::Display for NotReady {
             NotReady::Unexpected(what) => write!(f, "unexpected answer: {what}"),
             NotReady::NoGreeting(after) => write!(
                 f,
-                "connected, but no greeting within {} (--attempt-timeout); through a Linkerd \
-                 proxy a server that speaks first needs its port opaque or skipped \
-                 (config.linkerd.io/opaque-ports or config.linkerd.io/skip-outbound-ports)",
+                "connected, but no greeting within {} (--attempt-timeout): the server may be \
+                 slow to accept, or the mesh may not reach it; or, through a Linkerd proxy, \
+                 its port may not be opaque, so protocol detection waits for the client \
+                 (Linkerd's default opaque ports include 3306; for another port set \
+                 config.linkerd.io/opaque-ports or config.linkerd.io/skip-outbound-ports)",
                 human(*after)
             ),
             NotReady::Missing(path) => write!(f, "{} does not exist", path.display()),
         }
     }
+}
+
+/// Said of a server that is up but refuses this client (Redis protected
+/// mode, MySQL's host not allowed): not ready, like any refusal, but the
+/// reason must say that time alone will not fix it.
+const REFUSES_THIS_CLIENT: &str = "the server refuses this client, and waiting will not change that: the app would be \
+     refused too; fix the server's access rules";
+
+/// A path call (`stat`, `connect`) that had not returned when an attempt
+/// ended: the filesystem is what does not answer.
+fn stuck_path(call: &str, path: &std::path::Path) -> NotReady {
+    NotReady::Request(RequestError::Other(format!(
+        "{call} of {} did not return (a hung filesystem or mount?)",
+        path.display().to_string().escape_debug()
+    )))
 }
 
 /// One `--wait-for` target with what its check needs.
@@ -141,7 +158,8 @@ impl Check for Dependency {
             | Target::Postgres { at, .. }
             | Target::Redis(at)
             | Target::Mysql(at) => &at.0,
-            Target::File(_) | Target::Unix(_) => return None,
+            Target::File(path) => return file::stuck(path),
+            Target::Unix(path) => return unix::stuck(path),
         };
         crate::wait::http::unresolved(url).map(NotReady::Request)
     }
@@ -153,7 +171,7 @@ impl Check for Dependency {
         };
         let attempt = async {
             match &self.target {
-                Target::Tcp(at) => tcp::check(at).await,
+                Target::Tcp(at) => tcp::check(at, bound).await,
                 Target::Http(url) => {
                     HttpCheck::new(self.client.clone(), url.clone(), self.attempt_timeout)
                         .check()
@@ -164,7 +182,7 @@ impl Check for Dependency {
                 }
                 Target::Redis(at) => redis::check(at, bound).await,
                 Target::Mysql(at) => mysql::check(at, bound).await,
-                Target::File(path) => file::check(path),
+                Target::File(path) => file::check(path).await,
                 Target::Unix(path) => unix::check(path).await,
             }
         };

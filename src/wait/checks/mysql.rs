@@ -18,7 +18,7 @@ const HANDSHAKE_V10: u8 = 10;
 const ERR_PACKET: u8 = 0xff;
 
 pub async fn check(at: &Endpoint, attempt: Attempt) -> Result<(), NotReady> {
-    let mut stream = socket::connect(at).await?;
+    let mut stream = socket::connect(at, attempt.deadline).await?;
     let answer = socket::exchange(
         &mut stream,
         b"",
@@ -41,6 +41,15 @@ pub(super) fn packet_complete(bytes: &[u8]) -> bool {
     payload_len(bytes).is_some_and(|len| bytes.len() >= len + 4)
 }
 
+/// MySQL's "host is not allowed to connect" (`ER_HOST_NOT_PRIVILEGED`):
+/// the server refuses this client's address, and will until its grants
+/// change.
+const HOST_NOT_ALLOWED: u16 = 1130;
+
+/// The greeting, or the error packet a server sends instead. Only a whole
+/// packet counts, and a greeting only with its NUL-terminated server
+/// version and what must follow it (connection id, the first 8 bytes of
+/// the scramble, a filler): a protocol byte alone is no greeting.
 pub(super) fn read_greeting(answer: &[u8]) -> Result<(), NotReady> {
     let unexpected = || {
         NotReady::Unexpected(format!(
@@ -51,26 +60,41 @@ pub(super) fn read_greeting(answer: &[u8]) -> Result<(), NotReady> {
     let Some(len) = payload_len(answer).filter(|len| *len > 0) else {
         return Err(unexpected());
     };
-    let payload = &answer[4.min(answer.len())..answer.len().min(len + 4)];
-    match payload.first() {
-        Some(&HANDSHAKE_V10) if payload.len() > 1 => Ok(()),
-        Some(&ERR_PACKET) if payload.len() >= 3 => {
+    let Some(payload) = answer.get(4..len + 4) else {
+        return Err(unexpected());
+    };
+    match payload[0] {
+        HANDSHAKE_V10 if answer[3] == 0 && is_greeting(&payload[1..]) => Ok(()),
+        ERR_PACKET if payload.len() >= 3 => {
             let code = u16::from_le_bytes([payload[1], payload[2]]);
             let mut message = &payload[3..];
             // A `#` and a 5-character SQLSTATE, when the server adds one.
             if message.first() == Some(&b'#') && message.len() >= 6 {
                 message = &message[6..];
             }
-            Err(NotReady::Answer(format!(
-                "{} (error {code})",
-                String::from_utf8_lossy(message)
-            )))
+            let said = socket::words(message);
+            Err(NotReady::Answer(if code == HOST_NOT_ALLOWED {
+                format!("{said} (error {code}: {})", super::REFUSES_THIS_CLIENT)
+            } else {
+                format!("{said} (error {code})")
+            }))
         }
-        Some(&version) if version != ERR_PACKET && payload.len() > 1 && version < 32 => Err(
+        version if version != HANDSHAKE_V10 && payload.len() > 1 && version < 32 => Err(
             NotReady::Unexpected(format!("a greeting of protocol version {version}, not 10")),
         ),
         _ => Err(unexpected()),
     }
+}
+
+/// After the protocol byte: a server version of printable ASCII ending in
+/// a NUL, then at least the 4-byte connection id, 8 scramble bytes and
+/// the filler.
+fn is_greeting(rest: &[u8]) -> bool {
+    let Some(end) = rest.iter().position(|&b| b == 0) else {
+        return false;
+    };
+    let version = &rest[..end];
+    !version.is_empty() && version.iter().all(u8::is_ascii_graphic) && rest.len() - end > 13
 }
 
 #[cfg(test)]
@@ -98,7 +122,24 @@ mod tests {
                 "Too many connections (error 1040)".to_string()
             ))
         );
-        for garbage in [&b"HTTP/1.1 400"[..], &packet(b"\x09old")[..], b"\x01\0\0\0"] {
+        let host_not_allowed =
+            packet(b"\xff\x6a\x04Host '10.0.0.7' is not allowed to connect to this MariaDB server");
+        let reason = read_greeting(&host_not_allowed)
+            .expect_err("refused")
+            .to_string();
+        assert!(reason.contains("(error 1130: "), "{reason}");
+        assert!(reason.contains("waiting will not change"), "{reason}");
+        for garbage in [
+            &b"HTTP/1.1 400"[..],
+            &packet(b"\x09old")[..],
+            b"\x01\0\0\0",
+            // Cut off after the protocol byte, or its version unterminated.
+            &packet(b"\x0a5")[..],
+            &packet(b"\x0a10.11.6-MariaDB")[..],
+            &packet(b"\x0a10.11.6\0\x01\0\0")[..],
+            // The length promises more than came.
+            b"\x30\0\0\0\x0a10.11.6-MariaDB\0",
+        ] {
             assert!(
                 matches!(read_greeting(garbage), Err(NotReady::Unexpected(_))),
                 "{garbage:?}"

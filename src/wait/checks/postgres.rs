@@ -27,7 +27,7 @@ pub async fn check(
     database: &str,
     attempt: Attempt,
 ) -> Result<(), NotReady> {
-    let mut stream = socket::connect(at).await?;
+    let mut stream = socket::connect(at, attempt.deadline).await?;
     let request = startup_message(user, database);
     let silent = NotReady::TimedOut(attempt.timeout);
     let answer = socket::exchange(
@@ -77,7 +77,9 @@ fn message_len(bytes: &[u8]) -> Option<usize> {
     usize::try_from(len).ok()
 }
 
-/// The server's first message, as `PQping` reads it.
+/// The server's first message, as `PQping` reads it. Only a whole
+/// message of a plausible length counts: a first byte `R` alone is no
+/// authentication request (a VNC server's `RFB 003.008` starts so too).
 pub(super) fn read_answer(answer: &[u8]) -> Result<(), NotReady> {
     let not_postgres = || {
         NotReady::Unexpected(format!(
@@ -85,14 +87,17 @@ pub(super) fn read_answer(answer: &[u8]) -> Result<(), NotReady> {
             socket::described(answer)
         ))
     };
-    let Some(len) = message_len(answer).filter(|len| *len >= 4) else {
+    let Some(len) = message_len(answer).filter(|len| (4..socket::MAX_ANSWER).contains(len)) else {
+        return Err(not_postgres());
+    };
+    // The message whole: its body is what follows the type and the length.
+    let Some(body) = answer.get(5..=len) else {
         return Err(not_postgres());
     };
     match answer[0] {
         // An authentication request (or AuthenticationOk): up.
-        b'R' if len >= 8 => Ok(()),
+        b'R' if is_authentication_request(body) => Ok(()),
         b'E' => {
-            let body = &answer[5..answer.len().min(len + 1)];
             let field = |code: u8| error_field(body, code);
             match field(b'C') {
                 Some(code) if code == CANNOT_CONNECT_NOW => Err(NotReady::Answer(format!(
@@ -108,7 +113,24 @@ pub(super) fn read_answer(answer: &[u8]) -> Result<(), NotReady> {
     }
 }
 
-/// A field of an ErrorResponse: `code` byte, then a NUL-terminated string.
+/// An `AuthenticationXxx` body a server sends first: its code, and the
+/// length that code has (Message Formats): Ok, KerberosV5, cleartext, GSS
+/// and SSPI carry nothing more, MD5 a 4-byte salt, SASL a list of
+/// NUL-terminated mechanism names ending in an empty one.
+fn is_authentication_request(body: &[u8]) -> bool {
+    let Some((code, rest)) = body.split_first_chunk::<4>() else {
+        return false;
+    };
+    match u32::from_be_bytes(*code) {
+        0 | 2 | 3 | 7 | 9 => rest.is_empty(),
+        5 => rest.len() == 4,
+        10 => rest.len() >= 2 && rest.ends_with(&[0, 0]) && rest[0] != 0,
+        _ => false,
+    }
+}
+
+/// A field of an ErrorResponse: `code` byte, then a NUL-terminated string,
+/// shown as a peer's words (escaped, bounded).
 fn error_field(body: &[u8], code: u8) -> Option<String> {
     let mut rest = body;
     while let Some((&kind, tail)) = rest.split_first() {
@@ -117,7 +139,7 @@ fn error_field(body: &[u8], code: u8) -> Option<String> {
         }
         let end = tail.iter().position(|&b| b == 0)?;
         if kind == code {
-            return Some(String::from_utf8_lossy(&tail[..end]).into_owned());
+            return Some(socket::words(&tail[..end]));
         }
         rest = &tail[end + 1..];
     }
@@ -129,6 +151,46 @@ mod tests {
     use super::*;
 
     use sim_proxy::postgres_error as error;
+
+    #[test]
+    fn every_first_authentication_request_counts_whole() {
+        let request = |code: u32, rest: &[u8]| {
+            let mut m = vec![b'R'];
+            m.extend_from_slice(&(8 + rest.len() as u32).to_be_bytes());
+            m.extend_from_slice(&code.to_be_bytes());
+            m.extend_from_slice(rest);
+            m
+        };
+        for message in [
+            request(0, b""),
+            request(3, b""),
+            request(5, b"salt"),
+            request(10, b"SCRAM-SHA-256\0\0"),
+            request(10, b"SCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0\0"),
+        ] {
+            assert!(first_message_complete(&message), "{message:?}");
+            assert_eq!(read_answer(&message), Ok(()), "{message:?}");
+        }
+    }
+
+    #[test]
+    fn a_servers_message_cannot_forge_a_log_line_or_fill_it() {
+        let long = "x".repeat(3000);
+        let forged = error(&[
+            (b'C', "57P03"),
+            (
+                b'M',
+                "starting\n2026-01-01T00:00:00Z INFO starting /app\x1b[2J",
+            ),
+        ]);
+        let reason = read_answer(&forged).expect_err("not ready").to_string();
+        assert!(!reason.contains(['\n', '\x1b']), "{reason:?}");
+        assert!(reason.contains("starting\\n2026"), "{reason:?}");
+        let reason = read_answer(&error(&[(b'C', "57P03"), (b'M', &long)]))
+            .expect_err("not ready")
+            .to_string();
+        assert!(reason.len() < 300, "{} bytes", reason.len());
+    }
 
     #[test]
     fn the_startup_message_carries_user_and_database_and_its_length() {
@@ -166,7 +228,17 @@ mod tests {
                 "the database system is starting up (57P03)".to_string()
             ))
         );
-        for garbage in [&b"HTTP/1.1 400 Bad Request\r\n"[..], b"R", b"E\0\0\0\x05\0"] {
+        for garbage in [
+            &b"HTTP/1.1 400 Bad Request\r\n"[..],
+            b"R",
+            b"E\0\0\0\x05\0",
+            // A VNC greeting, a bare header, a cut-off or unknown request.
+            b"RFB 003.008\n",
+            b"R\0\0\0\x08",
+            b"R\0\0\0\x0c\0\0\0\x05sa",
+            b"R\0\0\0\x08\0\0\0\x63",
+            b"R\0\0\0\x0c\0\0\0\x00salt",
+        ] {
             assert!(
                 matches!(read_answer(garbage), Err(NotReady::Unexpected(_))),
                 "{garbage:?}"

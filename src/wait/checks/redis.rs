@@ -3,8 +3,10 @@
 //! server wants a password (`NOAUTH`, `WRONGPASS`): it is up, and the
 //! check never authenticates. The errors of a server that is up but cannot
 //! serve yet (`LOADING` a dataset, `BUSY` with a script, `MASTERDOWN` for
-//! a replica, `TRYAGAIN`) are "not ready"; any other error is the server
-//! speaking, so up, as for PostgreSQL.
+//! a replica, `TRYAGAIN`) are "not ready"; so is `DENIED` (protected
+//! mode: the server refuses clients that are not on its loopback, and
+//! will until it is configured otherwise, as MySQL's error 1130 does);
+//! any other error is the server speaking, so up, as for PostgreSQL.
 
 use super::{
     NotReady,
@@ -16,7 +18,7 @@ use crate::config::targets::Endpoint;
 const NOT_YET: [&str; 4] = ["LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN"];
 
 pub async fn check(at: &Endpoint, attempt: Attempt) -> Result<(), NotReady> {
-    let mut stream = socket::connect(at).await?;
+    let mut stream = socket::connect(at, attempt.deadline).await?;
     let answer = socket::exchange(
         &mut stream,
         b"PING\r\n",
@@ -39,16 +41,27 @@ pub(super) fn read_answer(answer: &[u8]) -> Result<(), NotReady> {
     let Some(end) = answer.windows(2).position(|w| w == b"\r\n") else {
         return Err(unexpected());
     };
-    let line = String::from_utf8_lossy(&answer[..end]);
+    let line = socket::words(&answer[..end]);
     match line.split_at_checked(1) {
         Some(("+", "PONG")) => Ok(()),
         Some(("-", error)) if NOT_YET.iter().any(|code| error.starts_with(code)) => {
             Err(NotReady::Answer(error.to_string()))
         }
+        Some(("-", error)) if error.starts_with("DENIED") => Err(NotReady::Answer(format!(
+            "{} ({})",
+            first_sentence(error),
+            super::REFUSES_THIS_CLIENT
+        ))),
         // NOAUTH, WRONGPASS, or any other error: a Redis server answered.
         Some(("-", _)) => Ok(()),
         _ => Err(unexpected()),
     }
+}
+
+/// Protected mode's message runs to several sentences of advice; the
+/// first says what happened.
+fn first_sentence(text: &str) -> &str {
+    text.split_once(". ").map_or(text, |(first, _)| first)
 }
 
 #[cfg(test)]
@@ -68,6 +81,23 @@ mod tests {
             Err(NotReady::Answer(
                 "LOADING Redis is loading the dataset in memory".to_string()
             ))
+        );
+        let denied = b"-DENIED Redis is running in protected mode because protected mode is \
+            enabled and no password is set for the default user. In this mode connections \
+            are only accepted from the loopback interface.\r\n";
+        let reason = read_answer(denied)
+            .expect_err("refuses this client")
+            .to_string();
+        assert!(
+            reason.starts_with("DENIED Redis is running in protected mode"),
+            "{reason}"
+        );
+        assert!(reason.contains("waiting will not change"), "{reason}");
+        let forged = b"-LOADING x\n2026-12-06T00:00:00Z  INFO linkerd_await: starting /app\r\n";
+        let reason = read_answer(forged).expect_err("loading").to_string();
+        assert!(
+            !reason.contains('\n') && reason.contains("x\\n2026"),
+            "{reason:?}"
         );
         for garbage in [
             &b"+PONG"[..],

@@ -30,9 +30,13 @@ pub struct Attempt {
     pub timeout: Duration,
 }
 
-/// A connection to the target, trying each of its addresses in turn (the
-/// last failure is the reason).
-pub async fn connect(at: &Endpoint) -> Result<TcpStream, NotReady> {
+/// A connection to the target by the first of its addresses that takes
+/// one, each in turn (the last failure is the reason). Each address gets
+/// an equal share of what is left of the attempt, as the HTTP client's
+/// connector does for `http://` targets: an address that drops packets
+/// (a dead endpoint of a headless Service, a black-holed IPv6) must not
+/// eat the whole attempt, every attempt, while another address serves.
+pub async fn connect(at: &Endpoint, deadline: Instant) -> Result<TcpStream, NotReady> {
     let addrs = crate::wait::http::socket_addrs(&at.0).await.map_err(|e| {
         let host = at.0.host_str().unwrap_or_default();
         NotReady::Request(RequestError::Other(format!(
@@ -40,10 +44,19 @@ pub async fn connect(at: &Endpoint) -> Result<TcpStream, NotReady> {
         )))
     })?;
     let mut last = NotReady::Request(RequestError::Other("the name has no address".to_string()));
-    for addr in addrs {
-        match connect_to(addr).await {
-            Ok(stream) => return Ok(stream),
-            Err(e) => last = NotReady::Request(refused(&e)),
+    let count = addrs.len();
+    for (n, addr) in addrs.into_iter().enumerate() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let share = left / u32::try_from(count - n).unwrap_or(u32::MAX);
+        match timeout_at(Instant::now() + share, connect_to(addr)).await {
+            Ok(Ok(stream)) => return Ok(stream),
+            Ok(Err(e)) => last = NotReady::Request(refused(&e)),
+            Err(_elapsed) => {
+                last = NotReady::Request(RequestError::Other(format!(
+                    "cannot connect: no answer from {addr} within {}",
+                    crate::config::duration::human(share)
+                )));
+            }
         }
     }
     Err(last)
@@ -120,4 +133,29 @@ pub fn described(bytes: &[u8]) -> String {
     let shown: String = bytes[..bytes.len().min(SHOWN)].escape_ascii().to_string();
     let more = if bytes.len() > SHOWN { "..." } else { "" };
     format!("\"{shown}{more}\" ({} bytes)", bytes.len())
+}
+
+/// The most characters of a peer's own words (an error message) a reason
+/// shows: enough for any real server's message, not a page per line.
+pub const MAX_WORDS: usize = 200;
+
+/// A peer's words (an error message it chose) as a reason shows them:
+/// control characters escaped, so no server can break a log line or
+/// forge one (`\n` ... `INFO starting /app`), and at most [`MAX_WORDS`]
+/// characters.
+pub fn words(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut shown = String::new();
+    for (n, c) in text.chars().enumerate() {
+        if n == MAX_WORDS {
+            shown.push_str("...");
+            break;
+        }
+        if c.is_control() {
+            shown.extend(c.escape_default());
+        } else {
+            shown.push(c);
+        }
+    }
+    shown
 }

@@ -7,6 +7,6 @@ use super::{NotReady, socket};
 use crate::config::targets::Endpoint;
 
 /// The caller bounds the connect by the attempt's deadline.
-pub async fn check(at: &Endpoint) -> Result<(), NotReady> {
-    socket::connect(at).await.map(drop)
+pub async fn check(at: &Endpoint, attempt: socket::Attempt) -> Result<(), NotReady> {
+    socket::connect(at, attempt.deadline).await.map(drop)
 }

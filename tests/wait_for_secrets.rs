@@ -1,0 +1,212 @@
+//! No secret in a `--wait-for` URL, nor in the proxy's URLs, ever reaches
+//! what the gate prints: log lines (`-v` included), progress lines, usage
+//! errors, the termination message (kept in the pod's status), `--help`;
+//! and none is sent. Secrets hide in a URL's userinfo, in its query
+//! string (`?password=`, `?token=`), and in a password whose `@host` is
+//! missing or that holds a `/` after digits.
+
+mod common;
+use common::*;
+
+use std::process::{Command, Output};
+
+use proptest::prelude::*;
+
+/// Runs `cmd` with a termination log; returns its output and the message.
+fn run(mut cmd: Command) -> (Output, String) {
+    let dir = temp_dir();
+    let log = dir.path().join("termination-log");
+    cmd.arg("--termination-log").arg(&log);
+    let out = output(&mut cmd);
+    let message = std::fs::read_to_string(&log).unwrap_or_default();
+    (out, message)
+}
+
+fn assert_hidden(secret: &str, out: &Output, message: &str, what: &str) {
+    for (name, text) in [
+        ("stderr", stderr_text(out)),
+        ("stdout", stdout_text(out)),
+        ("termination message", message.to_string()),
+    ] {
+        assert!(
+            !text.contains(secret),
+            "{what}: {secret:?} in {name}:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn secrets_in_a_query_string_are_never_shown_nor_sent() {
+    let pg = FakeServer::start(Says::Answer(pg_starting_up()));
+    let http = FakeProxy::start(|_, _| Reply::Status(503));
+    let targets = [
+        format!(
+            "postgres://127.0.0.1:{}/app?password=s3cr3t&sslmode=disable",
+            pg.port()
+        ),
+        format!("http://127.0.0.1:{}/health?token=s3cr3t", http.port()),
+        format!("http://user:s3cr3t@127.0.0.1:{}/auth", http.port()),
+    ];
+    for typed in [true, false] {
+        let mut cmd = gate();
+        cmd.args(["--mesh", "none", "-t", "1500ms", "-v"]);
+        if typed {
+            for target in &targets {
+                cmd.args(["--wait-for", target]);
+            }
+        } else {
+            cmd.env("LINKERD_AWAIT_WAIT_FOR", targets.join(" "));
+        }
+        let (out, message) = run(cmd);
+        let err = stderr_text(&out);
+        assert_eq!(out.status.code(), Some(69), "{err}");
+        // Progress lines (at 1 s) are among what was read.
+        assert!(err.contains("still waiting for 3 of 3"), "{err}");
+        assert_hidden("s3cr3t", &out, &message, "query");
+        assert!(err.contains("/app?password=***&sslmode=***"), "{err}");
+        assert!(message.contains("/health?token=***"), "{message}");
+    }
+    // The query's password is not sent; the start-up message names the user.
+    assert!(!String::from_utf8_lossy(&pg.received()).contains("s3cr3t"));
+    // An http:// target's credentials are not sent either (no basic auth).
+    let auth = http.requests_to("/auth");
+    assert!(!auth.is_empty());
+    for request in auth {
+        assert!(
+            !request
+                .headers
+                .iter()
+                .any(|(name, _)| name.eq_ignore_ascii_case("authorization")),
+            "{:?}",
+            request.headers
+        );
+    }
+}
+
+#[test]
+fn help_never_prints_the_variables_values() {
+    let mut cmd = gate();
+    cmd.arg("--help")
+        .env(
+            "LINKERD_AWAIT_WAIT_FOR",
+            "postgres://u:s3cr3t@127.0.0.1/db?password=s3cr3t",
+        )
+        .env("LINKERD_AWAIT_URI", "http://u:s3cr3t@localhost:4191/ready")
+        .env(
+            "LINKERD_AWAIT_SHUTDOWN_URI",
+            "http://u:s3cr3t@localhost:4191/shutdown",
+        );
+    let (out, message) = run(cmd);
+    assert_eq!(out.status.code(), Some(0));
+    assert_hidden("s3cr3t", &out, &message, "--help");
+    let help = stdout_text(&out);
+    for var in [
+        "LINKERD_AWAIT_WAIT_FOR",
+        "LINKERD_AWAIT_URI",
+        "LINKERD_AWAIT_SHUTDOWN_URI",
+    ] {
+        assert!(
+            help.contains(&format!("[env: {var}]")),
+            "{var} not named:\n{help}"
+        );
+    }
+}
+
+#[test]
+fn a_password_without_its_host_is_never_echoed() {
+    for value in [
+        "redis://:s3cr3t",
+        "mysql://root:s3cr3t",
+        "postgres://app:s3cr3t/db",
+        "postgres://app:s3cr3t?x=1",
+    ] {
+        for typed in [true, false] {
+            let mut cmd = gate();
+            if typed {
+                cmd.args(["--wait-for", value]);
+            } else {
+                cmd.env("LINKERD_AWAIT_WAIT_FOR", value);
+            }
+            let (out, message) = run(cmd);
+            assert_eq!(out.status.code(), Some(2), "{value}: {}", stderr_text(&out));
+            assert_hidden("s3cr3t", &out, &message, value);
+            assert!(
+                stderr_text(&out).contains("://***"),
+                "{}",
+                stderr_text(&out)
+            );
+        }
+    }
+}
+
+#[test]
+fn an_unencoded_password_after_digits_is_refused_and_no_host_is_checked() {
+    // `app:1234/S3cr3t@db` would parse as host `app`, port 1234: here the
+    // "host" is a listening server, which must see no connection.
+    let server = FakeServer::start(Says::Answer(b"R\0\0\0\x0c\0\0\0\x05salt".to_vec()));
+    let value = format!("postgres://127.0.0.1:{}/S3cr3t@db/orders", server.port());
+    let (out, message) = run({
+        let mut cmd = gate();
+        cmd.args(["--mesh", "none", "-t", "1s", "--wait-for", &value]);
+        cmd
+    });
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_text(&out));
+    assert!(
+        stderr_text(&out).contains("percent-encode"),
+        "{}",
+        stderr_text(&out)
+    );
+    assert_hidden("S3cr3t", &out, &message, &value);
+    assert_eq!(server.connections(), 0);
+}
+
+/// The forms a secret takes in a URL, for `secret` at a loopback port
+/// where nothing listens.
+fn url_forms(scheme: &str, secret: &str, port: u16) -> Vec<String> {
+    vec![
+        format!("{scheme}://u:{secret}@127.0.0.1:{port}/db"),
+        format!("{scheme}://127.0.0.1:{port}/db?password={secret}"),
+        format!("{scheme}://127.0.0.1:{port}/db?a=1&token={secret}#x"),
+        format!("{scheme}://:{secret}"),
+        format!("{scheme}://root:{secret}"),
+        format!("{scheme}://app:{secret}/db"),
+        format!("{scheme}://127.0.0.1:{port}/{secret}@db/x"),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    /// Across every output, `--help` included, typed or set, parsed or
+    /// refused: the secret never shows.
+    #[test]
+    fn no_secret_in_any_url_form_reaches_any_output(
+        scheme in "(postgres|redis|mysql|http|tcp)",
+        secret in "[a-zA-Z0-9._~+/-]{4,16}".prop_map(|s| format!("S3cr{s}")),
+    ) {
+        let port = closed_port();
+        let mut runs = Vec::new();
+        for value in url_forms(&scheme, &secret, port) {
+            let mut typed = gate();
+            typed.args(["--mesh", "none", "-t", "100ms", "-v", "--wait-for", &value]);
+            let mut set = gate();
+            set.args(["--mesh", "none", "-t", "100ms", "-v"]).env("LINKERD_AWAIT_WAIT_FOR", &value);
+            let mut help = gate();
+            help.arg("--help").env("LINKERD_AWAIT_WAIT_FOR", &value);
+            runs.extend([(value.clone(), typed), (value.clone(), set), (value, help)]);
+        }
+        // At once: each run waits out its 100 ms timeout at most.
+        let results: Vec<_> = std::thread::scope(|scope| {
+            let handles: Vec<_> = runs
+                .into_iter()
+                .map(|(value, cmd)| scope.spawn(move || (value, run(cmd))))
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("a run")).collect()
+        });
+        for (value, (out, message)) in results {
+            for text in [stderr_text(&out), stdout_text(&out), message] {
+                prop_assert!(!text.contains(&secret), "{value:?}: {text}");
+            }
+        }
+    }
+}
