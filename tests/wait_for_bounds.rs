@@ -49,7 +49,13 @@ fn a_hung_filesystem_holds_neither_the_timeout_nor_the_other_targets() {
     // The verdict is in at the timeout; the process ends once the kernel
     // lets its stuck threads go (see `common::fuse`).
     assert!(took < Duration::from_millis(3500), "took {took:?}:\n{err}");
-    let message = std::fs::read_to_string(&termination_log).expect("termination message");
+    // Written right after the log line.
+    let message = poll(LIMIT, || {
+        std::fs::read_to_string(&termination_log)
+            .ok()
+            .filter(|m| m.contains("not ready after"))
+    })
+    .expect("termination message");
     mount.release();
     let code = gate.code_within(LIMIT);
     let err = gate.err.finish(LIMIT);
