@@ -2,8 +2,9 @@
 //! module map to the tree: every source file under `src/` (test modules
 //! aside) has its row in the table, and every file a row or the text names
 //! exists, so a file added, moved or removed without its row fails here.
-//! The README's benchmark figures to the harness: a budget is written once,
-//! in `xtask/src/bench/report.rs`, and the README states none of its own.
+//! The benchmark figures (docs/benchmarks.md) to the harness: a budget is
+//! written once, in `xtask/src/bench/report.rs`, and the page states none
+//! of its own.
 
 use std::{
     collections::BTreeSet,
@@ -102,16 +103,42 @@ fn every_path_the_map_names_exists() {
 }
 
 #[test]
-fn the_readme_states_no_budget_of_its_own() {
-    let readme = include_str!("../README.md");
+fn the_benchmark_page_states_no_budget_of_its_own() {
+    let readme = include_str!("../docs/benchmarks.md");
     let harness = include_str!("../xtask/src/bench/report.rs");
     let (_, table) = readme
         .split_once("| metric | measured | verdict |")
-        .expect("the README's benchmark table");
+        .expect("the benchmark table of docs/benchmarks.md");
     for row in table.lines().skip(1).take_while(|l| l.starts_with('|')) {
-        assert!(!row.contains('≤'), "a budget restated in the README: {row}");
+        assert!(!row.contains('≤'), "a budget restated in docs/benchmarks.md: {row}");
     }
     // Where the README says the budgets are, they are.
     assert!(readme.contains("`xtask/src/bench/report.rs`"));
     assert!(harness.contains("metric: \"CPU (user+sys) per 5 s wait\""));
+}
+
+#[test]
+fn the_readme_is_a_five_minute_read_and_its_links_lead_somewhere() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let readme = include_str!("../README.md");
+    let lines = readme.lines().count();
+    assert!(lines <= 250, "README.md has {lines} lines; the rest belongs in docs/");
+    // Every relative link of the README and the docs points at a file.
+    for (page, text) in [
+        ("README.md", readme),
+        ("CONTRIBUTING.md", include_str!("../CONTRIBUTING.md")),
+        ("CHANGELOG.md", include_str!("../CHANGELOG.md")),
+        ("docs/reference.md", include_str!("../docs/reference.md")),
+        ("docs/install.md", include_str!("../docs/install.md")),
+        ("docs/benchmarks.md", include_str!("../docs/benchmarks.md")),
+    ] {
+        let dir = root.join(page).parent().map(Path::to_path_buf).unwrap_or_default();
+        for target in text.split("](").skip(1).filter_map(|rest| rest.split(')').next()) {
+            let file = target.split('#').next().unwrap_or("");
+            if file.is_empty() || file.contains("://") {
+                continue;
+            }
+            assert!(dir.join(file).exists(), "{page} links to {target}, which is not there");
+        }
+    }
 }

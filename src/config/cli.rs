@@ -229,13 +229,13 @@ mod tests {
     /// (long, short, env var) of one option.
     type Documented = (String, Option<char>, String);
 
-    /// Every row of the README's option table: `| `-p, --port <PORT>` | `VAR` | ...`.
+    /// Every row of the reference's option table: `| `-p, --port <PORT>` | `VAR` | ...`.
     fn readme_options() -> Vec<Documented> {
-        let readme = include_str!("../../README.md");
+        let readme = include_str!("../../docs/reference.md");
         let section = readme
-            .split_once("### Options")
+            .split_once("## Options")
             .map(|(_, rest)| rest)
-            .expect("README has an options section");
+            .expect("docs/reference.md has an options section");
         let cell = |line: &str, n: usize| {
             line.split(" | ")
                 .nth(n)
@@ -286,6 +286,6 @@ mod tests {
         let mut documented = readme_options();
         options.sort();
         documented.sort();
-        assert_eq!(documented, options, "README.md, ### Options");
+        assert_eq!(documented, options, "docs/reference.md, ## Options");
     }
 }

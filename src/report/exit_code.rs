@@ -105,7 +105,7 @@ mod tests {
         assert_eq!(Outcome::ChildExited(255).code(), 255);
     }
 
-    /// The README row of each outcome. Exhaustive on purpose: a new outcome
+    /// The reference's row of each outcome. Exhaustive on purpose: a new outcome
     /// does not compile until it is given its row.
     fn row(outcome: Outcome) -> String {
         match outcome {
@@ -125,13 +125,13 @@ mod tests {
         }
     }
 
-    /// The first cell of each row of the README's exit-code table.
+    /// The first cell of each row of the reference's exit-code table.
     fn readme_rows() -> Vec<String> {
-        let readme = include_str!("../../README.md");
+        let readme = include_str!("../../docs/reference.md");
         let section = readme
-            .split_once("### Exit codes")
+            .split_once("## Exit codes")
             .map(|(_, rest)| rest)
-            .expect("README has an exit-code section");
+            .expect("docs/reference.md has an exit-code section");
         section
             .lines()
             .skip_while(|line| !line.starts_with('|'))
@@ -159,6 +159,6 @@ mod tests {
         ];
         let mut want: Vec<String> = outcomes.into_iter().map(row).collect();
         want.dedup();
-        assert_eq!(readme_rows(), want, "README.md, ### Exit codes");
+        assert_eq!(readme_rows(), want, "docs/reference.md, ## Exit codes");
     }
 }
