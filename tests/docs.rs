@@ -110,7 +110,10 @@ fn the_benchmark_page_states_no_budget_of_its_own() {
         .split_once("| metric | measured | verdict |")
         .expect("the benchmark table of docs/benchmarks.md");
     for row in table.lines().skip(1).take_while(|l| l.starts_with('|')) {
-        assert!(!row.contains('≤'), "a budget restated in docs/benchmarks.md: {row}");
+        assert!(
+            !row.contains('≤'),
+            "a budget restated in docs/benchmarks.md: {row}"
+        );
     }
     // Where the README says the budgets are, they are.
     assert!(readme.contains("`xtask/src/bench/report.rs`"));
@@ -122,7 +125,10 @@ fn the_readme_is_a_five_minute_read_and_its_links_lead_somewhere() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let readme = include_str!("../README.md");
     let lines = readme.lines().count();
-    assert!(lines <= 250, "README.md has {lines} lines; the rest belongs in docs/");
+    assert!(
+        lines <= 250,
+        "README.md has {lines} lines; the rest belongs in docs/"
+    );
     // Every relative link of the README and the docs points at a file.
     for (page, text) in [
         ("README.md", readme),
@@ -132,13 +138,24 @@ fn the_readme_is_a_five_minute_read_and_its_links_lead_somewhere() {
         ("docs/install.md", include_str!("../docs/install.md")),
         ("docs/benchmarks.md", include_str!("../docs/benchmarks.md")),
     ] {
-        let dir = root.join(page).parent().map(Path::to_path_buf).unwrap_or_default();
-        for target in text.split("](").skip(1).filter_map(|rest| rest.split(')').next()) {
+        let dir = root
+            .join(page)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        for target in text
+            .split("](")
+            .skip(1)
+            .filter_map(|rest| rest.split(')').next())
+        {
             let file = target.split('#').next().unwrap_or("");
             if file.is_empty() || file.contains("://") {
                 continue;
             }
-            assert!(dir.join(file).exists(), "{page} links to {target}, which is not there");
+            assert!(
+                dir.join(file).exists(),
+                "{page} links to {target}, which is not there"
+            );
         }
     }
 }

@@ -7,10 +7,12 @@
 //! Builds the binary users get (release, stripped, static musl), then
 //! measures it as a real process against a scripted proxy on loopback:
 //! detection lag, ready-path overhead, memory, CPU while waiting, size.
-//! Prints a table and writes `bench/results.json` and `bench/RESULTS.md`
+//! Prints a table and writes `bench/results.json`, `bench/RESULTS.md` and
+//! the chart of the lag distributions, `bench/lag.svg`
 //! (a `--quick` run writes under `target/bench/` instead, so it never
 //! overwrites the committed full results).
 
+mod chart;
 mod json;
 mod measure;
 mod process;
@@ -205,6 +207,13 @@ pub fn run(options: Options) -> Result<(), String> {
     write(&json_path, &json::render(&results)?)?;
     write(&md_path, &report::markdown(&results))?;
     println!("wrote {} and {}", json_path.display(), md_path.display());
+    // The chart of the lag distributions, beside the report, when both
+    // were measured (docs/benchmarks.md shows bench/lag.svg).
+    if let Some(svg) = chart::lag_cdf(&results.lag, &results.poll_1s) {
+        let svg_path = md_path.with_file_name(format!("lag{suffix}.svg"));
+        write(&svg_path, &svg)?;
+        println!("wrote {}", svg_path.display());
+    }
     Ok(())
 }
 
