@@ -56,7 +56,16 @@ fn ready_server(scheme: &str) -> FakeServer {
 #[test]
 fn through_the_outbound_proxy_a_tcp_check_is_fooled_by_a_target_that_is_down_and_no_protocol_check_is()
  {
-    for scheme in ["tcp", "postgres", "redis", "mysql", "http"] {
+    for scheme in [
+        "tcp",
+        "postgres",
+        "redis",
+        "mysql",
+        "http",
+        "memcached",
+        "nats",
+        "zookeeper",
+    ] {
         let down = RefusedPort::new();
         let outbound = Outbound::start(local(down.port)).expect("outbound");
         let target = format!("{scheme}://127.0.0.1:{}/", outbound.port());
@@ -665,4 +674,41 @@ fn parse_shown(text: &str) -> Duration {
         _ => (0, text.trim_end_matches("ms")),
     };
     Duration::from_secs(secs) + Duration::from_millis(ms.parse::<u64>().unwrap_or(0))
+}
+
+#[test]
+fn memcached_nats_and_zookeeper_answers_that_mean_not_yet_are_named() {
+    let cases: [(&str, Says, &str); 4] = [
+        (
+            "memcached",
+            Says::Answer(b"SERVER_ERROR out of memory\r\n".to_vec()),
+            "SERVER_ERROR out of memory",
+        ),
+        (
+            "nats",
+            Says::Greeting(b"-ERR 'maximum connections exceeded'\r\n".to_vec()),
+            "-ERR 'maximum connections exceeded'",
+        ),
+        (
+            "nats",
+            Says::Nothing,
+            "4222 is not among Linkerd's default opaque ports",
+        ),
+        (
+            "zk",
+            Says::Answer(b"This ZooKeeper instance is not currently serving requests\n".to_vec()),
+            "This ZooKeeper instance is not currently serving requests",
+        ),
+    ];
+    for (scheme, says, needle) in cases {
+        let server = FakeServer::start(says.clone());
+        let mut cmd = waiting_for(&[&format!("{scheme}://127.0.0.1:{}", server.port())]);
+        cmd.args(["--attempt-timeout", "200ms"]);
+        app(&mut cmd, "echo started", &[]);
+        let out = output(&mut cmd);
+        let err = stderr_text(&out);
+        assert_eq!(out.status.code(), Some(69), "{says:?}: {err}");
+        assert!(out.stdout.is_empty(), "{says:?}: the app started");
+        assert!(err.contains(needle), "{needle:?} not in:\n{err}");
+    }
 }

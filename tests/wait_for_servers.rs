@@ -1,5 +1,6 @@
 //! `--wait-for` against real servers (Debian's `postgresql`, `redis-server`,
-//! `mariadb-server`, installed by `.ci/run`), each reached through the
+//! `mariadb-server`, `memcached`, `nats-server`, `zookeeper`, installed by
+//! `.ci/run`), each reached through the
 //! simulated outbound proxy as in a meshed pod: not ready while the server
 //! is down (the proxy accepts, then closes), ready once it answers, and the
 //! app started promptly after. Locally a missing server is a visible skip;
@@ -26,7 +27,7 @@ fn not_ready_until_the_server_is_up(
     scheme: &str,
     port: u16,
     start: impl FnOnce() -> Option<RealServer>,
-    ready_line: &str,
+    ready_line: Option<&str>,
 ) {
     let outbound =
         Outbound::start(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).expect("outbound");
@@ -43,7 +44,10 @@ fn not_ready_until_the_server_is_up(
     );
     assert!(gate.out.text().is_empty(), "started with {scheme} down");
     let Some(server) = start() else { return };
-    server.until_ready(ready_line);
+    match ready_line {
+        Some(line) => server.until_ready(line),
+        None => server.until_accepting(),
+    }
     let ready_at = Instant::now();
     gate.wait_out("started");
     let lag = ready_at.elapsed();
@@ -71,7 +75,12 @@ fn postgres_is_not_ready_until_the_real_server_answers_and_any_user_will_do() {
         return;
     }
     let port = closed_port();
-    not_ready_until_the_server_is_up("postgres", port, || postgres(test, port), POSTGRES_READY);
+    not_ready_until_the_server_is_up(
+        "postgres",
+        port,
+        || postgres(test, port),
+        Some(POSTGRES_READY),
+    );
     // A user that does not exist, a database that does not exist: still up
     // (PQping), with no password sent.
     let server = postgres(test, closed_port()).expect("started before");
@@ -89,7 +98,7 @@ fn redis_is_not_ready_until_the_real_server_answers_and_a_password_it_wants_is_n
         return;
     }
     let port = closed_port();
-    not_ready_until_the_server_is_up("redis", port, || redis(test, port, &[]), REDIS_READY);
+    not_ready_until_the_server_is_up("redis", port, || redis(test, port, &[]), Some(REDIS_READY));
     // With requirepass, PING is answered -NOAUTH: the server is up.
     let server = redis(test, closed_port(), &["--requirepass", "s3cr3t"]).expect("started before");
     server.until_ready(REDIS_READY);
@@ -103,5 +112,40 @@ fn mariadb_is_not_ready_until_the_real_server_greets() {
         return;
     }
     let port = closed_port();
-    not_ready_until_the_server_is_up("mysql", port, || mariadb(test, port), MARIADB_READY);
+    not_ready_until_the_server_is_up("mysql", port, || mariadb(test, port), Some(MARIADB_READY));
+}
+
+#[test]
+fn memcached_is_not_ready_until_the_real_server_answers_version() {
+    let test = "memcached";
+    if server_binary(test, "memcached").is_none() {
+        return;
+    }
+    let port = closed_port();
+    not_ready_until_the_server_is_up(
+        "memcached",
+        port,
+        || memcached(test, port),
+        Some(MEMCACHED_READY),
+    );
+}
+
+#[test]
+fn nats_is_not_ready_until_the_real_server_greets() {
+    let test = "nats";
+    if server_binary(test, "nats-server").is_none() {
+        return;
+    }
+    let port = closed_port();
+    not_ready_until_the_server_is_up("nats", port, || nats(test, port), Some(NATS_READY));
+}
+
+#[test]
+fn zookeeper_is_not_ready_until_the_real_server_names_its_mode() {
+    let test = "zookeeper";
+    if server_binary(test, "zkServer.sh").is_none() {
+        return;
+    }
+    let port = closed_port();
+    not_ready_until_the_server_is_up("zk", port, || zookeeper(test, port), None);
 }

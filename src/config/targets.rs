@@ -31,6 +31,12 @@ pub enum Target {
     Redis(Endpoint),
     /// The server's greeting (protocol 10).
     Mysql(Endpoint),
+    /// An answer to `version`.
+    Memcached(Endpoint),
+    /// The server's `INFO` line.
+    Nats(Endpoint),
+    /// An answer to `srvr` naming the server's mode.
+    Zookeeper(Endpoint),
     /// The path exists.
     File(PathBuf),
     /// A connection to the socket is accepted.
@@ -44,7 +50,7 @@ pub struct Endpoint(pub Url);
 
 /// Which schemes `--wait-for` accepts, the default port of each (`None`:
 /// the port must be given; paths have none), and what it becomes.
-const SCHEMES: [(&str, Kind); 9] = [
+const SCHEMES: [(&str, Kind); 13] = [
     ("tcp", Kind::Network(None)),
     ("http", Kind::Network(Some(80))),
     ("postgres", Kind::Network(Some(5432))),
@@ -52,6 +58,10 @@ const SCHEMES: [(&str, Kind); 9] = [
     ("redis", Kind::Network(Some(6379))),
     ("mysql", Kind::Network(Some(3306))),
     ("mariadb", Kind::Network(Some(3306))),
+    ("memcached", Kind::Network(Some(11211))),
+    ("nats", Kind::Network(Some(4222))),
+    ("zookeeper", Kind::Network(Some(2181))),
+    ("zk", Kind::Network(Some(2181))),
     ("file", Kind::Path),
     ("unix", Kind::Path),
 ];
@@ -69,6 +79,7 @@ const DEFAULT_PG_USER: &str = "postgres";
 
 const ACCEPTED: &str = "expected tcp://host:port, http://host[:port]/path, \
      postgres://[user@]host[:port][/db], redis://host[:port], mysql://host[:port], \
+     memcached://host[:port], nats://host[:port], zookeeper://host[:port], \
      file:///path or unix:///path";
 
 /// clap's parser for one `--wait-for` value (and each item of
@@ -176,6 +187,9 @@ fn network_target(mut url: Url, default_port: Option<u16>) -> Result<Target, Str
         }
         "redis" => Target::Redis(at),
         "mysql" | "mariadb" => Target::Mysql(at),
+        "memcached" => Target::Memcached(at),
+        "nats" => Target::Nats(at),
+        "zookeeper" | "zk" => Target::Zookeeper(at),
         _ => Target::Tcp(at),
     })
 }
@@ -311,7 +325,10 @@ impl fmt::Display for Target {
             Target::Tcp(at)
             | Target::Postgres { at, .. }
             | Target::Redis(at)
-            | Target::Mysql(at) => Redacted(&at.0).fmt(f),
+            | Target::Mysql(at)
+            | Target::Memcached(at)
+            | Target::Nats(at)
+            | Target::Zookeeper(at) => Redacted(&at.0).fmt(f),
             Target::Http(url) => Redacted(url).fmt(f),
             // Escaped: a path is the user's, but a newline in it must not
             // start a log line of its own.
@@ -345,6 +362,10 @@ mod tests {
             ("redis://:secret@cache", "redis://***@cache:6379"),
             ("mysql://db", "mysql://db:3306"),
             ("mariadb://db:3307", "mariadb://db:3307"),
+            ("memcached://cache", "memcached://cache:11211"),
+            ("nats://bus", "nats://bus:4222"),
+            ("zk://zk-0.zk", "zk://zk-0.zk:2181"),
+            ("zookeeper://zk:2182", "zookeeper://zk:2182"),
             ("file:///run/secrets/token", "file:///run/secrets/token"),
             ("unix:///run/app.sock", "unix:///run/app.sock"),
             (" redis://[::1] ", "redis://[::1]:6379"),

@@ -1,5 +1,6 @@
-//! Real PostgreSQL, Redis and MariaDB servers (Debian packages `postgresql`,
-//! `redis-server`, `mariadb-server`; `.ci/run` installs them) on loopback
+//! Real PostgreSQL, Redis, MariaDB, memcached, NATS and ZooKeeper servers
+//! (Debian packages `postgresql`, `redis-server`, `mariadb-server`,
+//! `memcached`, `nats-server`, `zookeeper`; `.ci/run` installs them) on loopback
 //! ports, with their data in temp dirs, each stopped by its PID when its
 //! guard drops. A missing server binary is a visible skip here, and a
 //! failure under CI (`CI=true`), never a silent pass.
@@ -43,6 +44,21 @@ impl RealServer {
         );
     }
 
+    /// Waits until the server accepts connections on its port (for a
+    /// server that logs nothing when it is ready: ZooKeeper).
+    pub fn until_accepting(&self) {
+        let found = poll(START_LIMIT, || {
+            std::net::TcpStream::connect(("127.0.0.1", self.port))
+                .ok()
+                .map(drop)
+        });
+        assert!(
+            found.is_some(),
+            "not accepting within {START_LIMIT:?}; got:\n{}",
+            self.log()
+        );
+    }
+
     pub fn log(&self) -> String {
         self.log.iter().map(LineReader::text).collect()
     }
@@ -81,7 +97,10 @@ pub fn server_binary(test: &str, name: &str) -> Option<PathBuf> {
     let found = on_path
         .into_iter()
         .chain(pg_dirs)
-        .chain([PathBuf::from("/usr/sbin")])
+        .chain([
+            PathBuf::from("/usr/sbin"),
+            PathBuf::from("/usr/share/zookeeper/bin"),
+        ])
         .map(|dir| dir.join(name))
         .find(|path| path.is_file());
     if found.is_none() {
@@ -90,7 +109,7 @@ pub fn server_binary(test: &str, name: &str) -> Option<PathBuf> {
             "{test}: {name} is not installed, and CI=true (.ci/run installs it)"
         );
         eprintln!(
-            "SKIPPED {test}: {name} is not installed (apt-get install postgresql redis-server mariadb-server)"
+            "SKIPPED {test}: {name} is not installed (apt-get install postgresql redis-server mariadb-server memcached nats-server zookeeper)"
         );
     }
     found
@@ -205,6 +224,58 @@ pub fn mariadb(test: &str, port: u16) -> Option<RealServer> {
 
 /// What MariaDB's log says once it takes connections.
 pub const MARIADB_READY: &str = "ready for connections";
+
+/// memcached on 127.0.0.1:`port` (`-vv`: it logs when it listens).
+pub fn memcached(test: &str, port: u16) -> Option<RealServer> {
+    let server = server_binary(test, "memcached")?;
+    let mut cmd = Command::new(server);
+    cmd.args([
+        "-u",
+        "root",
+        "-l",
+        "127.0.0.1",
+        "-p",
+        &port.to_string(),
+        "-vv",
+    ]);
+    Some(spawn(&mut cmd, port, libc::SIGKILL, temp_dir()))
+}
+
+/// What memcached's log says once it takes connections.
+pub const MEMCACHED_READY: &str = "server listening";
+
+/// nats-server on 127.0.0.1:`port`.
+pub fn nats(test: &str, port: u16) -> Option<RealServer> {
+    let server = server_binary(test, "nats-server")?;
+    let mut cmd = Command::new(server);
+    cmd.args(["-a", "127.0.0.1", "-p", &port.to_string()]);
+    Some(spawn(&mut cmd, port, libc::SIGKILL, temp_dir()))
+}
+
+/// What nats-server's log says once it takes connections.
+pub const NATS_READY: &str = "Server is ready";
+
+/// A standalone ZooKeeper on 127.0.0.1:`port`, its data in a temp dir. It
+/// logs nothing (Debian's build has no logger bound): `until_accepting`.
+pub fn zookeeper(test: &str, port: u16) -> Option<RealServer> {
+    let script = server_binary(test, "zkServer.sh")?;
+    let dir = temp_dir();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).expect("the data dir");
+    let config = dir.path().join("zoo.cfg");
+    std::fs::write(
+        &config,
+        format!(
+            "tickTime=2000\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\n\
+             admin.enableServer=false\n",
+            data.display()
+        ),
+    )
+    .expect("zoo.cfg");
+    let mut cmd = Command::new(script);
+    cmd.arg("start-foreground").arg(&config);
+    Some(spawn(&mut cmd, port, libc::SIGKILL, dir))
+}
 
 /// A system user's uid and gid (`id`), or a visible skip.
 fn user_ids(user: &str) -> Option<(u32, u32)> {

@@ -4,7 +4,7 @@
 //! one [`NotReady`]. The proxy's readiness endpoint is an `http` check;
 //! each `--wait-for` scheme is a [`Dependency`], dispatched from the typed
 //! target (`config::targets`) to its file: `tcp`, `http`, `postgres`,
-//! `redis`, `mysql`, `file`, `unix`. What the network ones share (connect,
+//! `redis`, `mysql`, `memcached`, `nats`, `zookeeper`, `file`, `unix`. What the network ones share (connect,
 //! one bounded exchange): `socket`.
 //!
 //! Invariant: a check never panics and never runs past its own attempt
@@ -12,12 +12,15 @@
 
 mod file;
 pub mod http;
+mod memcached;
 mod mysql;
+mod nats;
 mod postgres;
 mod redis;
 mod socket;
 mod tcp;
 mod unix;
+mod zookeeper;
 
 use std::{fmt, future::Future, path::PathBuf, time::Duration};
 
@@ -64,9 +67,10 @@ pub enum NotReady {
     Closed,
     /// Something that is not an answer of the protocol checked, described.
     Unexpected(String),
-    /// Connected, but a server that speaks first (MySQL) said nothing
-    /// within the attempt timeout.
-    NoGreeting(Duration),
+    /// Connected, but a server that speaks first (MySQL, NATS) said
+    /// nothing within the attempt timeout; `port` says where its port
+    /// stands with Linkerd's protocol detection.
+    NoGreeting { after: Duration, port: &'static str },
     /// A path that does not exist (yet).
     Missing(PathBuf),
 }
@@ -98,13 +102,12 @@ impl fmt::Display for NotReady {
             NotReady::Answer(said) => f.write_str(said),
             NotReady::Closed => f.write_str("connection closed without an answer"),
             NotReady::Unexpected(what) => write!(f, "unexpected answer: {what}"),
-            NotReady::NoGreeting(after) => write!(
+            NotReady::NoGreeting { after, port } => write!(
                 f,
                 "connected, but no greeting within {} (--attempt-timeout): the server may be \
                  slow to accept, or the mesh may not reach it; or, through a Linkerd proxy, \
                  its port may not be opaque, so protocol detection waits for the client \
-                 (Linkerd's default opaque ports include 3306; for another port set \
-                 config.linkerd.io/opaque-ports or config.linkerd.io/skip-outbound-ports)",
+                 ({port})",
                 human(*after)
             ),
             NotReady::Missing(path) => write!(f, "{} does not exist", path.display()),
@@ -157,7 +160,10 @@ impl Check for Dependency {
             Target::Tcp(at)
             | Target::Postgres { at, .. }
             | Target::Redis(at)
-            | Target::Mysql(at) => &at.0,
+            | Target::Mysql(at)
+            | Target::Memcached(at)
+            | Target::Nats(at)
+            | Target::Zookeeper(at) => &at.0,
             Target::File(path) => return file::stuck(path),
             Target::Unix(path) => return unix::stuck(path),
         };
@@ -182,6 +188,9 @@ impl Check for Dependency {
                 }
                 Target::Redis(at) => redis::check(at, bound).await,
                 Target::Mysql(at) => mysql::check(at, bound).await,
+                Target::Memcached(at) => memcached::check(at, bound).await,
+                Target::Nats(at) => nats::check(at, bound).await,
+                Target::Zookeeper(at) => zookeeper::check(at, bound).await,
                 Target::File(path) => file::check(path).await,
                 Target::Unix(path) => unix::check(path).await,
             }
@@ -215,7 +224,11 @@ mod tests {
             let _ = redis::read_answer(&bytes);
             let _ = mysql::packet_complete(&bytes);
             let _ = mysql::read_greeting(&bytes);
+            let _ = memcached::read_answer(&bytes);
+            let _ = nats::read_greeting(&bytes);
+            let _ = zookeeper::read_answer(&bytes);
             let _ = socket::described(&bytes);
+            let _ = socket::words(&bytes);
         }
     }
 }

@@ -15,6 +15,10 @@ use super::{
 use crate::config::targets::Endpoint;
 
 const HANDSHAKE_V10: u8 = 10;
+
+/// What a silent connection's reason adds: where the port stands.
+const PORT_NOTE: &str = "Linkerd's default opaque ports include 3306; for another port set \
+     config.linkerd.io/opaque-ports or config.linkerd.io/skip-outbound-ports";
 const ERR_PACKET: u8 = 0xff;
 
 pub async fn check(at: &Endpoint, attempt: Attempt) -> Result<(), NotReady> {
@@ -24,7 +28,10 @@ pub async fn check(at: &Endpoint, attempt: Attempt) -> Result<(), NotReady> {
         b"",
         packet_complete,
         attempt.deadline,
-        NotReady::NoGreeting(attempt.timeout),
+        NotReady::NoGreeting {
+            after: attempt.timeout,
+            port: PORT_NOTE,
+        },
     )
     .await?;
     read_greeting(&answer)
