@@ -70,6 +70,19 @@ impl SilentDns {
         cmd
     }
 
+    /// [`SilentDns::gate`], with `/etc/hosts` replaced by `hosts` too.
+    fn gate_with_hosts(&self, hosts: &std::path::Path, args: &[&str]) -> Command {
+        let mut cmd = Command::new("unshare");
+        cmd.args(["--mount", "sh", "-c"])
+            .arg(r#"mount --bind "$0" /etc/resolv.conf && mount --bind "$1" /etc/hosts && shift && exec "$@""#)
+            .arg(self.resolv_conf.path().join("resolv.conf"))
+            .arg(hosts)
+            .arg(gate_bin())
+            .args(args);
+        clean_slate(&mut cmd);
+        cmd
+    }
+
     fn wait_for_a_query(&self) {
         poll(LIMIT, || {
             (self.queries.load(Ordering::SeqCst) > 0).then_some(())
@@ -210,4 +223,46 @@ fn wait_for_targets_whose_names_dns_never_answers_are_not_ready_and_the_timeout_
         let wanted = format!("the name {name} could not be resolved in time");
         assert!(err.contains(&wanted), "{wanted:?} not in:\n{err}");
     }
+}
+
+/// `dns://name?min=N` counts the name's addresses as the gate resolves
+/// them: from a private `/etc/hosts` here (the silent server answers
+/// nothing else), which the test edits while the gate waits, as a
+/// headless Service gains its last peer.
+#[test]
+fn a_dns_target_is_ready_once_the_name_has_its_minimum_of_addresses() {
+    if !private_resolver_available("a_dns_target_is_ready_once_the_name_has_its_minimum") {
+        return;
+    }
+    let dns = SilentDns::start(76);
+    let dir = temp_dir();
+    let hosts = dir.path().join("hosts");
+    let peer = |n: u8| format!("127.0.0.{n} peers.linkerd-await.test\n");
+    std::fs::write(&hosts, format!("{}{}", peer(2), peer(3))).expect("write hosts");
+    let args = ["--mesh", "none", "-t", "10s", "--wait-for-backoff", "100ms"];
+    // Two addresses: enough for min=2 ...
+    let mut cmd = dns.gate_with_hosts(&hosts, &args);
+    cmd.args(["--wait-for", "dns://peers.linkerd-await.test?min=2"]);
+    let (code, _, err) = run(&mut cmd);
+    assert_eq!(code, 0, "{err}");
+    // ... not for min=3, until the third peer appears.
+    let mut cmd = dns.gate_with_hosts(&hosts, &args);
+    cmd.args(["--wait-for", "dns://peers.linkerd-await.test?min=3"]);
+    app(&mut cmd, "echo started", &[]);
+    let mut gate = Gate::spawn(&mut cmd);
+    gate.err.wait_for("has 2 addresses, fewer than 3", LIMIT);
+    assert!(gate.out.text().is_empty(), "started with two peers");
+    // Appended in place: the bind mount keeps the same file.
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&hosts)
+        .expect("hosts");
+    file.write_all(peer(4).as_bytes()).expect("append a peer");
+    let (code, out, err) = gate.finish();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "started\n");
+    assert!(
+        err.contains("dns://peers.linkerd-await.test?min=3 ready after"),
+        "{err}"
+    );
 }

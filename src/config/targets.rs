@@ -37,6 +37,9 @@ pub enum Target {
     Nats(Endpoint),
     /// An answer to `srvr` naming the server's mode.
     Zookeeper(Endpoint),
+    /// The name resolves to at least `min` addresses (a headless Service
+    /// with all its peers, a StatefulSet's stable names).
+    Dns { name: String, min: u16 },
     /// The path exists.
     File(PathBuf),
     /// A connection to the socket is accepted.
@@ -50,7 +53,7 @@ pub struct Endpoint(pub Url);
 
 /// Which schemes `--wait-for` accepts, the default port of each (`None`:
 /// the port must be given; paths have none), and what it becomes.
-const SCHEMES: [(&str, Kind); 13] = [
+const SCHEMES: [(&str, Kind); 14] = [
     ("tcp", Kind::Network(None)),
     ("http", Kind::Network(Some(80))),
     ("postgres", Kind::Network(Some(5432))),
@@ -62,6 +65,7 @@ const SCHEMES: [(&str, Kind); 13] = [
     ("nats", Kind::Network(Some(4222))),
     ("zookeeper", Kind::Network(Some(2181))),
     ("zk", Kind::Network(Some(2181))),
+    ("dns", Kind::Name),
     ("file", Kind::Path),
     ("unix", Kind::Path),
 ];
@@ -69,6 +73,8 @@ const SCHEMES: [(&str, Kind); 13] = [
 #[derive(Debug, Clone, Copy)]
 enum Kind {
     Network(Option<u16>),
+    /// A name to resolve, no port.
+    Name,
     Path,
 }
 
@@ -80,7 +86,7 @@ const DEFAULT_PG_USER: &str = "postgres";
 const ACCEPTED: &str = "expected tcp://host:port, http://host[:port]/path, \
      postgres://[user@]host[:port][/db], redis://host[:port], mysql://host[:port], \
      memcached://host[:port], nats://host[:port], zookeeper://host[:port], \
-     file:///path or unix:///path";
+     dns://name[?min=N], file:///path or unix:///path";
 
 /// clap's parser for one `--wait-for` value (and each item of
 /// LINKERD_AWAIT_WAIT_FOR).
@@ -96,6 +102,7 @@ pub fn parse_target(text: &str) -> Result<Target, String> {
     };
     match *kind {
         Kind::Path => path_target(&url),
+        Kind::Name => name_target(&url),
         Kind::Network(default_port) => network_target(url.clone(), default_port),
     }
 }
@@ -263,6 +270,36 @@ fn socket_directory(dir: &str) -> String {
     )
 }
 
+/// `dns://name[?min=N]`: a host name and how many addresses it must have
+/// (at least 1); nothing else.
+fn name_target(url: &Url) -> Result<Target, String> {
+    let name = url.host_str().unwrap_or_default();
+    if name.is_empty() || url.port().is_some() || !matches!(url.path(), "" | "/") {
+        return Err(
+            "dns:// takes a name and nothing else, e.g. dns://db-headless?min=3".to_string(),
+        );
+    }
+    let mut min = 1;
+    for (key, value) in url.query_pairs() {
+        match key.as_ref() {
+            "min" => {
+                min = value
+                    .parse::<u16>()
+                    .ok()
+                    .filter(|n| *n >= 1)
+                    .ok_or_else(|| {
+                        "dns:// min= holds no count of addresses (1 to 65535)".to_string()
+                    })?;
+            }
+            _ => return Err("dns:// takes only min=N after the '?'".to_string()),
+        }
+    }
+    Ok(Target::Dns {
+        name: name.trim_end_matches('.').to_ascii_lowercase(),
+        min,
+    })
+}
+
 /// `unix://` paths end up in `sockaddr_un.sun_path`: 108 bytes with the NUL.
 const MAX_SOCKET_PATH: usize = 107;
 
@@ -330,6 +367,8 @@ impl fmt::Display for Target {
             | Target::Nats(at)
             | Target::Zookeeper(at) => Redacted(&at.0).fmt(f),
             Target::Http(url) => Redacted(url).fmt(f),
+            Target::Dns { name, min: 1 } => write!(f, "dns://{name}"),
+            Target::Dns { name, min } => write!(f, "dns://{name}?min={min}"),
             // Escaped: a path is the user's, but a newline in it must not
             // start a log line of its own.
             Target::File(path) => write!(f, "file://{}", path.display().to_string().escape_debug()),
@@ -366,6 +405,11 @@ mod tests {
             ("nats://bus", "nats://bus:4222"),
             ("zk://zk-0.zk", "zk://zk-0.zk:2181"),
             ("zookeeper://zk:2182", "zookeeper://zk:2182"),
+            ("dns://db-headless", "dns://db-headless"),
+            (
+                "dns://Peers.NS.svc.cluster.local.?min=3",
+                "dns://peers.ns.svc.cluster.local?min=3",
+            ),
             ("file:///run/secrets/token", "file:///run/secrets/token"),
             ("unix:///run/app.sock", "unix:///run/app.sock"),
             (" redis://[::1] ", "redis://[::1]:6379"),
@@ -412,6 +456,9 @@ mod tests {
             ("file://relative/path", "file:// takes an absolute path"),
             ("unix://", "unix:// takes an absolute path"),
             ("postgres://db:99999", "invalid port number"),
+            ("dns://db:53", "dns:// takes a name and nothing else"),
+            ("dns://db?min=0", "min= holds no count"),
+            ("dns://db?max=2", "only min=N"),
         ];
         for (given, expected) in cases {
             let shown = shown(given);

@@ -4,12 +4,13 @@
 //! one [`NotReady`]. The proxy's readiness endpoint is an `http` check;
 //! each `--wait-for` scheme is a [`Dependency`], dispatched from the typed
 //! target (`config::targets`) to its file: `tcp`, `http`, `postgres`,
-//! `redis`, `mysql`, `memcached`, `nats`, `zookeeper`, `file`, `unix`. What the network ones share (connect,
+//! `redis`, `mysql`, `memcached`, `nats`, `zookeeper`, `dns`, `file`, `unix`. What the network ones share (connect,
 //! one bounded exchange): `socket`.
 //!
 //! Invariant: a check never panics and never runs past its own attempt
 //! timeout; whatever its peer sends is a reason, not an error of the gate.
 
+mod dns;
 mod file;
 pub mod http;
 mod memcached;
@@ -164,6 +165,7 @@ impl Check for Dependency {
             | Target::Memcached(at)
             | Target::Nats(at)
             | Target::Zookeeper(at) => &at.0,
+            Target::Dns { name, .. } => return dns::stuck(name),
             Target::File(path) => return file::stuck(path),
             Target::Unix(path) => return unix::stuck(path),
         };
@@ -191,6 +193,7 @@ impl Check for Dependency {
                 Target::Memcached(at) => memcached::check(at, bound).await,
                 Target::Nats(at) => nats::check(at, bound).await,
                 Target::Zookeeper(at) => zookeeper::check(at, bound).await,
+                Target::Dns { name, min } => dns::check(name, *min).await,
                 Target::File(path) => file::check(path).await,
                 Target::Unix(path) => unix::check(path).await,
             }
