@@ -65,6 +65,7 @@ fn through_the_outbound_proxy_a_tcp_check_is_fooled_by_a_target_that_is_down_and
         "memcached",
         "nats",
         "zookeeper",
+        "amqp",
     ] {
         let down = RefusedPort::new();
         let outbound = Outbound::start(local(down.port)).expect("outbound");
@@ -374,9 +375,10 @@ fn bad_targets_and_combinations_are_usage_errors_that_say_what_is_accepted() {
             &["rediss://cache", "use redis://"],
         ),
         (
-            &["--wait-for", "amqp://mq"],
+            // (amqp:// was the example until issue 24 made it a scheme.)
+            &["--wait-for", "gopher://mq"],
             &[
-                "unknown scheme 'amqp'",
+                "unknown scheme 'gopher'",
                 "postgres://[user@]host[:port][/db]",
             ],
         ),
@@ -677,8 +679,13 @@ fn parse_shown(text: &str) -> Duration {
 }
 
 #[test]
-fn memcached_nats_and_zookeeper_answers_that_mean_not_yet_are_named() {
-    let cases: [(&str, Says, &str); 4] = [
+fn memcached_nats_zookeeper_and_amqp_answers_that_mean_not_yet_are_named() {
+    let cases: [(&str, Says, &str); 5] = [
+        (
+            "amqp",
+            Says::Answer(b"AMQP\x00\x00\x09\x00".to_vec()),
+            "the broker speaks AMQP 0-9-0 only, not 0-9-1",
+        ),
         (
             "memcached",
             Says::Answer(b"SERVER_ERROR out of memory\r\n".to_vec()),

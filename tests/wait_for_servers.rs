@@ -1,5 +1,6 @@
 //! `--wait-for` against real servers (Debian's `postgresql`, `redis-server`,
-//! `mariadb-server`, `memcached`, `nats-server`, `zookeeper`, installed by
+//! `mariadb-server`, `memcached`, `nats-server`, `zookeeper`,
+//! `rabbitmq-server`, installed by
 //! `.ci/run`), each reached through the
 //! simulated outbound proxy as in a meshed pod: not ready while the server
 //! is down (the proxy accepts, then closes), ready once it answers, and the
@@ -148,4 +149,14 @@ fn zookeeper_is_not_ready_until_the_real_server_names_its_mode() {
     }
     let port = closed_port();
     not_ready_until_the_server_is_up("zk", port, || zookeeper(test, port), None);
+}
+
+#[test]
+fn rabbitmq_is_not_ready_until_the_real_broker_starts_a_connection() {
+    let test = "rabbitmq";
+    if server_binary(test, "rabbitmq-server").is_none() {
+        return;
+    }
+    let port = closed_port();
+    not_ready_until_the_server_is_up("amqp", port, || rabbitmq(test, port), Some(RABBITMQ_READY));
 }

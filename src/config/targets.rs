@@ -37,6 +37,8 @@ pub enum Target {
     Nats(Endpoint),
     /// An answer to `srvr` naming the server's mode.
     Zookeeper(Endpoint),
+    /// `Connection.Start` in answer to the AMQP 0-9-1 protocol header.
+    Amqp(Endpoint),
     /// The name resolves to at least `min` addresses (a headless Service
     /// with all its peers, a StatefulSet's stable names).
     Dns { name: String, min: u16 },
@@ -53,7 +55,7 @@ pub struct Endpoint(pub Url);
 
 /// Which schemes `--wait-for` accepts, the default port of each (`None`:
 /// the port must be given; paths have none), and what it becomes.
-const SCHEMES: [(&str, Kind); 14] = [
+const SCHEMES: [(&str, Kind); 15] = [
     ("tcp", Kind::Network(None)),
     ("http", Kind::Network(Some(80))),
     ("postgres", Kind::Network(Some(5432))),
@@ -65,6 +67,7 @@ const SCHEMES: [(&str, Kind); 14] = [
     ("nats", Kind::Network(Some(4222))),
     ("zookeeper", Kind::Network(Some(2181))),
     ("zk", Kind::Network(Some(2181))),
+    ("amqp", Kind::Network(Some(5672))),
     ("dns", Kind::Name),
     ("file", Kind::Path),
     ("unix", Kind::Path),
@@ -85,7 +88,7 @@ const DEFAULT_PG_USER: &str = "postgres";
 
 const ACCEPTED: &str = "expected tcp://host:port, http://host[:port]/path, \
      postgres://[user@]host[:port][/db], redis://host[:port], mysql://host[:port], \
-     memcached://host[:port], nats://host[:port], zookeeper://host[:port], \
+     memcached://host[:port], nats://host[:port], zookeeper://host[:port], amqp://host[:port], \
      dns://name[?min=N], file:///path or unix:///path";
 
 /// clap's parser for one `--wait-for` value (and each item of
@@ -110,7 +113,7 @@ pub fn parse_target(text: &str) -> Result<Target, String> {
 /// Why a scheme is not accepted: TLS ones get their own reason.
 fn refused_scheme(scheme: &str) -> String {
     match scheme {
-        "https" | "rediss" => format!(
+        "https" | "rediss" | "amqps" => format!(
             "{scheme}:// is not supported: checks do not speak TLS, which in a meshed pod \
              the mesh adds between proxies (use {}:// through the proxy)",
             scheme.strip_suffix('s').unwrap_or(scheme)
@@ -197,6 +200,7 @@ fn network_target(mut url: Url, default_port: Option<u16>) -> Result<Target, Str
         "memcached" => Target::Memcached(at),
         "nats" => Target::Nats(at),
         "zookeeper" | "zk" => Target::Zookeeper(at),
+        "amqp" => Target::Amqp(at),
         _ => Target::Tcp(at),
     })
 }
@@ -365,7 +369,8 @@ impl fmt::Display for Target {
             | Target::Mysql(at)
             | Target::Memcached(at)
             | Target::Nats(at)
-            | Target::Zookeeper(at) => Redacted(&at.0).fmt(f),
+            | Target::Zookeeper(at)
+            | Target::Amqp(at) => Redacted(&at.0).fmt(f),
             Target::Http(url) => Redacted(url).fmt(f),
             Target::Dns { name, min: 1 } => write!(f, "dns://{name}"),
             Target::Dns { name, min } => write!(f, "dns://{name}?min={min}"),
@@ -405,6 +410,7 @@ mod tests {
             ("nats://bus", "nats://bus:4222"),
             ("zk://zk-0.zk", "zk://zk-0.zk:2181"),
             ("zookeeper://zk:2182", "zookeeper://zk:2182"),
+            ("amqp://guest:guest@mq/vhost", "amqp://***@mq:5672/vhost"),
             ("dns://db-headless", "dns://db-headless"),
             (
                 "dns://Peers.NS.svc.cluster.local.?min=3",

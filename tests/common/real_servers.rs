@@ -1,6 +1,7 @@
-//! Real PostgreSQL, Redis, MariaDB, memcached, NATS and ZooKeeper servers
-//! (Debian packages `postgresql`, `redis-server`, `mariadb-server`,
-//! `memcached`, `nats-server`, `zookeeper`; `.ci/run` installs them) on loopback
+//! Real PostgreSQL, Redis, MariaDB, memcached, NATS, ZooKeeper and
+//! RabbitMQ servers (Debian packages `postgresql`, `redis-server`,
+//! `mariadb-server`, `memcached`, `nats-server`, `zookeeper`,
+//! `rabbitmq-server`; `.ci/run` installs them) on loopback
 //! ports, with their data in temp dirs, each stopped by its PID when its
 //! guard drops. A missing server binary is a visible skip here, and a
 //! failure under CI (`CI=true`), never a silent pass.
@@ -25,6 +26,9 @@ pub struct RealServer {
     log: [LineReader; 2],
     /// How to ask it to stop quickly (PostgreSQL: SIGINT, fast shutdown).
     stop_signal: i32,
+    /// What else to stop: processes the server left outside its own
+    /// (RabbitMQ's Erlang VM, under `su`, and its epmd).
+    also: Option<Box<dyn FnOnce() + Send>>,
     _dir: tempfile::TempDir,
 }
 
@@ -69,14 +73,22 @@ impl Drop for RealServer {
         // SAFETY: signals our own child, which is not reaped yet.
         unsafe { libc::kill(self.child.id() as i32, self.stop_signal) };
         let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(10) {
+        let ended = loop {
             if let Ok(Some(_)) = self.child.try_wait() {
-                return;
+                break true;
+            }
+            if start.elapsed() >= Duration::from_secs(10) {
+                break false;
             }
             std::thread::sleep(Duration::from_millis(10));
+        };
+        if !ended {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(also) = self.also.take() {
+            also();
+        }
     }
 }
 
@@ -109,7 +121,7 @@ pub fn server_binary(test: &str, name: &str) -> Option<PathBuf> {
             "{test}: {name} is not installed, and CI=true (.ci/run installs it)"
         );
         eprintln!(
-            "SKIPPED {test}: {name} is not installed (apt-get install postgresql redis-server mariadb-server memcached nats-server zookeeper)"
+            "SKIPPED {test}: {name} is not installed (apt-get install postgresql redis-server mariadb-server memcached nats-server zookeeper rabbitmq-server)"
         );
     }
     found
@@ -129,6 +141,7 @@ fn spawn(cmd: &mut Command, port: u16, stop_signal: i32, dir: tempfile::TempDir)
         port,
         log,
         stop_signal,
+        also: None,
         _dir: dir,
     }
 }
@@ -276,6 +289,64 @@ pub fn zookeeper(test: &str, port: u16) -> Option<RealServer> {
     cmd.arg("start-foreground").arg(&config);
     Some(spawn(&mut cmd, port, libc::SIGKILL, dir))
 }
+
+/// RabbitMQ on 127.0.0.1:`port`, its node, data and logs in a temp dir
+/// owned by the `rabbitmq` user (Debian's wrapper runs the broker as that
+/// user, under `su`, in a session of its own), with an epmd of its own on
+/// a free port. Both are stopped when the guard drops: the broker by the
+/// PID it writes, epmd by its `-kill`.
+pub fn rabbitmq(test: &str, port: u16) -> Option<RealServer> {
+    let server = server_binary(test, "rabbitmq-server")?;
+    let (uid, gid) = user_ids("rabbitmq")?;
+    let dir = temp_dir();
+    chown(dir.path(), Some(uid), Some(gid)).expect("chown the temp dir to rabbitmq");
+    let at = |name: &str| dir.path().join(name).display().to_string();
+    let epmd_port = super::closed_port();
+    let pid_file = dir.path().join("rabbit.pid");
+    let mut cmd = Command::new(server);
+    cmd.env("HOME", dir.path())
+        .env("RABBITMQ_NODE_IP_ADDRESS", "127.0.0.1")
+        .env("RABBITMQ_NODE_PORT", port.to_string())
+        .env("RABBITMQ_DIST_PORT", super::closed_port().to_string())
+        .env(
+            "RABBITMQ_NODENAME",
+            format!("linkerd-await-test-{port}@localhost"),
+        )
+        .env("RABBITMQ_MNESIA_BASE", at("mnesia"))
+        .env("RABBITMQ_LOG_BASE", at("log"))
+        .env("RABBITMQ_PID_FILE", &pid_file)
+        .env("ERL_EPMD_PORT", epmd_port.to_string())
+        // Loopback only, as every server of the tests.
+        .env("ERL_EPMD_ADDRESS", "127.0.0.1")
+        .env(
+            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS",
+            "-kernel inet_dist_use_interface {127,0,0,1}",
+        );
+    let mut server = spawn(&mut cmd, port, libc::SIGKILL, dir);
+    server.also = Some(Box::new(move || {
+        if let Some(pid) = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|text| text.trim().parse::<i32>().ok())
+        {
+            // SAFETY: kill(2) of the broker's own PID, from its PID file.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        // epmd refuses to stop while it still counts the broker's node as
+        // alive, which it does for a moment after the broker is gone.
+        let _ = poll(Duration::from_secs(5), || {
+            Command::new("epmd")
+                .args(["-port", &epmd_port.to_string(), "-kill"])
+                .output()
+                .ok()
+                .filter(|out| String::from_utf8_lossy(&out.stdout).contains("Killed"))
+                .map(drop)
+        });
+    }));
+    Some(server)
+}
+
+/// What RabbitMQ's log says once it takes connections.
+pub const RABBITMQ_READY: &str = "Starting broker... completed";
 
 /// A system user's uid and gid (`id`), or a visible skip.
 fn user_ids(user: &str) -> Option<(u32, u32)> {

@@ -4,12 +4,14 @@
 //! one [`NotReady`]. The proxy's readiness endpoint is an `http` check;
 //! each `--wait-for` scheme is a [`Dependency`], dispatched from the typed
 //! target (`config::targets`) to its file: `tcp`, `http`, `postgres`,
-//! `redis`, `mysql`, `memcached`, `nats`, `zookeeper`, `dns`, `file`, `unix`. What the network ones share (connect,
+//! `redis`, `mysql`, `memcached`, `nats`, `zookeeper`, `amqp`, `dns`, `file`,
+//! `unix`. What the network ones share (connect,
 //! one bounded exchange): `socket`.
 //!
 //! Invariant: a check never panics and never runs past its own attempt
 //! timeout; whatever its peer sends is a reason, not an error of the gate.
 
+mod amqp;
 mod dns;
 mod file;
 pub mod http;
@@ -164,7 +166,8 @@ impl Check for Dependency {
             | Target::Mysql(at)
             | Target::Memcached(at)
             | Target::Nats(at)
-            | Target::Zookeeper(at) => &at.0,
+            | Target::Zookeeper(at)
+            | Target::Amqp(at) => &at.0,
             Target::Dns { name, .. } => return dns::stuck(name),
             Target::File(path) => return file::stuck(path),
             Target::Unix(path) => return unix::stuck(path),
@@ -193,6 +196,7 @@ impl Check for Dependency {
                 Target::Memcached(at) => memcached::check(at, bound).await,
                 Target::Nats(at) => nats::check(at, bound).await,
                 Target::Zookeeper(at) => zookeeper::check(at, bound).await,
+                Target::Amqp(at) => amqp::check(at, bound).await,
                 Target::Dns { name, min } => dns::check(name, *min).await,
                 Target::File(path) => file::check(path).await,
                 Target::Unix(path) => unix::check(path).await,
@@ -230,6 +234,8 @@ mod tests {
             let _ = memcached::read_answer(&bytes);
             let _ = nats::read_greeting(&bytes);
             let _ = zookeeper::read_answer(&bytes);
+            let _ = amqp::frame_complete(&bytes);
+            let _ = amqp::read_answer(&bytes);
             let _ = socket::described(&bytes);
             let _ = socket::words(&bytes);
         }
