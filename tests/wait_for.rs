@@ -66,6 +66,7 @@ fn through_the_outbound_proxy_a_tcp_check_is_fooled_by_a_target_that_is_down_and
         "nats",
         "zookeeper",
         "amqp",
+        "kafka",
     ] {
         let down = RefusedPort::new();
         let outbound = Outbound::start(local(down.port)).expect("outbound");

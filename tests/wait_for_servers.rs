@@ -160,3 +160,31 @@ fn rabbitmq_is_not_ready_until_the_real_broker_starts_a_connection() {
     let port = closed_port();
     not_ready_until_the_server_is_up("amqp", port, || rabbitmq(test, port), Some(RABBITMQ_READY));
 }
+
+#[test]
+fn kafka_is_not_ready_until_the_broker_answers_api_versions_without_an_error() {
+    let test = "kafka";
+    let port = closed_port();
+    not_ready_until_the_server_is_up(
+        "kafka",
+        port,
+        || kafka_broker(test, port, 0),
+        Some(KAFKA_READY),
+    );
+    // A broker that answers with an error code is not ready, and says which.
+    let Some(refusing) = kafka_broker(test, closed_port(), 35) else {
+        return;
+    };
+    refusing.until_ready(KAFKA_READY);
+    let out = output(gate().args([
+        "--mesh",
+        "none",
+        "-t",
+        "1s",
+        "--wait-for",
+        &format!("kafka://127.0.0.1:{}", refusing.port),
+    ]));
+    let err = stderr_text(&out);
+    assert_eq!(out.status.code(), Some(69), "{err}");
+    assert!(err.contains("UNSUPPORTED_VERSION (error 35)"), "{err}");
+}

@@ -39,6 +39,8 @@ pub enum Target {
     Zookeeper(Endpoint),
     /// `Connection.Start` in answer to the AMQP 0-9-1 protocol header.
     Amqp(Endpoint),
+    /// An `ApiVersions` response without an error.
+    Kafka(Endpoint),
     /// The name resolves to at least `min` addresses (a headless Service
     /// with all its peers, a StatefulSet's stable names).
     Dns { name: String, min: u16 },
@@ -55,7 +57,7 @@ pub struct Endpoint(pub Url);
 
 /// Which schemes `--wait-for` accepts, the default port of each (`None`:
 /// the port must be given; paths have none), and what it becomes.
-const SCHEMES: [(&str, Kind); 15] = [
+const SCHEMES: [(&str, Kind); 16] = [
     ("tcp", Kind::Network(None)),
     ("http", Kind::Network(Some(80))),
     ("postgres", Kind::Network(Some(5432))),
@@ -68,6 +70,7 @@ const SCHEMES: [(&str, Kind); 15] = [
     ("zookeeper", Kind::Network(Some(2181))),
     ("zk", Kind::Network(Some(2181))),
     ("amqp", Kind::Network(Some(5672))),
+    ("kafka", Kind::Network(Some(9092))),
     ("dns", Kind::Name),
     ("file", Kind::Path),
     ("unix", Kind::Path),
@@ -89,6 +92,7 @@ const DEFAULT_PG_USER: &str = "postgres";
 const ACCEPTED: &str = "expected tcp://host:port, http://host[:port]/path, \
      postgres://[user@]host[:port][/db], redis://host[:port], mysql://host[:port], \
      memcached://host[:port], nats://host[:port], zookeeper://host[:port], amqp://host[:port], \
+     kafka://host[:port], \
      dns://name[?min=N], file:///path or unix:///path";
 
 /// clap's parser for one `--wait-for` value (and each item of
@@ -201,6 +205,7 @@ fn network_target(mut url: Url, default_port: Option<u16>) -> Result<Target, Str
         "nats" => Target::Nats(at),
         "zookeeper" | "zk" => Target::Zookeeper(at),
         "amqp" => Target::Amqp(at),
+        "kafka" => Target::Kafka(at),
         _ => Target::Tcp(at),
     })
 }
@@ -370,7 +375,8 @@ impl fmt::Display for Target {
             | Target::Memcached(at)
             | Target::Nats(at)
             | Target::Zookeeper(at)
-            | Target::Amqp(at) => Redacted(&at.0).fmt(f),
+            | Target::Amqp(at)
+            | Target::Kafka(at) => Redacted(&at.0).fmt(f),
             Target::Http(url) => Redacted(url).fmt(f),
             Target::Dns { name, min: 1 } => write!(f, "dns://{name}"),
             Target::Dns { name, min } => write!(f, "dns://{name}?min={min}"),
@@ -411,6 +417,7 @@ mod tests {
             ("zk://zk-0.zk", "zk://zk-0.zk:2181"),
             ("zookeeper://zk:2182", "zookeeper://zk:2182"),
             ("amqp://guest:guest@mq/vhost", "amqp://***@mq:5672/vhost"),
+            ("kafka://broker-0.kafka", "kafka://broker-0.kafka:9092"),
             ("dns://db-headless", "dns://db-headless"),
             (
                 "dns://Peers.NS.svc.cluster.local.?min=3",

@@ -348,6 +348,35 @@ pub fn rabbitmq(test: &str, port: u16) -> Option<RealServer> {
 /// What RabbitMQ's log says once it takes connections.
 pub const RABBITMQ_READY: &str = "Starting broker... completed";
 
+/// A scripted Kafka broker (`tests/servers/kafka_broker.py`, on
+/// kafka-python's own codecs: Kafka has no Debian package) on
+/// 127.0.0.1:`port`, answering ApiVersions with `error_code`. A missing
+/// kafka-python is a visible skip, and a failure under CI.
+pub fn kafka_broker(test: &str, port: u16, error_code: i16) -> Option<RealServer> {
+    let has_codecs = Command::new("python3")
+        .args(["-c", "import kafka.protocol.old.api_versions"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_codecs {
+        assert!(
+            std::env::var_os("CI").is_none_or(|v| v != "true"),
+            "{test}: kafka-python is not installed, and CI=true (.ci/run installs it)"
+        );
+        eprintln!("SKIPPED {test}: kafka-python is not installed (pip install kafka-python)");
+        return None;
+    }
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/servers/kafka_broker.py");
+    let mut cmd = Command::new("python3");
+    cmd.arg(script)
+        .args([port.to_string(), error_code.to_string()]);
+    Some(spawn(&mut cmd, port, libc::SIGKILL, temp_dir()))
+}
+
+/// What the scripted broker prints once it listens.
+pub const KAFKA_READY: &str = "listening";
+
 /// A system user's uid and gid (`id`), or a visible skip.
 fn user_ids(user: &str) -> Option<(u32, u32)> {
     let id = |flag: &str| {

@@ -4,8 +4,8 @@
 //! one [`NotReady`]. The proxy's readiness endpoint is an `http` check;
 //! each `--wait-for` scheme is a [`Dependency`], dispatched from the typed
 //! target (`config::targets`) to its file: `tcp`, `http`, `postgres`,
-//! `redis`, `mysql`, `memcached`, `nats`, `zookeeper`, `amqp`, `dns`, `file`,
-//! `unix`. What the network ones share (connect,
+//! `redis`, `mysql`, `memcached`, `nats`, `zookeeper`, `amqp`, `kafka`,
+//! `dns`, `file`, `unix`. What the network ones share (connect,
 //! one bounded exchange): `socket`.
 //!
 //! Invariant: a check never panics and never runs past its own attempt
@@ -15,6 +15,7 @@ mod amqp;
 mod dns;
 mod file;
 pub mod http;
+mod kafka;
 mod memcached;
 mod mysql;
 mod nats;
@@ -167,7 +168,8 @@ impl Check for Dependency {
             | Target::Memcached(at)
             | Target::Nats(at)
             | Target::Zookeeper(at)
-            | Target::Amqp(at) => &at.0,
+            | Target::Amqp(at)
+            | Target::Kafka(at) => &at.0,
             Target::Dns { name, .. } => return dns::stuck(name),
             Target::File(path) => return file::stuck(path),
             Target::Unix(path) => return unix::stuck(path),
@@ -197,6 +199,7 @@ impl Check for Dependency {
                 Target::Nats(at) => nats::check(at, bound).await,
                 Target::Zookeeper(at) => zookeeper::check(at, bound).await,
                 Target::Amqp(at) => amqp::check(at, bound).await,
+                Target::Kafka(at) => kafka::check(at, bound).await,
                 Target::Dns { name, min } => dns::check(name, *min).await,
                 Target::File(path) => file::check(path).await,
                 Target::Unix(path) => unix::check(path).await,
@@ -236,6 +239,8 @@ mod tests {
             let _ = zookeeper::read_answer(&bytes);
             let _ = amqp::frame_complete(&bytes);
             let _ = amqp::read_answer(&bytes);
+            let _ = kafka::response_complete(&bytes);
+            let _ = kafka::read_answer(&bytes);
             let _ = socket::described(&bytes);
             let _ = socket::words(&bytes);
         }
