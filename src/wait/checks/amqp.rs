@@ -20,12 +20,11 @@ const FRAME_END: u8 = 0xce;
 const CONNECTION_START: [u8; 4] = [0, 10, 0, 10];
 
 pub async fn check(at: &Endpoint, attempt: Attempt) -> Result<(), NotReady> {
-    let mut stream = socket::connect(at, attempt.deadline).await?;
-    let answer = socket::exchange(
-        &mut stream,
+    let answer = socket::ask(
+        at,
+        attempt,
         PROTOCOL_HEADER,
         frame_complete,
-        attempt.deadline,
         NotReady::TimedOut(attempt.timeout),
     )
     .await?;
@@ -47,12 +46,7 @@ fn frame_size(bytes: &[u8]) -> Option<usize> {
 }
 
 pub(super) fn read_answer(answer: &[u8]) -> Result<(), NotReady> {
-    let unexpected = || {
-        NotReady::Unexpected(format!(
-            "{} (is this an AMQP 0-9-1 broker?)",
-            socket::described(answer)
-        ))
-    };
+    let unexpected = || socket::not_a(answer, "an AMQP 0-9-1 broker");
     if let Some(version) = answer.strip_prefix(b"AMQP").and_then(|v| v.get(..4)) {
         return Err(NotReady::Answer(format!(
             "the broker speaks AMQP {}-{}-{} only, not 0-9-1",

@@ -18,12 +18,11 @@ const CORRELATION_ID: i32 = 0x6c6b_6177;
 const CLIENT_ID: &[u8] = b"linkerd-await";
 
 pub async fn check(at: &Endpoint, attempt: Attempt) -> Result<(), NotReady> {
-    let mut stream = socket::connect(at, attempt.deadline).await?;
-    let answer = socket::exchange(
-        &mut stream,
+    let answer = socket::ask(
+        at,
+        attempt,
         &request(),
         response_complete,
-        attempt.deadline,
         NotReady::TimedOut(attempt.timeout),
     )
     .await?;
@@ -55,12 +54,7 @@ pub(super) fn response_complete(bytes: &[u8]) -> bool {
 
 /// The response: size, correlation id, then the error code.
 pub(super) fn read_answer(answer: &[u8]) -> Result<(), NotReady> {
-    let unexpected = || {
-        NotReady::Unexpected(format!(
-            "{} (is this a Kafka broker?)",
-            socket::described(answer)
-        ))
-    };
+    let unexpected = || socket::not_a(answer, "a Kafka broker");
     let Some(size) = response_size(answer).filter(|size| (6..socket::MAX_ANSWER).contains(size))
     else {
         return Err(unexpected());

@@ -11,12 +11,11 @@ use super::{
 use crate::config::targets::Endpoint;
 
 pub async fn check(at: &Endpoint, attempt: Attempt) -> Result<(), NotReady> {
-    let mut stream = socket::connect(at, attempt.deadline).await?;
-    let answer = socket::exchange(
-        &mut stream,
+    let answer = socket::ask(
+        at,
+        attempt,
         b"version\r\n",
-        |bytes| bytes.contains(&b'\n'),
-        attempt.deadline,
+        socket::has_line,
         NotReady::TimedOut(attempt.timeout),
     )
     .await?;
@@ -25,16 +24,10 @@ pub async fn check(at: &Endpoint, attempt: Attempt) -> Result<(), NotReady> {
 
 /// The first line of the answer to `version`.
 pub(super) fn read_answer(answer: &[u8]) -> Result<(), NotReady> {
-    let unexpected = || {
-        NotReady::Unexpected(format!(
-            "{} (is this a memcached server?)",
-            socket::described(answer)
-        ))
-    };
-    let Some(end) = answer.windows(2).position(|w| w == b"\r\n") else {
+    let unexpected = || socket::not_a(answer, "a memcached server");
+    let Some(line) = socket::first_line(answer) else {
         return Err(unexpected());
     };
-    let line = &answer[..end];
     if line.starts_with(b"VERSION ") && line.len() > b"VERSION ".len() {
         return Ok(());
     }

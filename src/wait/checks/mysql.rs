@@ -22,12 +22,11 @@ const PORT_NOTE: &str = "Linkerd's default opaque ports include 3306; for anothe
 const ERR_PACKET: u8 = 0xff;
 
 pub async fn check(at: &Endpoint, attempt: Attempt) -> Result<(), NotReady> {
-    let mut stream = socket::connect(at, attempt.deadline).await?;
-    let answer = socket::exchange(
-        &mut stream,
+    let answer = socket::ask(
+        at,
+        attempt,
         b"",
         packet_complete,
-        attempt.deadline,
         NotReady::NoGreeting {
             after: attempt.timeout,
             port: PORT_NOTE,
@@ -58,12 +57,7 @@ const HOST_NOT_ALLOWED: u16 = 1130;
 /// version and what must follow it (connection id, the first 8 bytes of
 /// the scramble, a filler): a protocol byte alone is no greeting.
 pub(super) fn read_greeting(answer: &[u8]) -> Result<(), NotReady> {
-    let unexpected = || {
-        NotReady::Unexpected(format!(
-            "{} (is this a MySQL or MariaDB server?)",
-            socket::described(answer)
-        ))
-    };
+    let unexpected = || socket::not_a(answer, "a MySQL or MariaDB server");
     let Some(len) = payload_len(answer).filter(|len| *len > 0) else {
         return Err(unexpected());
     };

@@ -17,12 +17,11 @@ const PORT_NOTE: &str = "4222 is not among Linkerd's default opaque ports: set \
      config.linkerd.io/opaque-ports (or config.linkerd.io/skip-outbound-ports) for it";
 
 pub async fn check(at: &Endpoint, attempt: Attempt) -> Result<(), NotReady> {
-    let mut stream = socket::connect(at, attempt.deadline).await?;
-    let answer = socket::exchange(
-        &mut stream,
+    let answer = socket::ask(
+        at,
+        attempt,
         b"",
-        |bytes| bytes.contains(&b'\n'),
-        attempt.deadline,
+        socket::has_line,
         NotReady::NoGreeting {
             after: attempt.timeout,
             port: PORT_NOTE,
@@ -34,16 +33,10 @@ pub async fn check(at: &Endpoint, attempt: Attempt) -> Result<(), NotReady> {
 
 /// The server's first line.
 pub(super) fn read_greeting(answer: &[u8]) -> Result<(), NotReady> {
-    let unexpected = || {
-        NotReady::Unexpected(format!(
-            "{} (is this a NATS server?)",
-            socket::described(answer)
-        ))
-    };
-    let Some(end) = answer.windows(2).position(|w| w == b"\r\n") else {
+    let unexpected = || socket::not_a(answer, "a NATS server");
+    let Some(line) = socket::first_line(answer) else {
         return Err(unexpected());
     };
-    let line = &answer[..end];
     if let Some(info) = line.strip_prefix(b"INFO ") {
         let info = info.trim_ascii();
         return if info.starts_with(b"{") && info.ends_with(b"}") {

@@ -27,17 +27,9 @@ pub async fn check(
     database: &str,
     attempt: Attempt,
 ) -> Result<(), NotReady> {
-    let mut stream = socket::connect(at, attempt.deadline).await?;
     let request = startup_message(user, database);
     let silent = NotReady::TimedOut(attempt.timeout);
-    let answer = socket::exchange(
-        &mut stream,
-        &request,
-        first_message_complete,
-        attempt.deadline,
-        silent,
-    )
-    .await?;
+    let answer = socket::ask(at, attempt, &request, first_message_complete, silent).await?;
     read_answer(&answer)
 }
 
@@ -81,12 +73,7 @@ fn message_len(bytes: &[u8]) -> Option<usize> {
 /// message of a plausible length counts: a first byte `R` alone is no
 /// authentication request (a VNC server's `RFB 003.008` starts so too).
 pub(super) fn read_answer(answer: &[u8]) -> Result<(), NotReady> {
-    let not_postgres = || {
-        NotReady::Unexpected(format!(
-            "{} (is this a PostgreSQL server?)",
-            socket::described(answer)
-        ))
-    };
+    let not_postgres = || socket::not_a(answer, "a PostgreSQL server");
     let Some(len) = message_len(answer).filter(|len| (4..socket::MAX_ANSWER).contains(len)) else {
         return Err(not_postgres());
     };

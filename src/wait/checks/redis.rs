@@ -18,12 +18,11 @@ use crate::config::targets::Endpoint;
 const NOT_YET: [&str; 4] = ["LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN"];
 
 pub async fn check(at: &Endpoint, attempt: Attempt) -> Result<(), NotReady> {
-    let mut stream = socket::connect(at, attempt.deadline).await?;
-    let answer = socket::exchange(
-        &mut stream,
+    let answer = socket::ask(
+        at,
+        attempt,
         b"PING\r\n",
-        |bytes| bytes.contains(&b'\n'),
-        attempt.deadline,
+        socket::has_line,
         NotReady::TimedOut(attempt.timeout),
     )
     .await?;
@@ -32,16 +31,11 @@ pub async fn check(at: &Endpoint, attempt: Attempt) -> Result<(), NotReady> {
 
 /// The first line of the answer to `PING`.
 pub(super) fn read_answer(answer: &[u8]) -> Result<(), NotReady> {
-    let unexpected = || {
-        NotReady::Unexpected(format!(
-            "{} (is this a Redis server?)",
-            socket::described(answer)
-        ))
-    };
-    let Some(end) = answer.windows(2).position(|w| w == b"\r\n") else {
+    let unexpected = || socket::not_a(answer, "a Redis server");
+    let Some(line) = socket::first_line(answer) else {
         return Err(unexpected());
     };
-    let line = socket::words(&answer[..end]);
+    let line = socket::words(line);
     match line.split_at_checked(1) {
         Some(("+", "PONG")) => Ok(()),
         Some(("-", error)) if NOT_YET.iter().any(|code| error.starts_with(code)) => {

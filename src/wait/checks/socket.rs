@@ -78,11 +78,43 @@ pub fn refused(e: &io::Error) -> RequestError {
     }
 }
 
+/// One question to a target, the whole of most checks: connect, then
+/// [`exchange`] within the attempt's deadline.
+pub async fn ask(
+    at: &Endpoint,
+    attempt: Attempt,
+    request: &[u8],
+    complete: impl Fn(&[u8]) -> bool,
+    silent: NotReady,
+) -> Result<Vec<u8>, NotReady> {
+    let mut stream = connect(at, attempt.deadline).await?;
+    exchange(&mut stream, request, complete, attempt.deadline, silent).await
+}
+
+/// An answer whose first line has ended: whole, for a line protocol.
+pub fn has_line(bytes: &[u8]) -> bool {
+    bytes.contains(&b'\n')
+}
+
+/// The answer's first line, without its CRLF; `None` if it never ended.
+pub fn first_line(answer: &[u8]) -> Option<&[u8]> {
+    answer
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .map(|end| &answer[..end])
+}
+
+/// What a check says of bytes that are not its protocol's answer:
+/// `"…" (N bytes) (is this a Redis server?)`.
+pub fn not_a(answer: &[u8], server: &str) -> NotReady {
+    NotReady::Unexpected(format!("{} (is this {server}?)", described(answer)))
+}
+
 /// Writes `request` (if any), then reads until `complete` says the answer
 /// is whole, the peer closes, [`MAX_ANSWER`] bytes have come, or the
 /// deadline passes. Returns what came; `NotReady::Closed` if nothing did,
 /// `silent` if the deadline passed before a single byte.
-pub async fn exchange(
+async fn exchange(
     stream: &mut (impl AsyncRead + AsyncWrite + Unpin),
     request: &[u8],
     complete: impl Fn(&[u8]) -> bool,

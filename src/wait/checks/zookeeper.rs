@@ -15,13 +15,12 @@ use crate::config::targets::Endpoint;
 const MODES: [&str; 5] = ["leader", "follower", "observer", "standalone", "read-only"];
 
 pub async fn check(at: &Endpoint, attempt: Attempt) -> Result<(), NotReady> {
-    let mut stream = socket::connect(at, attempt.deadline).await?;
     // The server answers and closes: read until then.
-    let answer = socket::exchange(
-        &mut stream,
+    let answer = socket::ask(
+        at,
+        attempt,
         b"srvr",
         |_| false,
-        attempt.deadline,
         NotReady::TimedOut(attempt.timeout),
     )
     .await?;
@@ -39,10 +38,7 @@ pub(super) fn read_answer(answer: &[u8]) -> Result<(), NotReady> {
         _ if text.contains("not currently serving requests") => {
             Err(NotReady::Answer(socket::words(text.trim().as_bytes())))
         }
-        _ => Err(NotReady::Unexpected(format!(
-            "{} (is this a ZooKeeper server?)",
-            socket::described(answer)
-        ))),
+        _ => Err(socket::not_a(answer, "a ZooKeeper server")),
     }
 }
 
