@@ -10,8 +10,8 @@ use std::ffi::OsString;
 use reqwest::Url;
 
 use super::{
-    cli::{SHUTDOWN_URI_VAR, WAIT_FOR_VAR, parse_url},
-    targets::{Target, parse_target},
+    cli::{Args, SHUTDOWN_URI_VAR, WAIT_FOR_VAR, parse_url},
+    targets::parse_target,
 };
 use crate::report::{
     error::Error,
@@ -26,11 +26,34 @@ pub(super) fn shutdown_urls_from_env(
     list_from_env(env, SHUTDOWN_URI_VAR, split_url_list, parse_url)
 }
 
-/// LINKERD_AWAIT_WAIT_FOR: URLs separated by commas or whitespace.
+/// LINKERD_AWAIT_WAIT_FOR, URLs separated by commas or whitespace, into
+/// `args.wait_for` unless a typed --wait-for replaced it. Where
+/// nothing waits (`--shutdown-now`, `--install`) it is not read, only
+/// noted in `unread`: set for the gate in front of an app, it is inherited
+/// by what the app runs, and `./migrate; linkerd-await --shutdown-now` must
+/// still stop the proxy. (A typed --wait-for there is refused:
+/// `combinations`.)
 pub(super) fn targets_from_env(
     env: &impl Fn(&str) -> Option<OsString>,
-) -> Result<Vec<Target>, Error> {
-    list_from_env(env, WAIT_FOR_VAR, split_url_list_spaced, parse_target)
+    args: &mut Args,
+) -> Result<(), Error> {
+    if !args.wait_for.is_empty() {
+        return Ok(());
+    }
+    let waits_for_nothing = match (args.shutdown_now, &args.install) {
+        (true, _) => "--shutdown-now",
+        (false, Some(_)) => "--install",
+        (false, None) => {
+            args.wait_for = list_from_env(env, WAIT_FOR_VAR, split_url_list_spaced, parse_target)?;
+            return Ok(());
+        }
+    };
+    if env(WAIT_FOR_VAR).is_some() {
+        args.unread.push(format!(
+            "{WAIT_FOR_VAR} is not read: {waits_for_nothing} waits for nothing"
+        ));
+    }
+    Ok(())
 }
 
 /// A variable holding a list of URLs, each parsed by `parse`; an error

@@ -13,6 +13,7 @@ pub mod cli;
 mod combinations;
 mod command_line;
 pub mod duration;
+mod libpq;
 mod lists;
 pub mod mesh;
 mod precedence;
@@ -30,7 +31,7 @@ use reqwest::Url;
 pub use self::command_line::command;
 use self::{
     backoff::{Backoff, MIN_DELAY},
-    cli::{Args, WAIT_FOR_VAR},
+    cli::Args,
     mesh::{Mesh, PROXY_ADMIN_ADDR_VAR},
     targets::Target,
 };
@@ -209,24 +210,7 @@ fn from_args(mut args: Args, env: impl Fn(&str) -> Option<OsString>) -> Result<C
     if args.shutdown_uri.is_empty() {
         args.shutdown_uri = shutdown_urls_from_env(&env)?;
     }
-    // Where nothing waits, LINKERD_AWAIT_WAIT_FOR is not read: set for the
-    // gate in front of an app, it is inherited by what the app runs, and
-    // `./migrate; linkerd-await --shutdown-now` must still stop the proxy.
-    // Only a typed --wait-for there is refused (`combinations`).
-    let waits_for_nothing = match (args.shutdown_now, &args.install) {
-        (true, _) => Some("--shutdown-now"),
-        (false, Some(_)) => Some("--install"),
-        (false, None) => None,
-    };
-    if args.wait_for.is_empty() {
-        match waits_for_nothing {
-            Some(mode) if env(WAIT_FOR_VAR).is_some() => args.unread.push(format!(
-                "{WAIT_FOR_VAR} is not read: {mode} waits for nothing"
-            )),
-            Some(_) => {}
-            None => args.wait_for = targets_from_env(&env)?,
-        }
-    }
+    targets_from_env(&env, &mut args)?;
     let readiness_given =
         args.uri.is_some() || args.port.is_some() || env(PROXY_ADMIN_ADDR_VAR).is_some();
     refuse_combinations(&args)?;

@@ -7,10 +7,11 @@
 //! shows a URL's credentials (a rejected value is redacted where clap
 //! reports it, `typed.rs`).
 
-use std::{fmt, net::IpAddr, path::PathBuf};
+use std::{fmt, path::PathBuf};
 
 use reqwest::Url;
 
+use super::libpq;
 use crate::report::redact::Redacted;
 
 /// What to wait for, and how to reach it.
@@ -84,11 +85,6 @@ enum Kind {
     Path,
 }
 
-/// Used when a `postgres://` URL names no user: the user every PostgreSQL
-/// installation has, so a server that trusts local connections has no
-/// reason to log a failed start-up.
-const DEFAULT_PG_USER: &str = "postgres";
-
 const ACCEPTED: &str = "expected tcp://host:port, http://host[:port]/path, \
      postgres://[user@]host[:port][/db], redis://host[:port], mysql://host[:port], \
      memcached://host[:port], nats://host[:port], zookeeper://host[:port], amqp://host[:port], \
@@ -134,23 +130,25 @@ fn network_target(mut url: Url, default_port: Option<u16>) -> Result<Target, Str
         // port 1234: checking that host would be wrong, and the password
         // would be shown as a path.
         return Err(format!(
-            "an '@' after the host: if what comes before it is a password, percent-encode              it (/ as %2F, ? as %3F, # as %23, @ as %40); {ACCEPTED}"
+            "an '@' after the host: if what comes before it is a password, percent-encode \
+             it (/ as %2F, ? as %3F, # as %23, @ as %40); {ACCEPTED}"
         ));
     }
     if postgres {
-        apply_libpq_parameters(&mut url)?;
+        libpq::apply_parameters(&mut url)?;
     }
     let host = url.host_str().unwrap_or_default();
     if host.is_empty() {
         if postgres {
             return Err(format!(
-                "missing host (libpq would use its local socket: give host:port, or                  unix:///run/postgresql/.s.PGSQL.5432 for the socket); {ACCEPTED}"
+                "missing host (libpq would use its local socket: give host:port, or \
+                 unix:///run/postgresql/.s.PGSQL.5432 for the socket); {ACCEPTED}"
             ));
         }
         return Err(format!("missing host; {ACCEPTED}"));
     }
-    if postgres && decoded(host).starts_with('/') {
-        return Err(socket_directory(&decoded(host)));
+    if postgres && libpq::decoded(host).starts_with('/') {
+        return Err(libpq::socket_directory(&libpq::decoded(host)));
     }
     let Some(port) = url.port().or(default_port) else {
         return Err(format!("{scheme}:// needs a port, e.g. tcp://db:5432"));
@@ -174,29 +172,7 @@ fn network_target(mut url: Url, default_port: Option<u16>) -> Result<Target, Str
     Ok(match scheme.as_str() {
         "http" => Target::Http(at.0),
         "postgres" | "postgresql" => {
-            let parameter = |name: &str| {
-                at.0.query_pairs()
-                    .filter(|(key, _)| key == name)
-                    .last()
-                    .map(|(_, value)| value.into_owned())
-            };
-            // libpq: a query parameter overrides the URL's own part.
-            let user = parameter("user").unwrap_or_else(|| decoded(at.0.username()));
-            let user = if user.is_empty() {
-                DEFAULT_PG_USER.to_string()
-            } else {
-                user
-            };
-            let database =
-                parameter("dbname").unwrap_or_else(|| decoded(at.0.path().trim_start_matches('/')));
-            let database = if database.is_empty() {
-                user.clone()
-            } else {
-                database
-            };
-            if user.contains('\0') || database.contains('\0') {
-                return Err("the user and database names cannot hold a NUL byte".to_string());
-            }
+            let (user, database) = libpq::user_and_database(&at.0)?;
             Target::Postgres { at, user, database }
         }
         "redis" => Target::Redis(at),
@@ -215,68 +191,6 @@ fn holds_at_after_host(url: &Url) -> bool {
     url.path().contains('@')
         || url.query().is_some_and(|q| q.contains('@'))
         || url.fragment().is_some_and(|f| f.contains('@'))
-}
-
-/// libpq's query parameters that say where the check goes: `host`,
-/// `hostaddr` (connect to this address, as libpq does) and `port` replace
-/// the URL's own. (`user` and `dbname`, what it sends, are read with the
-/// target; everything else, `sslmode`, `connect_timeout`, ..., changes
-/// nothing the check does, and `password` is never sent.) What the gate
-/// cannot do is refused by name: a socket directory, several hosts.
-fn apply_libpq_parameters(url: &mut Url) -> Result<(), String> {
-    let (mut host, mut hostaddr, mut port) = (None, None, None);
-    for (name, value) in url.query_pairs() {
-        let slot = match name.as_ref() {
-            "host" => &mut host,
-            "hostaddr" => &mut hostaddr,
-            "port" => &mut port,
-            _ => continue,
-        };
-        if value.contains(',') {
-            return Err(format!(
-                "several hosts in {name}= are not supported: give one host per --wait-for"
-            ));
-        }
-        *slot = Some(value.into_owned());
-    }
-    if let Some(dir) = host.as_deref().filter(|h| h.starts_with('/')) {
-        return Err(socket_directory(dir));
-    }
-    // Where libpq connects: hostaddr when given, else host.
-    let address = match hostaddr {
-        Some(text) => Some(match text.parse::<IpAddr>() {
-            Ok(IpAddr::V6(v6)) => format!("[{v6}]"),
-            Ok(IpAddr::V4(v4)) => v4.to_string(),
-            Err(_) => {
-                return Err(
-                    "hostaddr= holds no IP address (libpq's hostaddr takes one)".to_string()
-                );
-            }
-        }),
-        None => host,
-    };
-    if let Some(address) = address {
-        url.set_host(Some(&address))
-            .map_err(|e| format!("host= or hostaddr=: {e}"))?;
-    }
-    if let Some(text) = port {
-        let number = text
-            .parse::<u16>()
-            .ok()
-            .filter(|p| *p != 0)
-            .ok_or_else(|| "port= holds no port number (1-65535)".to_string())?;
-        url.set_port(Some(number))
-            .map_err(|()| format!("cannot use port {number}"))?;
-    }
-    Ok(())
-}
-
-/// Why a libpq socket directory is refused, and what to give instead.
-fn socket_directory(dir: &str) -> String {
-    format!(
-        "a socket directory as the host ({dir}) cannot be checked through the mesh: give          host:port, or unix://{}/.s.PGSQL.5432 to wait for the socket itself",
-        dir.trim_end_matches('/')
-    )
 }
 
 /// `dns://name[?min=N]`: a host name and how many addresses it must have
@@ -337,30 +251,6 @@ fn path_target(url: &Url) -> Result<Target, String> {
         "unix" => Target::Unix(path),
         _ => Target::File(path),
     })
-}
-
-/// `%40` → `@`: user and database names as the server knows them.
-fn decoded(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl fmt::Display for Target {
@@ -433,26 +323,6 @@ mod tests {
     }
 
     #[test]
-    fn postgres_user_and_database_default_as_libpq_does() {
-        let cases = [
-            ("postgres://db", "postgres", "postgres"),
-            ("postgres://app@db", "app", "app"),
-            ("postgres://app:pw@db/orders", "app", "orders"),
-            ("postgres://a%40b@db/x%20y", "a@b", "x y"),
-        ];
-        for (given, user, database) in cases {
-            match parse_target(given) {
-                Ok(Target::Postgres {
-                    user: u,
-                    database: d,
-                    ..
-                }) => assert_eq!((u.as_str(), d.as_str()), (user, database), "{given}"),
-                other => panic!("{given}: {other:?}"),
-            }
-        }
-    }
-
-    #[test]
     fn bad_values_say_what_is_accepted() {
         let cases = [
             ("db:5432", "unknown scheme 'db'"),
@@ -476,6 +346,16 @@ mod tests {
         for (given, expected) in cases {
             let shown = shown(given);
             assert!(shown.contains(expected), "{given}: {shown}");
+        }
+        // No message carries a source line's indentation.
+        for given in [
+            "postgres://",
+            "postgres://app:1234/S@db/x",
+            "postgres://%2Frun/x",
+            "dns://db:1",
+        ] {
+            let shown = shown(given);
+            assert!(!shown.contains("  "), "{given}: {shown}");
         }
     }
 
@@ -514,72 +394,6 @@ mod tests {
         assert!(parse_target(&fits).is_ok());
         // A control character is shown escaped, never raw.
         assert_eq!(shown("file:///tmp/a%0Ab"), "file:///tmp/a\\nb");
-    }
-
-    #[test]
-    fn libpq_parameters_that_change_what_is_sent_or_where_are_honoured() {
-        let cases = [
-            (
-                "postgres://db/x?user=app&dbname=orders",
-                "db:5432",
-                "app",
-                "orders",
-            ),
-            (
-                "postgres://u@db/x?host=other&port=6543",
-                "other:6543",
-                "u",
-                "x",
-            ),
-            (
-                "postgres://db/x?host=h&hostaddr=127.0.0.2&sslmode=require&application_name=a",
-                "127.0.0.2:5432",
-                "postgres",
-                "x",
-            ),
-            (
-                "postgres://db?hostaddr=::1",
-                "[::1]:5432",
-                "postgres",
-                "postgres",
-            ),
-        ];
-        for (given, at, user, database) in cases {
-            match parse_target(given) {
-                Ok(Target::Postgres {
-                    at: Endpoint(url),
-                    user: u,
-                    database: d,
-                }) => {
-                    let addr = format!(
-                        "{}:{}",
-                        url.host_str().unwrap_or(""),
-                        url.port().unwrap_or(0)
-                    );
-                    assert_eq!(
-                        (addr.as_str(), u.as_str(), d.as_str()),
-                        (at, user, database),
-                        "{given}"
-                    );
-                }
-                other => panic!("{given}: {other:?}"),
-            }
-        }
-        for (given, expected) in [
-            (
-                "postgres://%2Fvar%2Frun%2Fpostgresql/db",
-                "socket directory",
-            ),
-            ("postgres://db/x?host=/run/postgresql", "socket directory"),
-            ("postgres://db/x?host=a,b", "several hosts"),
-            ("postgres://db/x?port=5432,5433", "several hosts"),
-            ("postgres://db/x?hostaddr=db", "hostaddr="),
-            ("postgres://db/x?port=abc", "port="),
-            ("postgres:///x", "libpq would use its local socket"),
-        ] {
-            let shown = shown(given);
-            assert!(shown.contains(expected), "{given}: {shown}");
-        }
     }
 
     proptest! {

@@ -1,0 +1,226 @@
+//! libpq's URL forms for `postgres://` targets: the query parameters that
+//! change what the check sends (`user`, `dbname`) or where it goes
+//! (`host`, `hostaddr`, `port`), the defaults libpq applies, and what the
+//! gate refuses by name (a socket directory, several hosts). Everything
+//! else libpq reads (`sslmode`, `connect_timeout`, `password`, ...) changes
+//! nothing the check does.
+
+use std::net::IpAddr;
+
+use reqwest::Url;
+
+/// Used when a `postgres://` URL names no user: the user every PostgreSQL
+/// installation has, so a server that trusts local connections has no
+/// reason to log a failed start-up.
+const DEFAULT_PG_USER: &str = "postgres";
+
+/// The user and database the StartupMessage names, as libpq picks them: a
+/// query parameter overrides the URL's own part; no user is `postgres`, no
+/// database is the user's name.
+pub(super) fn user_and_database(url: &Url) -> Result<(String, String), String> {
+    let parameter = |name: &str| {
+        url.query_pairs()
+            .filter(|(key, _)| key == name)
+            .last()
+            .map(|(_, value)| value.into_owned())
+    };
+    let user = parameter("user").unwrap_or_else(|| decoded(url.username()));
+    let user = if user.is_empty() {
+        DEFAULT_PG_USER.to_string()
+    } else {
+        user
+    };
+    let database =
+        parameter("dbname").unwrap_or_else(|| decoded(url.path().trim_start_matches('/')));
+    let database = if database.is_empty() {
+        user.clone()
+    } else {
+        database
+    };
+    if user.contains('\0') || database.contains('\0') {
+        return Err("the user and database names cannot hold a NUL byte".to_string());
+    }
+    Ok((user, database))
+}
+
+/// libpq's query parameters that say where the check goes: `host`,
+/// `hostaddr` (connect to this address, as libpq does) and `port` replace
+/// the URL's own. (`user` and `dbname`, what it sends, are read with the
+/// target; everything else, `sslmode`, `connect_timeout`, ..., changes
+/// nothing the check does, and `password` is never sent.) What the gate
+/// cannot do is refused by name: a socket directory, several hosts.
+pub(super) fn apply_parameters(url: &mut Url) -> Result<(), String> {
+    let (mut host, mut hostaddr, mut port) = (None, None, None);
+    for (name, value) in url.query_pairs() {
+        let slot = match name.as_ref() {
+            "host" => &mut host,
+            "hostaddr" => &mut hostaddr,
+            "port" => &mut port,
+            _ => continue,
+        };
+        if value.contains(',') {
+            return Err(format!(
+                "several hosts in {name}= are not supported: give one host per --wait-for"
+            ));
+        }
+        *slot = Some(value.into_owned());
+    }
+    if let Some(dir) = host.as_deref().filter(|h| h.starts_with('/')) {
+        return Err(socket_directory(dir));
+    }
+    // Where libpq connects: hostaddr when given, else host.
+    let address = match hostaddr {
+        Some(text) => Some(match text.parse::<IpAddr>() {
+            Ok(IpAddr::V6(v6)) => format!("[{v6}]"),
+            Ok(IpAddr::V4(v4)) => v4.to_string(),
+            Err(_) => {
+                return Err(
+                    "hostaddr= holds no IP address (libpq's hostaddr takes one)".to_string()
+                );
+            }
+        }),
+        None => host,
+    };
+    if let Some(address) = address {
+        url.set_host(Some(&address))
+            .map_err(|e| format!("host= or hostaddr=: {e}"))?;
+    }
+    if let Some(text) = port {
+        let number = text
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| "port= holds no port number (1-65535)".to_string())?;
+        url.set_port(Some(number))
+            .map_err(|()| format!("cannot use port {number}"))?;
+    }
+    Ok(())
+}
+
+/// Why a libpq socket directory is refused, and what to give instead.
+pub(super) fn socket_directory(dir: &str) -> String {
+    format!(
+        "a socket directory as the host ({dir}) cannot be checked through the mesh: give \
+         host:port, or unix://{}/.s.PGSQL.5432 to wait for the socket itself",
+        dir.trim_end_matches('/')
+    )
+}
+
+/// `%40` → `@`: user and database names as the server knows them.
+pub(super) fn decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::targets::{Endpoint, Target, parse_target};
+
+    fn shown(text: &str) -> String {
+        parse_target(text).map_or_else(|e| format!("error: {e}"), |t| t.to_string())
+    }
+
+    #[test]
+    fn postgres_user_and_database_default_as_libpq_does() {
+        let cases = [
+            ("postgres://db", "postgres", "postgres"),
+            ("postgres://app@db", "app", "app"),
+            ("postgres://app:pw@db/orders", "app", "orders"),
+            ("postgres://a%40b@db/x%20y", "a@b", "x y"),
+        ];
+        for (given, user, database) in cases {
+            match parse_target(given) {
+                Ok(Target::Postgres {
+                    user: u,
+                    database: d,
+                    ..
+                }) => assert_eq!((u.as_str(), d.as_str()), (user, database), "{given}"),
+                other => panic!("{given}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn libpq_parameters_that_change_what_is_sent_or_where_are_honoured() {
+        let cases = [
+            (
+                "postgres://db/x?user=app&dbname=orders",
+                "db:5432",
+                "app",
+                "orders",
+            ),
+            (
+                "postgres://u@db/x?host=other&port=6543",
+                "other:6543",
+                "u",
+                "x",
+            ),
+            (
+                "postgres://db/x?host=h&hostaddr=127.0.0.2&sslmode=require&application_name=a",
+                "127.0.0.2:5432",
+                "postgres",
+                "x",
+            ),
+            (
+                "postgres://db?hostaddr=::1",
+                "[::1]:5432",
+                "postgres",
+                "postgres",
+            ),
+        ];
+        for (given, at, user, database) in cases {
+            match parse_target(given) {
+                Ok(Target::Postgres {
+                    at: Endpoint(url),
+                    user: u,
+                    database: d,
+                }) => {
+                    let addr = format!(
+                        "{}:{}",
+                        url.host_str().unwrap_or(""),
+                        url.port().unwrap_or(0)
+                    );
+                    assert_eq!(
+                        (addr.as_str(), u.as_str(), d.as_str()),
+                        (at, user, database),
+                        "{given}"
+                    );
+                }
+                other => panic!("{given}: {other:?}"),
+            }
+        }
+        for (given, expected) in [
+            (
+                "postgres://%2Fvar%2Frun%2Fpostgresql/db",
+                "socket directory",
+            ),
+            ("postgres://db/x?host=/run/postgresql", "socket directory"),
+            ("postgres://db/x?host=a,b", "several hosts"),
+            ("postgres://db/x?port=5432,5433", "several hosts"),
+            ("postgres://db/x?hostaddr=db", "hostaddr="),
+            ("postgres://db/x?port=abc", "port="),
+            ("postgres:///x", "libpq would use its local socket"),
+        ] {
+            let shown = shown(given);
+            assert!(shown.contains(expected), "{given}: {shown}");
+        }
+    }
+}
