@@ -517,16 +517,22 @@ fn lenient_answers_are_not_taken_for_ready() {
         ),
     ];
     for (scheme, says) in cases {
-        let server = FakeServer::start(says.clone());
-        let mut cmd = waiting_for(&[&format!("{scheme}://127.0.0.1:{}", server.port())]);
-        cmd.args(["--attempt-timeout", "200ms"]);
-        app(&mut cmd, "echo started", &[]);
-        let out = output(&mut cmd);
-        let err = stderr_text(&out);
-        assert_eq!(out.status.code(), Some(69), "{says:?}: {err}");
-        assert!(out.stdout.is_empty(), "{says:?}: the app started");
-        assert!(err.contains("unexpected answer"), "{says:?}: {err}");
+        not_ready_saying(scheme, says, "unexpected answer");
     }
+}
+
+/// The gate waits for `scheme` on a server that always `says` the same:
+/// never ready (69, the app not started), and `needle` in the reason.
+fn not_ready_saying(scheme: &str, says: Says, needle: &str) {
+    let server = FakeServer::start(says.clone());
+    let mut cmd = waiting_for(&[&format!("{scheme}://127.0.0.1:{}", server.port())]);
+    cmd.args(["--attempt-timeout", "200ms"]);
+    app(&mut cmd, "echo started", &[]);
+    let out = output(&mut cmd);
+    let err = stderr_text(&out);
+    assert_eq!(out.status.code(), Some(69), "{says:?}: {err}");
+    assert!(out.stdout.is_empty(), "{says:?}: the app started");
+    assert!(err.contains(needle), "{needle:?} not in:\n{err}");
 }
 
 #[test]
@@ -709,14 +715,6 @@ fn memcached_nats_zookeeper_and_amqp_answers_that_mean_not_yet_are_named() {
         ),
     ];
     for (scheme, says, needle) in cases {
-        let server = FakeServer::start(says.clone());
-        let mut cmd = waiting_for(&[&format!("{scheme}://127.0.0.1:{}", server.port())]);
-        cmd.args(["--attempt-timeout", "200ms"]);
-        app(&mut cmd, "echo started", &[]);
-        let out = output(&mut cmd);
-        let err = stderr_text(&out);
-        assert_eq!(out.status.code(), Some(69), "{says:?}: {err}");
-        assert!(out.stdout.is_empty(), "{says:?}: the app started");
-        assert!(err.contains(needle), "{needle:?} not in:\n{err}");
+        not_ready_saying(scheme, says, needle);
     }
 }
