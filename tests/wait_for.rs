@@ -67,6 +67,9 @@ fn through_the_outbound_proxy_a_tcp_check_is_fooled_by_a_target_that_is_down_and
         "zookeeper",
         "amqp",
         "kafka",
+        "grpc",
+        "mongodb",
+        "cassandra",
     ] {
         let down = RefusedPort::new();
         let outbound = Outbound::start(local(down.port)).expect("outbound");

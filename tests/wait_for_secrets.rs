@@ -160,6 +160,53 @@ fn an_unencoded_password_after_digits_is_refused_and_no_host_is_checked() {
     assert_eq!(server.connections(), 0);
 }
 
+#[test]
+fn no_scheme_sends_a_password_given_in_its_url() {
+    for scheme in [
+        "postgres",
+        "redis",
+        "mysql",
+        "memcached",
+        "nats",
+        "zk",
+        "amqp",
+        "kafka",
+        "grpc",
+        "mongodb",
+        "cassandra",
+    ] {
+        // Silent: every check sends its first bytes and waits.
+        let server = FakeServer::start(Says::Nothing);
+        // grpc:// takes nothing after its service name (a usage error).
+        let query = if scheme == "grpc" {
+            ""
+        } else {
+            "?password=S3cr3tQs"
+        };
+        let value = format!(
+            "{scheme}://app:S3cr3tPw@127.0.0.1:{}/db{query}",
+            server.port()
+        );
+        let mut cmd = gate();
+        cmd.args([
+            "--mesh",
+            "none",
+            "-t",
+            "600ms",
+            "--attempt-timeout",
+            "200ms",
+        ])
+        .args(["--wait-for", &value]);
+        let (out, message) = run(cmd);
+        assert!(server.connections() > 0, "{scheme}: {}", stderr_text(&out));
+        let sent = String::from_utf8_lossy(&server.received()).into_owned();
+        for secret in ["S3cr3tPw", "S3cr3tQs"] {
+            assert!(!sent.contains(secret), "{scheme} sent {secret}: {sent:?}");
+            assert_hidden(secret, &out, &message, &value);
+        }
+    }
+}
+
 /// The forms a secret takes in a URL, for `secret` at a loopback port
 /// where nothing listens.
 fn url_forms(scheme: &str, secret: &str, port: u16) -> Vec<String> {
@@ -181,7 +228,7 @@ proptest! {
     /// refused: the secret never shows.
     #[test]
     fn no_secret_in_any_url_form_reaches_any_output(
-        scheme in "(postgres|redis|mysql|http|tcp)",
+        scheme in "(postgres|redis|mysql|http|tcp|memcached|nats|zk|amqp|kafka|grpc|mongodb|cassandra)",
         secret in "[a-zA-Z0-9._~+/-]{4,16}".prop_map(|s| format!("S3cr{s}")),
     ) {
         let port = closed_port();

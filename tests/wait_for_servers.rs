@@ -1,7 +1,8 @@
 //! `--wait-for` against real servers (Debian's `postgresql`, `redis-server`,
 //! `mariadb-server`, `memcached`, `nats-server`, `zookeeper`,
-//! `rabbitmq-server`, installed by
-//! `.ci/run`), each reached through the
+//! `rabbitmq-server`, `etcd-server`, installed by `.ci/run`), the reference
+//! gRPC implementation (grpcio) and scripted servers on the reference
+//! clients' codecs (Kafka, MongoDB, Cassandra), each reached through the
 //! simulated outbound proxy as in a meshed pod: not ready while the server
 //! is down (the proxy accepts, then closes), ready once it answers, and the
 //! app started promptly after. Locally a missing server is a visible skip;
@@ -161,6 +162,19 @@ fn rabbitmq_is_not_ready_until_the_real_broker_starts_a_connection() {
     not_ready_until_the_server_is_up("amqp", port, || rabbitmq(test, port), Some(RABBITMQ_READY));
 }
 
+/// The gate against a server up but not ready: exits 69 (not starting
+/// the app) with the server's reason.
+fn not_ready_with(target: &str, reason: &str) {
+    let mut cmd = gate();
+    cmd.args(["--mesh", "none", "-t", "1s", "--wait-for", target]);
+    app(&mut cmd, "echo started", &[]);
+    let out = output(&mut cmd);
+    let err = stderr_text(&out);
+    assert_eq!(out.status.code(), Some(69), "{target}: {err}");
+    assert!(out.stdout.is_empty(), "{target}: the app started");
+    assert!(err.contains(reason), "{reason:?} not in:\n{err}");
+}
+
 #[test]
 fn kafka_is_not_ready_until_the_broker_answers_api_versions_without_an_error() {
     let test = "kafka";
@@ -169,22 +183,155 @@ fn kafka_is_not_ready_until_the_broker_answers_api_versions_without_an_error() {
         "kafka",
         port,
         || kafka_broker(test, port, 0),
-        Some(KAFKA_READY),
+        Some(SCRIPTED_READY),
     );
     // A broker that answers with an error code is not ready, and says which.
     let Some(refusing) = kafka_broker(test, closed_port(), 35) else {
         return;
     };
-    refusing.until_ready(KAFKA_READY);
+    refusing.until_ready(SCRIPTED_READY);
+    not_ready_with(
+        &format!("kafka://127.0.0.1:{}", refusing.port),
+        "UNSUPPORTED_VERSION (error 35)",
+    );
+}
+
+#[test]
+fn etcd_is_not_ready_until_its_grpc_health_service_serves() {
+    let test = "etcd";
+    if server_binary(test, "etcd").is_none() {
+        return;
+    }
+    let port = closed_port();
+    not_ready_until_the_server_is_up("grpc", port, || etcd(test, port), Some(ETCD_READY));
+}
+
+#[test]
+fn a_grpc_service_is_not_ready_until_its_health_service_says_serving() {
+    let test = "grpc";
+    let port = closed_port();
+    // Up, but NOT_SERVING for the whole server and for app.Orders until
+    // `serve`. (Down, through the proxy: the etcd test and wait_for.rs.)
+    let Some(mut server) = grpc_server(test, port, "health") else {
+        return;
+    };
+    server.until_ready(SCRIPTED_READY);
+    let outbound =
+        Outbound::start(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).expect("outbound");
+    let whole = format!("grpc://127.0.0.1:{}", outbound.port());
+    let named = format!("grpc://127.0.0.1:{}/app.Orders", outbound.port());
+    let mut cmd = gate();
+    cmd.args(["--mesh", "none", "-t", "60s", "--wait-for-backoff", "100ms"])
+        .args(["--wait-for", &whole, "--wait-for", &named]);
+    app(&mut cmd, "echo started", &[]);
+    let mut gate = Gate::spawn(&mut cmd);
+    gate.err.wait_for(
+        &format!("{named}: the health service answers NOT_SERVING"),
+        Duration::from_secs(5),
+    );
+    gate.err.wait_for(
+        &format!("{whole}: the health service answers NOT_SERVING"),
+        Duration::from_secs(5),
+    );
+    assert!(gate.out.text().is_empty(), "started while NOT_SERVING");
+    server.say("serve");
+    server.until_ready("serving");
+    let ready_at = Instant::now();
+    gate.wait_out("started");
+    let lag = ready_at.elapsed();
+    let (code, _, err) = gate.finish();
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains(&format!("{named} ready after")), "{err}");
+    assert!(lag < PROMPT, "app started {lag:?} after SERVING");
+    // A service the health service does not know: NOT_FOUND, not ready.
+    not_ready_with(
+        &format!("grpc://127.0.0.1:{port}/app.Unknown"),
+        "grpc-status 5 NOT_FOUND",
+    );
+}
+
+#[test]
+fn a_grpc_server_without_the_health_service_is_ready_with_a_warning() {
+    let test = "grpc";
+    let Some(bare) = grpc_server(test, closed_port(), "bare") else {
+        return;
+    };
+    bare.until_ready(SCRIPTED_READY);
     let out = output(gate().args([
         "--mesh",
         "none",
         "-t",
-        "1s",
+        "10s",
         "--wait-for",
-        &format!("kafka://127.0.0.1:{}", refusing.port),
+        &format!("grpc://127.0.0.1:{}", bare.port),
     ]));
     let err = stderr_text(&out);
-    assert_eq!(out.status.code(), Some(69), "{err}");
-    assert!(err.contains("UNSUPPORTED_VERSION (error 35)"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(
+        err.matches("has no health service (UNIMPLEMENTED)").count(),
+        1,
+        "{err}"
+    );
+    assert!(err.contains("WARN"), "{err}");
+}
+
+#[test]
+fn mongodb_is_not_ready_until_a_member_is_primary_or_secondary() {
+    let test = "mongodb";
+    let port = closed_port();
+    not_ready_until_the_server_is_up(
+        "mongodb",
+        port,
+        || mongodb_server(test, port, "primary"),
+        Some(SCRIPTED_READY),
+    );
+    let Some(recovering) = mongodb_server(test, closed_port(), "recovering") else {
+        return;
+    };
+    recovering.until_ready(SCRIPTED_READY);
+    not_ready_with(
+        &format!("mongodb://127.0.0.1:{}", recovering.port),
+        "a member of replica set rs0 that is neither primary nor secondary",
+    );
+    // A secondary serves reads; a server before `hello` answers isMaster.
+    for state in ["secondary", "legacy"] {
+        let server = mongodb_server(test, closed_port(), state).expect("started before");
+        server.until_ready(SCRIPTED_READY);
+        ready_now(&format!(
+            "mongodb://app:s3cr3t@127.0.0.1:{}/orders",
+            server.port
+        ));
+        if state == "legacy" {
+            assert!(
+                server.log().contains("answering isMaster"),
+                "{}",
+                server.log()
+            );
+        }
+    }
+}
+
+#[test]
+fn cassandra_is_not_ready_until_the_node_answers_options_with_supported() {
+    let test = "cassandra";
+    let port = closed_port();
+    not_ready_until_the_server_is_up(
+        "cassandra",
+        port,
+        || cassandra_node(test, port, "up"),
+        Some(SCRIPTED_READY),
+    );
+    let Some(bootstrapping) = cassandra_node(test, closed_port(), "bootstrapping") else {
+        return;
+    };
+    bootstrapping.until_ready(SCRIPTED_READY);
+    not_ready_with(
+        &format!("cql://127.0.0.1:{}", bootstrapping.port),
+        "Cannot read from a bootstrapping node (Is_bootstrapping 0x1002)",
+    );
+    assert!(
+        !bootstrapping.log().contains("not the driver's OPTIONS"),
+        "{}",
+        bootstrapping.log()
+    );
 }

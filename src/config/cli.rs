@@ -88,7 +88,7 @@ pub struct Args {
 
     /// Also wait for this dependency, through the proxy, before running CMD: tcp://, http://,
     /// postgres://, redis://, mysql://, memcached://, nats://, zookeeper://, amqp://, kafka://,
-    /// dns://, file:// or unix://
+    /// grpc://, mongodb://, cassandra://, dns://, file:// or unix://
     /// (docs/reference.md, "Waiting for dependencies"); repeatable, replaces the variable's
     /// list (comma- or space-separated)
     // A typed value is one URL. The variable is a list, read and split by

@@ -42,6 +42,13 @@ pub enum Target {
     Amqp(Endpoint),
     /// An `ApiVersions` response without an error.
     Kafka(Endpoint),
+    /// `SERVING` from the gRPC health service for `service` (empty: the
+    /// whole server).
+    Grpc { at: Endpoint, service: String },
+    /// A `hello` answer from a primary, a secondary or a standalone.
+    Mongodb(Endpoint),
+    /// `SUPPORTED` in answer to `OPTIONS`.
+    Cassandra(Endpoint),
     /// The name resolves to at least `min` addresses (a headless Service
     /// with all its peers, a StatefulSet's stable names).
     Dns { name: String, min: u16 },
@@ -58,7 +65,7 @@ pub struct Endpoint(pub Url);
 
 /// Which schemes `--wait-for` accepts, the default port of each (`None`:
 /// the port must be given; paths have none), and what it becomes.
-const SCHEMES: [(&str, Kind); 16] = [
+const SCHEMES: [(&str, Kind); 20] = [
     ("tcp", Kind::Network(None)),
     ("http", Kind::Network(Some(80))),
     ("postgres", Kind::Network(Some(5432))),
@@ -72,6 +79,10 @@ const SCHEMES: [(&str, Kind); 16] = [
     ("zk", Kind::Network(Some(2181))),
     ("amqp", Kind::Network(Some(5672))),
     ("kafka", Kind::Network(Some(9092))),
+    ("grpc", Kind::Network(None)),
+    ("mongodb", Kind::Network(Some(27017))),
+    ("cassandra", Kind::Network(Some(9042))),
+    ("cql", Kind::Network(Some(9042))),
     ("dns", Kind::Name),
     ("file", Kind::Path),
     ("unix", Kind::Path),
@@ -88,8 +99,8 @@ enum Kind {
 const ACCEPTED: &str = "expected tcp://host:port, http://host[:port]/path, \
      postgres://[user@]host[:port][/db], redis://host[:port], mysql://host[:port], \
      memcached://host[:port], nats://host[:port], zookeeper://host[:port], amqp://host[:port], \
-     kafka://host[:port], \
-     dns://name[?min=N], file:///path or unix:///path";
+     kafka://host[:port], grpc://host:port[/service], mongodb://host[:port], \
+     cassandra://host[:port], dns://name[?min=N], file:///path or unix:///path";
 
 /// clap's parser for one `--wait-for` value (and each item of
 /// LINKERD_AWAIT_WAIT_FOR).
@@ -97,6 +108,11 @@ pub fn parse_target(text: &str) -> Result<Target, String> {
     let text = text.trim();
     if !text.contains(':') {
         return Err(format!("not a URL; {ACCEPTED}"));
+    }
+    if several_hosts(text) {
+        return Err(format!(
+            "one host per URL: give each host its own --wait-for (or list item); {ACCEPTED}"
+        ));
     }
     let url = Url::parse(text).map_err(|e| format!("{e}; {ACCEPTED}"))?;
     let scheme = url.scheme();
@@ -113,7 +129,11 @@ pub fn parse_target(text: &str) -> Result<Target, String> {
 /// Why a scheme is not accepted: TLS ones get their own reason.
 fn refused_scheme(scheme: &str) -> String {
     match scheme {
-        "https" | "rediss" | "amqps" => format!(
+        "mongodb+srv" => "mongodb+srv:// is not supported: it needs a DNS SRV lookup and TLS; \
+             name one member, e.g. mongodb://db-0.db:27017 (in a meshed pod the mesh adds \
+             TLS between proxies)"
+            .to_string(),
+        "https" | "rediss" | "amqps" | "grpcs" => format!(
             "{scheme}:// is not supported: checks do not speak TLS, which in a meshed pod \
              the mesh adds between proxies (use {}:// through the proxy)",
             scheme.strip_suffix('s').unwrap_or(scheme)
@@ -151,7 +171,12 @@ fn network_target(mut url: Url, default_port: Option<u16>) -> Result<Target, Str
         return Err(libpq::socket_directory(&libpq::decoded(host)));
     }
     let Some(port) = url.port().or(default_port) else {
-        return Err(format!("{scheme}:// needs a port, e.g. tcp://db:5432"));
+        let example = if scheme == "grpc" {
+            "grpc://orders:50051"
+        } else {
+            "tcp://db:5432"
+        };
+        return Err(format!("{scheme}:// needs a port, e.g. {example}"));
     };
     if port == 0 {
         return Err("port 0 cannot be connected to".to_string());
@@ -182,8 +207,42 @@ fn network_target(mut url: Url, default_port: Option<u16>) -> Result<Target, Str
         "zookeeper" | "zk" => Target::Zookeeper(at),
         "amqp" => Target::Amqp(at),
         "kafka" => Target::Kafka(at),
+        "grpc" => {
+            let service = grpc_service(&at.0)?;
+            Target::Grpc { at, service }
+        }
+        "mongodb" => Target::Mongodb(at),
+        "cassandra" | "cql" => Target::Cassandra(at),
         _ => Target::Tcp(at),
     })
+}
+
+/// Whether the authority lists hosts (`mongodb://a,b/`, libpq's
+/// `postgres://h1,h2/`): one check goes to one host.
+fn several_hosts(text: &str) -> bool {
+    let Some((_, rest)) = text.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_and_port = authority.rsplit('@').next().unwrap_or_default();
+    host_and_port.contains(',')
+}
+
+/// `grpc://host:port/service`: the service name the health check asks
+/// about (the path without its `/`; empty: the whole server), and nothing
+/// after a `?`.
+fn grpc_service(url: &Url) -> Result<String, String> {
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(
+            "grpc:// takes host:port and a service name, e.g. grpc://orders:50051/orders.v1.Orders, \
+             and nothing after it"
+                .to_string(),
+        );
+    }
+    let service = url.path().trim_start_matches('/');
+    Ok(percent_encoding::percent_decode_str(service)
+        .decode_utf8_lossy()
+        .into_owned())
 }
 
 /// Whether an `@` stands after the host (in the path, query or fragment).
@@ -266,7 +325,10 @@ impl fmt::Display for Target {
             | Target::Nats(at)
             | Target::Zookeeper(at)
             | Target::Amqp(at)
-            | Target::Kafka(at) => Redacted(&at.0).fmt(f),
+            | Target::Kafka(at)
+            | Target::Grpc { at, .. }
+            | Target::Mongodb(at)
+            | Target::Cassandra(at) => Redacted(&at.0).fmt(f),
             Target::Http(url) => Redacted(url).fmt(f),
             Target::Dns { name, min: 1 } => write!(f, "dns://{name}"),
             Target::Dns { name, min } => write!(f, "dns://{name}?min={min}"),
@@ -308,6 +370,14 @@ mod tests {
             ("zookeeper://zk:2182", "zookeeper://zk:2182"),
             ("amqp://guest:guest@mq/vhost", "amqp://***@mq:5672/vhost"),
             ("kafka://broker-0.kafka", "kafka://broker-0.kafka:9092"),
+            ("grpc://orders:50051", "grpc://orders:50051"),
+            (
+                "grpc://orders:50051/orders.v1.Orders",
+                "grpc://orders:50051/orders.v1.Orders",
+            ),
+            ("mongodb://u:pw@db-0.db", "mongodb://***@db-0.db:27017"),
+            ("cql://cass", "cql://cass:9042"),
+            ("cassandra://cass:9043", "cassandra://cass:9043"),
             ("dns://db-headless", "dns://db-headless"),
             (
                 "dns://Peers.NS.svc.cluster.local.?min=3",
@@ -342,6 +412,18 @@ mod tests {
             ("dns://db:53", "dns:// takes a name and nothing else"),
             ("dns://db?min=0", "min= holds no count"),
             ("dns://db?max=2", "only min=N"),
+            (
+                "grpc://orders",
+                "grpc:// needs a port, e.g. grpc://orders:50051",
+            ),
+            ("grpcs://orders:443", "grpcs:// is not supported"),
+            ("grpc://orders:50051/x?y=1", "nothing after it"),
+            (
+                "mongodb+srv://u:pw@cluster0.example",
+                "mongodb+srv:// is not supported",
+            ),
+            ("mongodb://a,b,c/?replicaSet=rs0", "one host per URL"),
+            ("mongodb://u:p,w@a:1,b:2/db", "one host per URL"),
         ];
         for (given, expected) in cases {
             let shown = shown(given);
@@ -394,6 +476,42 @@ mod tests {
         assert!(parse_target(&fits).is_ok());
         // A control character is shown escaped, never raw.
         assert_eq!(shown("file:///tmp/a%0Ab"), "file:///tmp/a\\nb");
+    }
+
+    /// The `--wait-for` values of the Kubernetes examples, typed or in
+    /// `LINKERD_AWAIT_WAIT_FOR`, are all accepted: a manifest copied from
+    /// there must not stop at a usage error.
+    #[test]
+    fn every_target_in_the_kubernetes_examples_is_accepted() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/kubernetes");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).expect("the examples") {
+            let path = entry.expect("an example").path();
+            let text = std::fs::read_to_string(&path).expect("an example");
+            let lines: Vec<&str> = text.lines().collect();
+            let mut values = Vec::new();
+            for (n, line) in lines.iter().enumerate() {
+                let typed = line.split(r#""--wait-for", ""#).skip(1);
+                values.extend(typed.filter_map(|rest| rest.split('"').next()));
+                if line.trim() == "- name: LINKERD_AWAIT_WAIT_FOR" {
+                    let value = lines
+                        .get(n + 1)
+                        .and_then(|l| l.trim().strip_prefix("value: "));
+                    let list = value.expect("a value line").trim_matches('"');
+                    values.extend(list.split([',', ' ']).filter(|v| !v.is_empty()));
+                }
+            }
+            for value in values {
+                seen += 1;
+                assert!(
+                    parse_target(value).is_ok(),
+                    "{}: {value}: {:?}",
+                    path.display(),
+                    parse_target(value)
+                );
+            }
+        }
+        assert!(seen >= 3, "only {seen} targets found in the examples");
     }
 
     proptest! {

@@ -1,15 +1,18 @@
-//! Real PostgreSQL, Redis, MariaDB, memcached, NATS, ZooKeeper and
-//! RabbitMQ servers (Debian packages `postgresql`, `redis-server`,
+//! Real PostgreSQL, Redis, MariaDB, memcached, NATS, ZooKeeper, RabbitMQ
+//! and etcd servers (Debian packages `postgresql`, `redis-server`,
 //! `mariadb-server`, `memcached`, `nats-server`, `zookeeper`,
-//! `rabbitmq-server`; `.ci/run` installs them) on loopback
+//! `rabbitmq-server`, `etcd-server`; `.ci/run` installs them), and the
+//! scripted servers of `tests/servers/` on the reference clients' codecs
+//! (Kafka, MongoDB, Cassandra) or the reference gRPC implementation, on loopback
 //! ports, with their data in temp dirs, each stopped by its PID when its
 //! guard drops. A missing server binary is a visible skip here, and a
 //! failure under CI (`CI=true`), never a silent pass.
 
 use std::{
+    io::Write,
     os::unix::{fs::chown, process::CommandExt},
     path::PathBuf,
-    process::{Child, Command, Stdio},
+    process::{Child, ChildStdin, Command, Stdio},
     time::{Duration, Instant},
 };
 
@@ -21,6 +24,7 @@ const START_LIMIT: Duration = Duration::from_secs(30);
 /// A server process, stopped (and reaped) when dropped, with its data dir.
 pub struct RealServer {
     child: Child,
+    stdin: Option<ChildStdin>,
     pub port: u16,
     /// Its stderr and stdout (Redis logs to stdout, the others to stderr).
     log: [LineReader; 2],
@@ -61,6 +65,13 @@ impl RealServer {
             "not accepting within {START_LIMIT:?}; got:\n{}",
             self.log()
         );
+    }
+
+    /// Writes a line to the server's stdin (the scripted gRPC server's
+    /// `serve`).
+    pub fn say(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("the server's stdin");
+        writeln!(stdin, "{line}").expect("write to the server");
     }
 
     pub fn log(&self) -> String {
@@ -121,23 +132,26 @@ pub fn server_binary(test: &str, name: &str) -> Option<PathBuf> {
             "{test}: {name} is not installed, and CI=true (.ci/run installs it)"
         );
         eprintln!(
-            "SKIPPED {test}: {name} is not installed (apt-get install postgresql redis-server mariadb-server memcached nats-server zookeeper rabbitmq-server)"
+            "SKIPPED {test}: {name} is not installed (apt-get install postgresql redis-server mariadb-server memcached nats-server zookeeper rabbitmq-server etcd-server)"
         );
     }
     found
 }
 
 fn spawn(cmd: &mut Command, port: u16, stop_signal: i32, dir: tempfile::TempDir) -> RealServer {
-    cmd.stdin(Stdio::null())
+    // A pipe no server reads but the scripted gRPC one (`say`).
+    cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn the server");
+    let stdin = child.stdin.take();
     let log = [
         LineReader::start(child.stderr.take().expect("stderr")),
         LineReader::start(child.stdout.take().expect("stdout")),
     ];
     RealServer {
         child,
+        stdin,
         port,
         log,
         stop_signal,
@@ -352,24 +366,110 @@ pub const RABBITMQ_READY: &str = "Starting broker... completed";
 /// kafka-python's own codecs: Kafka has no Debian package) on
 /// 127.0.0.1:`port`, answering ApiVersions with `error_code`. A missing
 /// kafka-python is a visible skip, and a failure under CI.
-pub fn kafka_broker(test: &str, port: u16, error_code: i16) -> Option<RealServer> {
-    // kafka-python's protocol classes, the codecs the broker script uses.
-    if !super::tool_available(
-        test,
-        "python3",
-        &["-c", "import kafka.protocol.old.api_versions"],
-    ) {
+/// A scripted server of `tests/servers/` (`python3 SCRIPT PORT ARGS...`)
+/// whose codecs are the reference client's `module`: a visible skip (a
+/// failure under CI) where it is not installed. Each prints
+/// [`SCRIPTED_READY`] once it listens.
+fn scripted(
+    test: &str,
+    script: &str,
+    module: &str,
+    port: u16,
+    args: &[&str],
+) -> Option<RealServer> {
+    if !super::tool_available(test, "python3", &["-c", &format!("import {module}")]) {
         return None;
     }
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/servers/kafka_broker.py");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/servers")
+        .join(script);
     let mut cmd = Command::new("python3");
-    cmd.arg(script)
-        .args([port.to_string(), error_code.to_string()]);
+    cmd.arg(script).arg(port.to_string()).args(args);
     Some(spawn(&mut cmd, port, libc::SIGKILL, temp_dir()))
 }
 
-/// What the scripted broker prints once it listens.
-pub const KAFKA_READY: &str = "listening";
+/// What a scripted server prints once it listens.
+pub const SCRIPTED_READY: &str = "listening";
+
+/// A Kafka broker on kafka-python's protocol classes, answering every
+/// `ApiVersions` with `error_code` (0: up).
+pub fn kafka_broker(test: &str, port: u16, error_code: i16) -> Option<RealServer> {
+    // Pinned in .ci/run: the module path of these classes changes between
+    // kafka-python's major versions.
+    let code = error_code.to_string();
+    scripted(
+        test,
+        "kafka_broker.py",
+        "kafka.protocol.old.api_versions",
+        port,
+        &[&code],
+    )
+}
+
+/// A MongoDB server on pymongo's `bson`, in `state`: primary, secondary,
+/// recovering or legacy (no `hello`).
+pub fn mongodb_server(test: &str, port: u16, state: &str) -> Option<RealServer> {
+    scripted(
+        test,
+        "mongodb_server.py",
+        "bson.objectid, pymongo",
+        port,
+        &[state],
+    )
+}
+
+/// A Cassandra node on cassandra-driver's protocol module, in `state`:
+/// up, bootstrapping or overloaded.
+pub fn cassandra_node(test: &str, port: u16, state: &str) -> Option<RealServer> {
+    scripted(
+        test,
+        "cassandra_node.py",
+        "cassandra.protocol",
+        port,
+        &[state],
+    )
+}
+
+/// A gRPC server on grpcio: `health` (its health service NOT_SERVING
+/// until [`RealServer::say`] `serve`) or `bare` (no health service).
+pub fn grpc_server(test: &str, port: u16, mode: &str) -> Option<RealServer> {
+    scripted(
+        test,
+        "grpc_health_server.py",
+        "grpc_health.v1.health",
+        port,
+        &[mode],
+    )
+}
+
+/// etcd on 127.0.0.1:`port` (its gRPC health service is on the client
+/// port), a one-member cluster on a free peer port, its data in a temp dir.
+pub fn etcd(test: &str, port: u16) -> Option<RealServer> {
+    let server = server_binary(test, "etcd")?;
+    let dir = temp_dir();
+    let client = format!("http://127.0.0.1:{port}");
+    let peer = format!("http://127.0.0.1:{}", super::closed_port());
+    let mut cmd = Command::new(server);
+    cmd.arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .args([
+            "--listen-client-urls",
+            &client,
+            "--advertise-client-urls",
+            &client,
+        ])
+        .args([
+            "--listen-peer-urls",
+            &peer,
+            "--initial-advertise-peer-urls",
+            &peer,
+        ])
+        .args(["--initial-cluster", &format!("default={peer}")]);
+    Some(spawn(&mut cmd, port, libc::SIGKILL, dir))
+}
+
+/// What etcd's log says once it takes client requests.
+pub const ETCD_READY: &str = "ready to serve client requests";
 
 /// A system user's uid and gid (`id`), or a visible skip.
 fn user_ids(user: &str) -> Option<(u32, u32)> {

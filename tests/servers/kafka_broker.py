@@ -9,35 +9,28 @@ request with ERROR_CODE (0: the broker is up), until killed.
 """
 
 import io
-import socket
 import struct
 import sys
 
 from kafka.protocol.old.api_versions import ApiVersionsRequest_v0, ApiVersionsResponse_v0
 
+from scripted import read_exactly, serve
+
 
 def main():
     port, error = int(sys.argv[1]), int(sys.argv[2])
-    server = socket.socket()
-    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server.bind(("127.0.0.1", port))
-    server.listen(16)
-    print("listening", flush=True)
-    while True:
-        conn, _ = server.accept()
-        with conn:
-            data = b""
-            while len(data) < 4 or len(data) < 4 + struct.unpack(">i", data[:4])[0]:
-                chunk = conn.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-            if len(data) < 4:
-                continue
-            header = ApiVersionsRequest_v0.parse_header(io.BytesIO(data[4:]))
-            response = ApiVersionsResponse_v0(error_code=error, api_versions=[(18, 0, 3)])
-            response.with_header(correlation_id=header.correlation_id)
-            conn.sendall(response.encode(header=True, framed=True))
+
+    def handle(conn):
+        size = read_exactly(conn, 4)
+        request = size and read_exactly(conn, struct.unpack(">i", size)[0])
+        if request is None:
+            return
+        header = ApiVersionsRequest_v0.parse_header(io.BytesIO(request))
+        response = ApiVersionsResponse_v0(error_code=error, api_versions=[(18, 0, 3)])
+        response.with_header(correlation_id=header.correlation_id)
+        conn.sendall(response.encode(header=True, framed=True))
+
+    serve(port, handle)
 
 
 if __name__ == "__main__":

@@ -5,18 +5,21 @@
 //! each `--wait-for` scheme is a [`Dependency`], dispatched from the typed
 //! target (`config::targets`) to its file: `tcp`, `http`, `postgres`,
 //! `redis`, `mysql`, `memcached`, `nats`, `zookeeper`, `amqp`, `kafka`,
-//! `dns`, `file`, `unix`. What the network ones share (connect,
+//! `grpc`, `mongodb`, `cassandra`, `dns`, `file`, `unix`. What the network ones share (connect,
 //! one bounded exchange): `socket`.
 //!
 //! Invariant: a check never panics and never runs past its own attempt
 //! timeout; whatever its peer sends is a reason, not an error of the gate.
 
 mod amqp;
+mod cassandra;
 mod dns;
 mod file;
+mod grpc;
 pub mod http;
 mod kafka;
 mod memcached;
+mod mongodb;
 mod mysql;
 mod nats;
 mod postgres;
@@ -30,6 +33,7 @@ use std::{fmt, future::Future, path::PathBuf, time::Duration};
 
 use reqwest::{Client, StatusCode};
 use tokio::time::{Instant, timeout_at};
+use tracing::warn;
 
 use self::{http::HttpCheck, socket::Attempt};
 use crate::{
@@ -169,7 +173,10 @@ impl Check for Dependency {
             | Target::Nats(at)
             | Target::Zookeeper(at)
             | Target::Amqp(at)
-            | Target::Kafka(at) => &at.0,
+            | Target::Kafka(at)
+            | Target::Grpc { at, .. }
+            | Target::Mongodb(at)
+            | Target::Cassandra(at) => &at.0,
             Target::Dns { name, .. } => return dns::stuck(name),
             Target::File(path) => return file::stuck(path),
             Target::Unix(path) => return unix::stuck(path),
@@ -200,6 +207,23 @@ impl Check for Dependency {
                 Target::Zookeeper(at) => zookeeper::check(at, bound).await,
                 Target::Amqp(at) => amqp::check(at, bound).await,
                 Target::Kafka(at) => kafka::check(at, bound).await,
+                Target::Grpc { at, service } => match grpc::check(at, service, bound).await? {
+                    grpc::Serving::Yes => Ok(()),
+                    // Ready, as the server is up and answers gRPC; but the
+                    // user asked for more than that, so say it once (a
+                    // ready target is not checked again).
+                    grpc::Serving::NoHealthService => {
+                        warn!(
+                            "{}: the server answers gRPC but has no health service \
+                             (UNIMPLEMENTED): taken as ready, as it is up; for a check of the \
+                             app's own readiness, register grpc.health.v1.Health in it",
+                            self.describe()
+                        );
+                        Ok(())
+                    }
+                },
+                Target::Mongodb(at) => mongodb::check(at, bound).await,
+                Target::Cassandra(at) => cassandra::check(at, bound).await,
                 Target::Dns { name, min } => dns::check(name, *min).await,
                 Target::File(path) => file::check(path).await,
                 Target::Unix(path) => unix::check(path).await,
@@ -241,6 +265,11 @@ mod tests {
             let _ = amqp::read_answer(&bytes);
             let _ = kafka::response_complete(&bytes);
             let _ = kafka::read_answer(&bytes);
+            let _ = grpc::serving_status(&bytes);
+            let _ = mongodb::message_complete(&bytes);
+            let _ = mongodb::read_answer(&bytes, 0);
+            let _ = cassandra::frame_complete(&bytes);
+            let _ = cassandra::read_answer(&bytes);
             let _ = socket::described(&bytes);
             let _ = socket::words(&bytes);
         }

@@ -114,7 +114,7 @@ pub fn not_a(answer: &[u8], server: &str) -> NotReady {
 /// is whole, the peer closes, [`MAX_ANSWER`] bytes have come, or the
 /// deadline passes. Returns what came; `NotReady::Closed` if nothing did,
 /// `silent` if the deadline passed before a single byte.
-async fn exchange(
+pub(super) async fn exchange(
     stream: &mut (impl AsyncRead + AsyncWrite + Unpin),
     request: &[u8],
     complete: impl Fn(&[u8]) -> bool,
@@ -149,7 +149,7 @@ async fn exchange(
 
 /// A reset or a broken pipe before any answer is the same as a close: the
 /// server (or the proxy in front of it) went away without a word.
-fn closed_or(e: &io::Error) -> NotReady {
+pub(super) fn closed_or(e: &io::Error) -> NotReady {
     match e.kind() {
         io::ErrorKind::ConnectionReset
         | io::ErrorKind::BrokenPipe

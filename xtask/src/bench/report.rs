@@ -45,6 +45,8 @@ pub struct Results {
 }
 
 const MIB: f64 = 1024.0 * 1024.0;
+/// The static binary's budget with every `--wait-for` scheme (2,621,440 B).
+const SIZE_BUDGET: f64 = 2.5 * MIB;
 
 /// One budget line.
 pub struct Verdict {
@@ -234,8 +236,8 @@ impl Results {
                     self.size.bytes as f64 / MIB,
                     self.size.bytes
                 ),
-                budget: 2.0 * MIB,
-                budget_shown: "≤ 2 MiB".into(),
+                budget: SIZE_BUDGET,
+                budget_shown: "≤ 2.5 MiB".into(),
                 stretch: Some((1.45 * MIB, "≤ 1.45 MiB".into())),
             },
             Verdict {
@@ -245,14 +247,22 @@ impl Results {
                     || "not built".to_string(),
                     |s| format!("{:.2} MiB ({} B)", s.bytes as f64 / MIB, s.bytes),
                 ),
-                budget: 2.0 * MIB,
-                budget_shown: "≤ 2 MiB".into(),
+                budget: SIZE_BUDGET,
+                budget_shown: "≤ 2.5 MiB".into(),
                 stretch: Some((1.45 * MIB, "≤ 1.45 MiB".into())),
             },
             Verdict {
                 metric: "peak RSS waiting for 3 --wait-for targets",
                 measured: mem_kib(self.wait_for.as_ref().map(|w| &w.memory)),
                 shown: fmt_opt(mem_kib(self.wait_for.as_ref().map(|w| &w.memory)), kib),
+                budget: 2.0 * 1024.0,
+                budget_shown: "≤ 2 MiB".into(),
+                stretch: None,
+            },
+            Verdict {
+                metric: "peak RSS waiting for one --wait-for target of each kind",
+                measured: mem_kib(self.wait_for.as_ref().map(|w| &w.every_kind)),
+                shown: fmt_opt(mem_kib(self.wait_for.as_ref().map(|w| &w.every_kind)), kib),
                 budget: 2.0 * 1024.0,
                 budget_shown: "≤ 2 MiB".into(),
                 stretch: None,
@@ -617,6 +627,11 @@ pub fn console(results: &Results) -> String {
             let _ = writeln!(out, "   {line}");
         }
         let _ = writeln!(out, "   memory: {}", fmt_kib(w.memory.peak.vm_hwm_kib));
+        let _ = writeln!(
+            out,
+            "   memory, one target of each kind: {}",
+            fmt_kib(w.every_kind.peak.vm_hwm_kib)
+        );
     }
     let _ = writeln!(out, "\nbenchmark took {:.0} s", results.took_s);
     out

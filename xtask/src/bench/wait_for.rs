@@ -33,12 +33,29 @@ pub struct LagRun {
 
 pub struct WaitFor {
     pub memory: Memory,
+    /// Waiting for one target of every kind the gate knows.
+    pub every_kind: Memory,
     pub runs: Vec<LagRun>,
 }
 
 /// Runs both lag settings (`trials` each) and the memory sample.
 pub fn measure(ctx: &Ctx, trials: usize, stand_in_ms: f64) -> Result<WaitFor, String> {
-    let memory = memory(ctx)?;
+    let never = Instant::now() + Duration::from_secs(3600);
+    let postgres = targets(&[never; 3])?;
+    let three = memory(
+        ctx,
+        "waiting for 3 --wait-for targets (57P03)",
+        wait_for_args(&postgres),
+        "proxy ready; targets checked through no proxy, on loopback",
+    )?;
+    let closing = Closing::start()?;
+    let every_kind = memory(
+        ctx,
+        "waiting for one --wait-for target of each kind",
+        every_kind_args(closing.port),
+        "proxy ready; each network target a loopback port that accepts and closes \
+         (tcp:// is ready at once), dns:// short of addresses, paths missing",
+    )?;
     let runs = [
         ("default (--wait-for-backoff 1s)", 1000),
         // The least cap the gate accepts.
@@ -47,7 +64,11 @@ pub fn measure(ctx: &Ctx, trials: usize, stand_in_ms: f64) -> Result<WaitFor, St
     .into_iter()
     .map(|(label, cap_ms)| lag(ctx, label, cap_ms, trials, stand_in_ms))
     .collect::<Result<_, _>>()?;
-    Ok(WaitFor { memory, runs })
+    Ok(WaitFor {
+        memory: three,
+        every_kind,
+        runs,
+    })
 }
 
 fn targets(ready: &[Instant]) -> Result<Vec<FakePostgres>, String> {
@@ -111,14 +132,66 @@ fn lag(
     })
 }
 
-/// The gate waiting for three targets that never turn ready (and checking
-/// them as often as the gate allows: at the least cap, 100 ms), sampled for 1.5 s.
-fn memory(ctx: &Ctx) -> Result<Memory, String> {
+/// Every scheme the gate checks, each once: the network ones at `port`.
+fn every_kind_args(port: u16) -> Vec<String> {
+    const NETWORK: [&str; 13] = [
+        "tcp",
+        "http",
+        "postgres",
+        "redis",
+        "mysql",
+        "memcached",
+        "nats",
+        "zookeeper",
+        "amqp",
+        "kafka",
+        "grpc",
+        "mongodb",
+        "cassandra",
+    ];
+    let mut targets: Vec<String> = NETWORK
+        .iter()
+        .map(|scheme| format!("{scheme}://127.0.0.1:{port}"))
+        .collect();
+    targets.extend([
+        "dns://localhost?min=9".to_string(),
+        "file:///nonexistent/linkerd-await-bench".to_string(),
+        "unix:///nonexistent/linkerd-await-bench.sock".to_string(),
+    ]);
+    targets
+        .into_iter()
+        .flat_map(|target| ["--wait-for".to_string(), target])
+        .collect()
+}
+
+/// A loopback port that accepts every connection and closes it at once:
+/// through a mesh, what a target that is down looks like.
+struct Closing {
+    port: u16,
+}
+
+impl Closing {
+    fn start() -> Result<Closing, String> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        // Lives as long as the benchmark process: each accepted stream is
+        // dropped, which closes it.
+        std::thread::spawn(move || listener.incoming().for_each(drop));
+        Ok(Closing { port })
+    }
+}
+
+/// The gate waiting for targets that never turn ready (and checking them
+/// as often as the gate allows: at the least cap, 100 ms), sampled for 1.5 s.
+fn memory(
+    ctx: &Ctx,
+    label: &'static str,
+    targets: Vec<String>,
+    note: &str,
+) -> Result<Memory, String> {
     let proxy = Proxy::start(0).map_err(|e| format!("proxy: {e}"))?;
-    let never = Instant::now() + Duration::from_secs(3600);
-    let targets = targets(&[never; 3])?;
     let mut args = vec!["--wait-for-backoff".to_string(), "100ms".to_string()];
-    args.extend(wait_for_args(&targets));
+    args.extend(targets);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut cmd = ctx.gate(proxy.port(), &args);
     cmd.arg("--").arg(&ctx.true_bin);
@@ -128,20 +201,20 @@ fn memory(ctx: &Ctx) -> Result<Memory, String> {
     let mut samples = 0;
     let until = spawned.started_ns + 1_500_000_000;
     if !sample_until(spawned.pid, until, &mut peak, &mut samples) || samples == 0 {
-        return Err("wait-for memory: the gate stopped waiting on its own".to_string());
+        return Err(format!("{label}: the gate stopped waiting on its own"));
     }
     let sampled_after_ms = ms_between(spawned.started_ns, now_ns());
     let finished = spawned
         .stop(libc::SIGTERM)
         .map_err(|e| format!("gate: {e}"))?;
-    ctx.expect_code("wait-for memory", &finished, 128 + libc::SIGTERM)?;
+    ctx.expect_code(label, &finished, 128 + libc::SIGTERM)?;
     Ok(Memory {
-        label: "waiting for 3 --wait-for targets (57P03)",
+        label,
         peak,
         samples,
         sampled_after_ms,
         exit_code: finished.code,
-        note: "proxy ready; targets checked through no proxy, on loopback".to_string(),
+        note: note.to_string(),
     })
 }
 
