@@ -383,7 +383,7 @@ fn bad_targets_and_combinations_are_usage_errors_that_say_what_is_accepted() {
             &["--wait-for", "gopher://mq"],
             &[
                 "unknown scheme 'gopher'",
-                "postgres://[user@]host[:port][/db]",
+                "postgres://[user@]host[:port][,host2[:port]][/db]",
             ],
         ),
         (&["--wait-for", "tcp://db"], &["tcp:// needs a port"]),

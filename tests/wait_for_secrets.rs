@@ -8,19 +8,9 @@
 mod common;
 use common::*;
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use proptest::prelude::*;
-
-/// Runs `cmd` with a termination log; returns its output and the message.
-fn run(mut cmd: Command) -> (Output, String) {
-    let dir = temp_dir();
-    let log = dir.path().join("termination-log");
-    cmd.arg("--termination-log").arg(&log);
-    let out = output(&mut cmd);
-    let message = std::fs::read_to_string(&log).unwrap_or_default();
-    (out, message)
-}
 
 fn assert_hidden(secret: &str, out: &Output, message: &str, what: &str) {
     for (name, text) in [
@@ -57,7 +47,7 @@ fn secrets_in_a_query_string_are_never_shown_nor_sent() {
         } else {
             cmd.env("LINKERD_AWAIT_WAIT_FOR", targets.join(" "));
         }
-        let (out, message) = run(cmd);
+        let (out, message) = output_and_message(cmd);
         let err = stderr_text(&out);
         assert_eq!(out.status.code(), Some(69), "{err}");
         // Progress lines (at 1 s) are among what was read.
@@ -96,7 +86,7 @@ fn help_never_prints_the_variables_values() {
             "LINKERD_AWAIT_SHUTDOWN_URI",
             "http://u:s3cr3t@localhost:4191/shutdown",
         );
-    let (out, message) = run(cmd);
+    let (out, message) = output_and_message(cmd);
     assert_eq!(out.status.code(), Some(0));
     assert_hidden("s3cr3t", &out, &message, "--help");
     let help = stdout_text(&out);
@@ -127,7 +117,7 @@ fn a_password_without_its_host_is_never_echoed() {
             } else {
                 cmd.env("LINKERD_AWAIT_WAIT_FOR", value);
             }
-            let (out, message) = run(cmd);
+            let (out, message) = output_and_message(cmd);
             assert_eq!(out.status.code(), Some(2), "{value}: {}", stderr_text(&out));
             assert_hidden("s3cr3t", &out, &message, value);
             assert!(
@@ -145,7 +135,7 @@ fn an_unencoded_password_after_digits_is_refused_and_no_host_is_checked() {
     // "host" is a listening server, which must see no connection.
     let server = FakeServer::start(Says::Answer(b"R\0\0\0\x0c\0\0\0\x05salt".to_vec()));
     let value = format!("postgres://127.0.0.1:{}/S3cr3t@db/orders", server.port());
-    let (out, message) = run({
+    let (out, message) = output_and_message({
         let mut cmd = gate();
         cmd.args(["--mesh", "none", "-t", "1s", "--wait-for", &value]);
         cmd
@@ -197,7 +187,7 @@ fn no_scheme_sends_a_password_given_in_its_url() {
             "200ms",
         ])
         .args(["--wait-for", &value]);
-        let (out, message) = run(cmd);
+        let (out, message) = output_and_message(cmd);
         assert!(server.connections() > 0, "{scheme}: {}", stderr_text(&out));
         let sent = String::from_utf8_lossy(&server.received()).into_owned();
         for secret in ["S3cr3tPw", "S3cr3tQs"] {
@@ -246,7 +236,7 @@ proptest! {
         let results: Vec<_> = std::thread::scope(|scope| {
             let handles: Vec<_> = runs
                 .into_iter()
-                .map(|(value, cmd)| scope.spawn(move || (value, run(cmd))))
+                .map(|(value, cmd)| scope.spawn(move || (value, output_and_message(cmd))))
                 .collect();
             handles.into_iter().map(|h| h.join().expect("a run")).collect()
         });

@@ -24,13 +24,14 @@ const PROMPT: Duration = Duration::from_millis(1500);
 
 /// Starts the gate waiting (through an outbound proxy) for `scheme` on
 /// `port`, sees it report the target not ready, starts the server, and
-/// checks that the app starts soon after the server is ready.
+/// checks that the app starts soon after the server is ready. Returns the
+/// server, still running, for more checks.
 fn not_ready_until_the_server_is_up(
     scheme: &str,
     port: u16,
     start: impl FnOnce() -> Option<RealServer>,
     ready_line: Option<&str>,
-) {
+) -> Option<RealServer> {
     let outbound =
         Outbound::start(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).expect("outbound");
     let target = format!("{scheme}://127.0.0.1:{}", outbound.port());
@@ -45,7 +46,7 @@ fn not_ready_until_the_server_is_up(
         Duration::from_secs(5),
     );
     assert!(gate.out.text().is_empty(), "started with {scheme} down");
-    let Some(server) = start() else { return };
+    let server = start()?;
     match ready_line {
         Some(line) => server.until_ready(line),
         None => server.until_accepting(),
@@ -57,6 +58,7 @@ fn not_ready_until_the_server_is_up(
     assert_eq!(code, 0, "{err}");
     assert!(err.contains(&format!("{target} ready after")), "{err}");
     assert!(lag < PROMPT, "app started {lag:?} after {scheme} was ready");
+    Some(server)
 }
 
 /// The gate against the server directly: ready at once (exit 0).
@@ -77,20 +79,55 @@ fn postgres_is_not_ready_until_the_real_server_answers_and_any_user_will_do() {
         return;
     }
     let port = closed_port();
-    not_ready_until_the_server_is_up(
+    let server = not_ready_until_the_server_is_up(
         "postgres",
         port,
         || postgres(test, port),
         Some(POSTGRES_READY),
-    );
+    )
+    .expect("started before");
     // A user that does not exist, a database that does not exist: still up
     // (PQping), with no password sent.
-    let server = postgres(test, closed_port()).expect("started before");
-    server.until_ready(POSTGRES_READY);
-    ready_now(&format!(
-        "postgresql://nobody:wrong@127.0.0.1:{}/nodb",
-        server.port
-    ));
+    ready_now(&format!("postgresql://nobody:wrong@127.0.0.1:{port}/nodb"));
+    // The forms apps keep their URL in: JDBC (properties ignored), libpq's
+    // parameters (accepted, changing nothing sent), libpq's multi-host
+    // form (ready when one host is, the first one down), and env:.
+    let dead = closed_port();
+    for url in [
+        format!("jdbc:postgresql://127.0.0.1:{port}/orders?user=app&password=S3cr3t&ssl=true"),
+        format!(
+            "postgres://app:S3cr3t@127.0.0.1:{dead},127.0.0.1:{port}/orders?sslmode=disable\
+             &connect_timeout=5&application_name=orders&options=-c%20geqo%3Doff"
+        ),
+    ] {
+        ready_now(&url);
+        let out = output(
+            gate()
+                .args([
+                    "--mesh",
+                    "none",
+                    "-t",
+                    "10s",
+                    "--wait-for",
+                    "env:DATABASE_URL",
+                ])
+                .env("DATABASE_URL", &url),
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    }
+    drop(server);
+    // No host up: not ready, each host's reason named.
+    let out = output(gate().args([
+        "--mesh",
+        "none",
+        "-t",
+        "500ms",
+        "--wait-for",
+        &format!("postgres://127.0.0.1:{dead},127.0.0.1:{port}/orders"),
+    ]));
+    let err = stderr_text(&out);
+    assert_eq!(out.status.code(), Some(69), "{err}");
+    assert!(err.contains("no host is ready"), "{err}");
 }
 
 #[test]
@@ -105,6 +142,9 @@ fn redis_is_not_ready_until_the_real_server_answers_and_a_password_it_wants_is_n
     let server = redis(test, closed_port(), &["--requirepass", "s3cr3t"]).expect("started before");
     server.until_ready(REDIS_READY);
     ready_now(&format!("redis://127.0.0.1:{}", server.port));
+    // The URL the app has, password and database number included (the
+    // password is not sent: -NOAUTH is the answer, and it means up).
+    ready_now(&format!("redis://:s3cr3t@127.0.0.1:{}/0", server.port));
 }
 
 #[test]
@@ -114,7 +154,20 @@ fn mariadb_is_not_ready_until_the_real_server_greets() {
         return;
     }
     let port = closed_port();
-    not_ready_until_the_server_is_up("mysql", port, || mariadb(test, port), Some(MARIADB_READY));
+    let server = not_ready_until_the_server_is_up(
+        "mysql",
+        port,
+        || mariadb(test, port),
+        Some(MARIADB_READY),
+    )
+    .expect("started before");
+    for url in [
+        format!("jdbc:mariadb://127.0.0.1:{port}/orders?user=app&password=S3cr3t"),
+        format!("jdbc:mysql://127.0.0.1:{port}/orders;useSSL=false"),
+    ] {
+        ready_now(&url);
+    }
+    drop(server);
 }
 
 #[test]

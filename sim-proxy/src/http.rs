@@ -140,6 +140,18 @@ impl Answer {
                 self.with_body(writer, *status, &[], "x".repeat(*len))?;
                 Ok(Answered::Status(*status))
             }
+            Reply::Body {
+                status,
+                headers,
+                body,
+            } => {
+                let headers: Vec<(&str, &str)> = headers
+                    .iter()
+                    .map(|(name, value)| (name.as_str(), value.as_str()))
+                    .collect();
+                self.with_body(writer, *status, &headers, body.clone())?;
+                Ok(Answered::Status(*status))
+            }
             Reply::Redirect(to) => {
                 self.complete(writer, 302, &[("location", to)])?;
                 Ok(Answered::Status(302))

@@ -80,6 +80,13 @@ pub enum Reply {
     Redirect(String),
     /// This status with a body of `len` bytes and its `content-length`.
     Sized { status: u16, len: usize },
+    /// This status, these extra headers, this body (with its length): a
+    /// health document, for the `http://` expectations.
+    Body {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+    },
     /// This status, then a body that never ends (chunks until the peer leaves).
     EndlessBody(u16),
     /// This status, then a body that trickles in, one byte every 50 ms, until
@@ -390,8 +397,16 @@ impl Connection {
             let answered = answer.head(&mut writer, &reply)?;
             (self.observer)(&request, answered);
             match reply {
-                Reply::Status(_) | Reply::Redirect(_) | Reply::Sized { .. } if head.keep_alive => {}
-                Reply::Status(_) | Reply::Redirect(_) | Reply::Sized { .. } | Reply::Close => {
+                Reply::Status(_)
+                | Reply::Redirect(_)
+                | Reply::Sized { .. }
+                | Reply::Body { .. }
+                    if head.keep_alive => {}
+                Reply::Status(_)
+                | Reply::Redirect(_)
+                | Reply::Sized { .. }
+                | Reply::Body { .. }
+                | Reply::Close => {
                     return Ok(());
                 }
                 Reply::EndlessBody(_) | Reply::SlowBody { .. } => {

@@ -88,9 +88,9 @@ pub struct Args {
 
     /// Also wait for this dependency, through the proxy, before running CMD: tcp://, http://,
     /// postgres://, redis://, mysql://, memcached://, nats://, zookeeper://, amqp://, kafka://,
-    /// grpc://, mongodb://, cassandra://, dns://, file:// or unix://
-    /// (docs/reference.md, "Waiting for dependencies"); repeatable, replaces the variable's
-    /// list (comma- or space-separated)
+    /// grpc://, mongodb://, cassandra://, dns://, file:// or unix://; env:NAME (the URL in that
+    /// variable), jdbc: URLs; http:// expectations after '#' (docs/reference.md, "Waiting for
+    /// dependencies"); repeatable, replaces the variable's list (comma- or space-separated)
     // A typed value is one URL. The variable is a list, read and split by
     // `config`, which turns clap's reading of it off.
     #[arg(long = "wait-for", env = WAIT_FOR_VAR, value_name = "URL", hide_env_values = true,

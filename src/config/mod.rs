@@ -13,6 +13,7 @@ pub mod cli;
 mod combinations;
 mod command_line;
 pub mod duration;
+pub mod expect;
 mod libpq;
 mod lists;
 pub mod mesh;

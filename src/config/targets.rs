@@ -11,7 +11,7 @@ use std::{fmt, path::PathBuf};
 
 use reqwest::Url;
 
-use super::libpq;
+use super::{expect::Expect, libpq};
 use crate::report::redact::Redacted;
 
 /// What to wait for, and how to reach it.
@@ -19,8 +19,10 @@ use crate::report::redact::Redacted;
 pub enum Target {
     /// A connection is accepted.
     Tcp(Endpoint),
-    /// A 2xx answer to a GET, under the readiness check's rules.
-    Http(Url),
+    /// An answer to a GET (or HEAD) that meets the expectations written in
+    /// the URL's fragment (by default: any 2xx), under the readiness
+    /// check's rules. The URL has no fragment left.
+    Http { url: Url, expect: Expect },
     /// An answer to a StartupMessage, as libpq's `PQping` reads it.
     Postgres {
         at: Endpoint,
@@ -56,6 +58,13 @@ pub enum Target {
     File(PathBuf),
     /// A connection to the socket is accepted.
     Unix(PathBuf),
+    /// Ready when one of these is (libpq's multi-host URLs,
+    /// `postgres://h1:5432,h2:5432/db`, as `pg_isready` reads them).
+    AnyOf(Vec<Target>),
+    /// `env:NAME`: the URL the app reads from the variable `NAME`, read
+    /// from the gate's own environment at start and shown only as
+    /// `env:NAME` with the redacted URL.
+    Env { name: String, target: Box<Target> },
 }
 
 /// A host and port, as a URL whose port is always explicit (what logs show,
@@ -96,22 +105,77 @@ enum Kind {
     Path,
 }
 
-const ACCEPTED: &str = "expected tcp://host:port, http://host[:port]/path, \
-     postgres://[user@]host[:port][/db], redis://host[:port], mysql://host[:port], \
+const ACCEPTED: &str = "expected tcp://host:port, http://host[:port]/path[#expectations], \
+     postgres://[user@]host[:port][,host2[:port]][/db], redis://host[:port], mysql://host[:port], \
      memcached://host[:port], nats://host[:port], zookeeper://host[:port], amqp://host[:port], \
      kafka://host[:port], grpc://host:port[/service], mongodb://host[:port], \
-     cassandra://host[:port], dns://name[?min=N], file:///path or unix:///path";
+     cassandra://host[:port], dns://name[?min=N], file:///path, unix:///path, \
+     jdbc:postgresql|mysql|mariadb://... or env:NAME";
 
 /// clap's parser for one `--wait-for` value (and each item of
 /// LINKERD_AWAIT_WAIT_FOR).
 pub fn parse_target(text: &str) -> Result<Target, String> {
     let text = text.trim();
+    if let Some(name) = text.strip_prefix("env:") {
+        return env_target(name, |name| std::env::var_os(name));
+    }
+    parse_url(text)
+}
+
+/// `env:NAME`: the variable's value, parsed as any `--wait-for` value but
+/// never shown (its errors name the variable, not the value).
+fn env_target(
+    name: &str,
+    read: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> Result<Target, String> {
+    let valid = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        return Err(
+            "env: takes the name of a variable holding a URL, e.g. env:DATABASE_URL".to_string(),
+        );
+    }
+    let value = read(name).unwrap_or_default();
+    let Some(value) = value.to_str().map(str::trim) else {
+        return Err(format!("env:{name}: the variable {name} is not UTF-8 text"));
+    };
+    if value.is_empty() {
+        return Err(format!(
+            "env:{name}: the variable {name} is not set, or empty, in the gate's environment \
+             (set it in the container's env, as for the app)"
+        ));
+    }
+    if value.starts_with("env:") {
+        return Err(format!(
+            "env:{name}: the variable {name} holds another env: name, not a URL"
+        ));
+    }
+    let target = parse_url(value).map_err(|e| format!("env:{name}: the URL in {name}: {e}"))?;
+    Ok(Target::Env {
+        name: name.to_string(),
+        target: Box::new(target),
+    })
+}
+
+/// One URL, in any accepted dialect.
+fn parse_url(text: &str) -> Result<Target, String> {
     if !text.contains(':') {
         return Err(format!("not a URL; {ACCEPTED}"));
     }
+    if let Some(rest) = text.strip_prefix("jdbc:") {
+        return jdbc_target(rest);
+    }
+    if let Some(hosts) = libpq_hosts(text) {
+        return hosts
+            .iter()
+            .map(|one| parse_url(one))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Target::AnyOf);
+    }
     if several_hosts(text) {
         return Err(format!(
-            "one host per URL: give each host its own --wait-for (or list item); {ACCEPTED}"
+            "one host per URL (but for postgres://, where one ready host is enough): give each \
+             host its own --wait-for (or list item); {ACCEPTED}"
         ));
     }
     let url = Url::parse(text).map_err(|e| format!("{e}; {ACCEPTED}"))?;
@@ -187,6 +251,9 @@ fn network_target(mut url: Url, default_port: Option<u16>) -> Result<Target, Str
         // a password given here as basic auth.
         let _ = url.set_password(None);
         let _ = url.set_username("");
+        let expect = super::expect::parse(url.fragment().unwrap_or_default())?;
+        url.set_fragment(None);
+        return Ok(Target::Http { url, expect });
     } else {
         // An explicit port for every scheme but http (whose default the
         // URL type leaves implicit), so logs say where the check goes.
@@ -195,7 +262,6 @@ fn network_target(mut url: Url, default_port: Option<u16>) -> Result<Target, Str
     }
     let at = Endpoint(url);
     Ok(match scheme.as_str() {
-        "http" => Target::Http(at.0),
         "postgres" | "postgresql" => {
             let (user, database) = libpq::user_and_database(&at.0)?;
             Target::Postgres { at, user, database }
@@ -217,8 +283,48 @@ fn network_target(mut url: Url, default_port: Option<u16>) -> Result<Target, Str
     })
 }
 
+/// `jdbc:postgresql://`, `jdbc:mysql://`, `jdbc:mariadb://` (what Java apps
+/// keep in `SPRING_DATASOURCE_URL`): the same URL without `jdbc:`, and
+/// without the JDBC properties after `?` or `;`, which are the driver's
+/// (`user`, `password`, `ssl`, ...) and change nothing the check sends.
+fn jdbc_target(rest: &str) -> Result<Target, String> {
+    let scheme = rest.split("://").next().unwrap_or_default();
+    if !matches!(scheme, "postgresql" | "mysql" | "mariadb") {
+        return Err(format!(
+            "jdbc: URLs are accepted for postgresql, mysql and mariadb \
+             (jdbc:postgresql://host[:port]/db), not '{}'",
+            scheme.escape_debug()
+        ));
+    }
+    let url = rest.split(['?', ';']).next().unwrap_or_default();
+    parse_url(url)
+}
+
+/// libpq's multi-host form, `postgres://[userinfo@]h1[:p1],h2[:p2]/rest`:
+/// one URL per host, each with the userinfo and the rest. `None` for any
+/// other URL.
+fn libpq_hosts(text: &str) -> Option<Vec<String>> {
+    let (scheme, rest) = text.split_once("://")?;
+    if !matches!(scheme, "postgres" | "postgresql") || !several_hosts(text) {
+        return None;
+    }
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let (userinfo, hosts) = match authority.rsplit_once('@') {
+        Some((userinfo, hosts)) => (format!("{userinfo}@"), hosts),
+        None => (String::new(), authority),
+    };
+    Some(
+        hosts
+            .split(',')
+            .map(|host| format!("{scheme}://{userinfo}{host}{tail}"))
+            .collect(),
+    )
+}
+
 /// Whether the authority lists hosts (`mongodb://a,b/`, libpq's
-/// `postgres://h1,h2/`): one check goes to one host.
+/// `postgres://h1,h2/`): one check goes to one host (libpq's form is
+/// split before).
 fn several_hosts(text: &str) -> bool {
     let Some((_, rest)) = text.split_once("://") else {
         return false;
@@ -312,10 +418,9 @@ fn path_target(url: &Url) -> Result<Target, String> {
     })
 }
 
-impl fmt::Display for Target {
-    /// The target as logs show it: its URL without credentials, with the
-    /// port it is checked on.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Target {
+    /// The host and port of a network target checked in its own protocol.
+    pub fn endpoint(&self) -> Option<&Endpoint> {
         match self {
             Target::Tcp(at)
             | Target::Postgres { at, .. }
@@ -328,14 +433,39 @@ impl fmt::Display for Target {
             | Target::Kafka(at)
             | Target::Grpc { at, .. }
             | Target::Mongodb(at)
-            | Target::Cassandra(at) => Redacted(&at.0).fmt(f),
-            Target::Http(url) => Redacted(url).fmt(f),
+            | Target::Cassandra(at) => Some(at),
+            Target::Http { .. }
+            | Target::Dns { .. }
+            | Target::File(_)
+            | Target::Unix(_)
+            | Target::AnyOf(_)
+            | Target::Env { .. } => None,
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    /// The target as logs show it: its URL without credentials, with the
+    /// port it is checked on.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Http { url, expect } => write!(f, "{}{expect}", Redacted(url)),
+            Target::AnyOf(targets) => {
+                let shown: Vec<String> = targets.iter().map(Target::to_string).collect();
+                write!(f, "one of ({})", shown.join(", "))
+            }
+            Target::Env { name, target } => write!(f, "env:{name} ({target})"),
             Target::Dns { name, min: 1 } => write!(f, "dns://{name}"),
             Target::Dns { name, min } => write!(f, "dns://{name}?min={min}"),
             // Escaped: a path is the user's, but a newline in it must not
             // start a log line of its own.
             Target::File(path) => write!(f, "file://{}", path.display().to_string().escape_debug()),
             Target::Unix(path) => write!(f, "unix://{}", path.display().to_string().escape_debug()),
+            // Every other kind is a network one, shown by its endpoint.
+            network => match network.endpoint() {
+                Some(at) => Redacted(&at.0).fmt(f),
+                None => f.write_str("(a target)"),
+            },
         }
     }
 }
@@ -444,7 +574,7 @@ mod tests {
     #[test]
     fn an_http_target_sends_no_credentials() {
         match parse_target("http://user:s3cr3t@api:8080/healthz?x=1") {
-            Ok(Target::Http(url)) => {
+            Ok(Target::Http { url, .. }) => {
                 assert_eq!((url.username(), url.password()), ("", None));
                 assert_eq!(url.as_str(), "http://api:8080/healthz?x=1");
             }
@@ -478,6 +608,96 @@ mod tests {
         assert_eq!(shown("file:///tmp/a%0Ab"), "file:///tmp/a\\nb");
     }
 
+    #[test]
+    fn env_names_a_variable_whose_url_is_parsed_and_never_shown_whole() {
+        let env = |name: &str| match name {
+            "DATABASE_URL" => Some("postgres://app:S3cr3t@db:5432/orders?sslmode=require".into()),
+            "EMPTY" => Some("".into()),
+            "LOOP" => Some("env:DATABASE_URL".into()),
+            "BAD" => Some("postgres://app:S3cr3t@db:99999/x".into()),
+            _ => None,
+        };
+        let shown = |name: &str| {
+            env_target(name, env).map_or_else(|e| format!("error: {e}"), |t| t.to_string())
+        };
+        assert_eq!(
+            shown("DATABASE_URL"),
+            "env:DATABASE_URL (postgres://***@db:5432/orders?sslmode=***)"
+        );
+        for (name, said) in [
+            (
+                "MISSING",
+                "env:MISSING: the variable MISSING is not set, or empty",
+            ),
+            ("EMPTY", "the variable EMPTY is not set, or empty"),
+            ("LOOP", "holds another env: name"),
+            ("BAD", "env:BAD: the URL in BAD: invalid port number"),
+            ("1X", "env: takes the name of a variable"),
+            ("", "env: takes the name of a variable"),
+        ] {
+            let shown = shown(name);
+            assert!(shown.contains(said), "{name}: {shown}");
+            assert!(!shown.contains("S3cr3t"), "{name}: {shown}");
+        }
+    }
+
+    #[test]
+    fn jdbc_and_libpq_multi_host_urls_are_read_as_the_app_reads_them() {
+        let cases = [
+            (
+                "jdbc:postgresql://db:5432/orders?user=app&password=S3cr3t&ssl=true",
+                "postgresql://db:5432/orders",
+            ),
+            (
+                "jdbc:mysql://db/orders;useSSL=false",
+                "mysql://db:3306/orders",
+            ),
+            ("jdbc:mariadb://db:3307/orders", "mariadb://db:3307/orders"),
+            (
+                "postgres://app:S3cr3t@h1:5432,h2:5433/orders?sslmode=require",
+                "one of (postgres://***@h1:5432/orders?sslmode=***, \
+                 postgres://***@h2:5433/orders?sslmode=***)",
+            ),
+            ("redis://:S3cr3t@cache:6379/0", "redis://***@cache:6379/0"),
+        ];
+        for (given, expected) in cases {
+            assert_eq!(shown(given), expected, "{given}");
+        }
+        for (given, said) in [
+            ("jdbc:sqlserver://db:1433", "not 'sqlserver'"),
+            (
+                "jdbc:postgresql:orders",
+                "jdbc: URLs are accepted for postgresql",
+            ),
+            ("mysql://a,b/db", "one host per URL"),
+        ] {
+            let shown = shown(given);
+            assert!(shown.contains(said), "{given}: {shown}");
+        }
+        match parse_target("postgres://h1,h2:5433/db") {
+            Ok(Target::AnyOf(hosts)) => assert_eq!(hosts.len(), 2),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn http_expectations_come_from_the_fragment_which_is_not_sent() {
+        match parse_target(
+            "http://search:9200/_cluster/health?local=true#json=/status=green,yellow",
+        ) {
+            Ok(Target::Http { url, expect }) => {
+                assert_eq!(url.fragment(), None);
+                assert_eq!(expect.json.len(), 1);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            shown("http://api:8080/graphql#status=200-299,401&method=HEAD"),
+            "http://api:8080/graphql#status=200-299,401&method=HEAD"
+        );
+        assert!(shown("http://api/x#statu=200").contains("expectation 'statu=200': unknown"));
+    }
+
     /// The `--wait-for` values of the Kubernetes examples, typed or in
     /// `LINKERD_AWAIT_WAIT_FOR`, are all accepted: a manifest copied from
     /// there must not stop at a usage error.
@@ -498,11 +718,22 @@ mod tests {
                         .get(n + 1)
                         .and_then(|l| l.trim().strip_prefix("value: "));
                     let list = value.expect("a value line").trim_matches('"');
-                    values.extend(list.split([',', ' ']).filter(|v| !v.is_empty()));
+                    values.extend(crate::report::redact::split_url_list_spaced(list));
                 }
             }
             for value in values {
                 seen += 1;
+                // An env: name is checked with a stand-in for the variable
+                // the pod would set.
+                if let Some(name) = value.strip_prefix("env:") {
+                    let stand_in = |_: &str| Some("postgres://app:pw@db:5432/app".into());
+                    assert!(
+                        env_target(name, stand_in).is_ok(),
+                        "{}: {value}",
+                        path.display()
+                    );
+                    continue;
+                }
                 assert!(
                     parse_target(value).is_ok(),
                     "{}: {value}: {:?}",

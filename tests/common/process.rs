@@ -315,3 +315,14 @@ impl LineReader {
         self.text()
     }
 }
+
+/// Runs `cmd` with a termination log of its own; returns its output and
+/// the message it left there (empty if none).
+pub fn output_and_message(mut cmd: Command) -> (Output, String) {
+    let dir = super::temp_dir();
+    let log = dir.path().join("termination-log");
+    cmd.arg("--termination-log").arg(&log);
+    let out = output(&mut cmd);
+    let message = std::fs::read_to_string(&log).unwrap_or_default();
+    (out, message)
+}

@@ -442,6 +442,12 @@ pub fn grpc_server(test: &str, port: u16, mode: &str) -> Option<RealServer> {
     )
 }
 
+/// A real HTTP server (Python's `http.server`) whose health document at
+/// `/actuator/health` says DOWN until [`RealServer::say`] `up`.
+pub fn health_server(test: &str, port: u16) -> Option<RealServer> {
+    scripted(test, "health_server.py", "http.server", port, &[])
+}
+
 /// etcd on 127.0.0.1:`port` (its gRPC health service is on the client
 /// port), a one-member cluster on a free peer port, its data in a temp dir.
 pub fn etcd(test: &str, port: u16) -> Option<RealServer> {

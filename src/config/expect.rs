@@ -1,0 +1,334 @@
+//! What "ready" means for an `http://` target, written in its URL's
+//! fragment (which is never sent), so that it works alike in `--wait-for`
+//! and in the `LINKERD_AWAIT_WAIT_FOR` list:
+//!
+//! ```text
+//! http://search:9200/_cluster/health#json=/status=green,yellow
+//! http://api:8080/graphql#status=200-299,401,405&method=HEAD
+//! http://app:8080/actuator/health#json=/status=UP&header=content-type
+//! ```
+//!
+//! Items are joined by `&`; each is `key=value`, percent-decoded after
+//! splitting (so `%26`, `%2C` and `%3D` stand for a literal `&`, `,`, `=`):
+//! `status=` codes and ranges, `body=` a substring, `json=` a JSON Pointer
+//! and the values it may hold, `header=` a name (present) or `name:value`
+//! (equal), `method=HEAD`. Without `status=`, any 2xx. How a response is
+//! judged against them: `wait/checks/http.rs`.
+//!
+//! Invariant: parsing never panics; a malformed expectation is an error
+//! naming it and what is accepted.
+
+use std::fmt;
+
+use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
+
+/// What a shown expectation encodes, so that it reads back the same.
+const SHOWN_ENCODED: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'%')
+    .add(b'&')
+    .add(b',')
+    .add(b'=')
+    .add(b'#');
+
+/// The expectations of one `http://` target. The default is today's rule:
+/// a GET, any 2xx, nothing else.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Expect {
+    /// Accepted statuses, as inclusive ranges; empty: 200-299.
+    pub status: Vec<(u16, u16)>,
+    /// Substrings the body must hold.
+    pub body: Vec<String>,
+    /// JSON Pointers and the values each may hold (one of them).
+    pub json: Vec<(String, Vec<JsonValue>)>,
+    /// Headers that must be present (`None`) or equal to a value.
+    pub headers: Vec<(String, Option<String>)>,
+    pub head: bool,
+}
+
+/// A value a JSON Pointer may point at, as written: `true`/`false` are
+/// booleans, what parses as a number is a number, the rest a string. A
+/// number or boolean also matches the same text in a JSON string
+/// (`"200"`, `"true"`), which is how many health documents write them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JsonValue {
+    Bool(bool),
+    /// As written; it parses as a finite number.
+    Number(String),
+    Text(String),
+}
+
+impl JsonValue {
+    /// A number's value (what `Number` holds always parses).
+    pub fn number(&self) -> Option<f64> {
+        match self {
+            JsonValue::Number(text) => text.parse().ok(),
+            _ => None,
+        }
+    }
+}
+
+const ACCEPTED: &str = "expected items joined by '&': status=200-299,401 (codes and ranges), \
+     body=TEXT, json=/pointer=VALUE[,VALUE...], header=NAME or header=NAME:VALUE, method=HEAD \
+     (percent-encode a literal & , = as %26 %2C %3D)";
+
+impl Expect {
+    /// Whether this is the plain rule (no fragment given).
+    pub fn is_default(&self) -> bool {
+        *self == Expect::default()
+    }
+
+    /// Whether a response body is needed to judge.
+    pub fn reads_body(&self) -> bool {
+        !self.body.is_empty() || !self.json.is_empty()
+    }
+
+    /// The accepted statuses as an expectation writes them (`200-299`).
+    pub fn statuses(&self) -> String {
+        if self.status.is_empty() {
+            return "200-299".to_string();
+        }
+        let codes: Vec<String> = self
+            .status
+            .iter()
+            .map(|(lo, hi)| {
+                if lo == hi {
+                    lo.to_string()
+                } else {
+                    format!("{lo}-{hi}")
+                }
+            })
+            .collect();
+        codes.join(",")
+    }
+
+    /// Whether `status` is accepted.
+    pub fn accepts(&self, status: u16) -> bool {
+        if self.status.is_empty() {
+            return (200..=299).contains(&status);
+        }
+        self.status
+            .iter()
+            .any(|(lo, hi)| (*lo..=*hi).contains(&status))
+    }
+}
+
+/// The expectations in a URL's fragment (the text after `#`).
+pub fn parse(fragment: &str) -> Result<Expect, String> {
+    let mut expect = Expect::default();
+    for item in fragment.split('&').filter(|item| !item.is_empty()) {
+        let bad = |why: &str| format!("expectation '{}': {why}; {ACCEPTED}", shown(item));
+        let Some((key, value)) = item.split_once('=') else {
+            return Err(bad("no '='"));
+        };
+        if value.is_empty() {
+            return Err(bad("empty value"));
+        }
+        match key {
+            "status" => {
+                for part in value.split(',') {
+                    expect.status.push(status_range(part).ok_or_else(|| {
+                        bad("a status is a code or a range of codes from 100 to 599")
+                    })?);
+                }
+            }
+            "body" => expect.body.push(decoded(value)),
+            "json" => {
+                let (pointer, values) = value
+                    .split_once('=')
+                    .ok_or_else(|| bad("json= takes /pointer=VALUE[,VALUE...]"))?;
+                let pointer = decoded(pointer);
+                if !pointer.is_empty() && !pointer.starts_with('/') {
+                    return Err(bad("a JSON Pointer starts with '/' (RFC 6901)"));
+                }
+                if values.is_empty() {
+                    return Err(bad("json= needs at least one value"));
+                }
+                let values = values.split(',').map(|v| json_value(&decoded(v))).collect();
+                expect.json.push((pointer, values));
+            }
+            "header" => {
+                let value = decoded(value);
+                let (name, equal) = match value.split_once(':') {
+                    Some((name, equal)) => (name.trim(), Some(equal.trim().to_string())),
+                    None => (value.trim(), None),
+                };
+                if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
+                    return Err(bad("not a header name"));
+                }
+                expect.headers.push((name.to_ascii_lowercase(), equal));
+            }
+            "method" => match value {
+                "HEAD" | "head" => expect.head = true,
+                "GET" | "get" => expect.head = false,
+                _ => return Err(bad("method is GET or HEAD")),
+            },
+            _ => return Err(bad("unknown")),
+        }
+    }
+    if expect.head && expect.reads_body() {
+        return Err(format!(
+            "expectations: body= and json= need the body, which HEAD does not get; {ACCEPTED}"
+        ));
+    }
+    Ok(expect)
+}
+
+/// An item as an error shows it: escaped and bounded (it is the user's,
+/// but a control character must not break the line).
+fn shown(item: &str) -> String {
+    let shown: String = item.chars().take(80).collect();
+    let more = if item.chars().count() > 80 { "..." } else { "" };
+    format!("{}{more}", shown.escape_debug())
+}
+
+/// A value as the target is shown: percent-encoded as it would be
+/// written, and bounded.
+fn written(value: &str) -> String {
+    let cut: String = value.chars().take(80).collect();
+    let more = if value.chars().count() > 80 {
+        "..."
+    } else {
+        ""
+    };
+    format!("{}{more}", utf8_percent_encode(&cut, SHOWN_ENCODED))
+}
+
+fn decoded(text: &str) -> String {
+    percent_decode_str(text).decode_utf8_lossy().into_owned()
+}
+
+fn status_range(part: &str) -> Option<(u16, u16)> {
+    let code = |text: &str| {
+        text.trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|c| (100..=599).contains(c))
+    };
+    match part.split_once('-') {
+        Some((lo, hi)) => Some((code(lo)?, code(hi)?)).filter(|(lo, hi)| lo <= hi),
+        None => code(part).map(|c| (c, c)),
+    }
+}
+
+fn json_value(text: &str) -> JsonValue {
+    match text {
+        "true" => JsonValue::Bool(true),
+        "false" => JsonValue::Bool(false),
+        _ => match text.parse::<f64>() {
+            Ok(n) if n.is_finite() => JsonValue::Number(text.to_string()),
+            _ => JsonValue::Text(text.to_string()),
+        },
+    }
+}
+
+impl fmt::Display for JsonValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JsonValue::Bool(b) => write!(f, "{b}"),
+            JsonValue::Number(text) => f.write_str(text),
+            JsonValue::Text(text) => write!(f, "{:?}", text),
+        }
+    }
+}
+
+/// The expectations as the target is shown (`#status=200-299,401&...`),
+/// in a canonical order; empty for the default.
+impl fmt::Display for Expect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut items = Vec::new();
+        if !self.status.is_empty() {
+            items.push(format!("status={}", self.statuses()));
+        }
+        for text in &self.body {
+            items.push(format!("body={}", written(text)));
+        }
+        for (pointer, values) in &self.json {
+            let values: Vec<String> = values
+                .iter()
+                .map(|v| match v {
+                    JsonValue::Text(text) => written(text),
+                    other => other.to_string(),
+                })
+                .collect();
+            items.push(format!("json={}={}", written(pointer), values.join(",")));
+        }
+        for (name, value) in &self.headers {
+            match value {
+                Some(value) => items.push(format!("header={name}:{}", written(value))),
+                None => items.push(format!("header={name}")),
+            }
+        }
+        if self.head {
+            items.push("method=HEAD".to_string());
+        }
+        if !items.is_empty() {
+            write!(f, "#{}", items.join("&"))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use proptest::prelude::*;
+
+    #[test]
+    fn each_kind_is_read_and_shown_back() {
+        let cases = [
+            ("", ""),
+            ("status=200-299,401", "#status=200-299,401"),
+            ("json=/status=green,yellow", "#json=/status=green,yellow"),
+            ("json=/ok=true&json=/n=1", "#json=/ok=true&json=/n=1"),
+            ("body=All%20good", "#body=All%20good"),
+            (
+                "header=X-Ready:yes&header=etag",
+                "#header=x-ready:yes&header=etag",
+            ),
+            ("method=HEAD&status=405", "#status=405&method=HEAD"),
+            ("json=/a~1b=x%2Cy", "#json=/a~1b=x%2Cy"),
+        ];
+        for (given, shown) in cases {
+            let expect = parse(given).unwrap_or_else(|e| panic!("{given}: {e}"));
+            assert_eq!(expect.to_string(), shown, "{given}");
+            // What is shown reads back as the same expectations.
+            let again = parse(shown.trim_start_matches('#')).expect("shown parses");
+            assert_eq!(again, expect, "{given}");
+        }
+        let expect = parse("status=401,500-502").expect("parses");
+        assert!(expect.accepts(401) && expect.accepts(501) && !expect.accepts(200));
+        assert!(parse("").expect("parses").accepts(204));
+    }
+
+    #[test]
+    fn malformed_expectations_say_which_and_what_is_accepted() {
+        let cases = [
+            ("statu=200", "'statu=200': unknown"),
+            ("status=200-", "a status is a code"),
+            ("status=299-200", "a status is a code"),
+            ("status=600", "a status is a code"),
+            ("status", "no '='"),
+            ("body=", "empty value"),
+            ("json=status=UP", "starts with '/'"),
+            ("json=/status", "json= takes /pointer=VALUE"),
+            ("json=/status=", "at least one value"),
+            ("header=a b", "not a header name"),
+            ("method=POST", "GET or HEAD"),
+            ("method=HEAD&body=x", "HEAD does not get"),
+        ];
+        for (given, needle) in cases {
+            let error = parse(given).expect_err(given);
+            assert!(error.contains(needle), "{given}: {error}");
+            assert!(error.contains("status=200-299,401"), "{given}: {error}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_expectations_never_panic(text in ".{0,80}") {
+            let _ = parse(&text).map(|e| e.to_string());
+        }
+    }
+}
