@@ -55,9 +55,6 @@ const TARGETS: [Target; 2] = [
     },
 ];
 
-/// The size budget of the stripped binary (issue 5), for every architecture.
-const SIZE_BUDGET: u64 = 2 * 1024 * 1024;
-
 /// Builds everything first and replaces `dist/` only when all of it worked,
 /// so a failed run leaves the previous artifacts as they were.
 pub fn run() -> Result<(), String> {
@@ -251,7 +248,12 @@ fn check(path: &Path, target: &Target) -> Result<Vec<u8>, String> {
         (!facts.dep_list).then(|| {
             "it has no .dep-v0 section (the dependency list cargo auditable embeds)".to_string()
         }),
-        (size > SIZE_BUDGET).then(|| format!("{size} bytes is over the 2 MiB budget")),
+        (size > crate::elf::SIZE_BUDGET).then(|| {
+            format!(
+                "{size} bytes is over the {} bytes budget",
+                crate::elf::SIZE_BUDGET
+            )
+        }),
     ]
     .into_iter()
     .flatten()

@@ -45,8 +45,7 @@ pub struct Results {
 }
 
 const MIB: f64 = 1024.0 * 1024.0;
-/// The static binary's budget with every `--wait-for` scheme (2,621,440 B).
-const SIZE_BUDGET: f64 = 2.5 * MIB;
+const SIZE_BUDGET: f64 = crate::elf::SIZE_BUDGET as f64;
 
 /// One budget line.
 pub struct Verdict {
