@@ -91,6 +91,43 @@ fn through_the_outbound_proxy_a_tcp_check_is_fooled_by_a_target_that_is_down_and
 }
 
 #[test]
+fn a_listener_that_accepts_and_says_nothing_is_never_ready_for_a_protocol_check() {
+    // A proxy's outbound listener whose target is silent (or a server that
+    // hangs): connected, then nothing. Only tcp:// can be fooled by it.
+    let schemes = [
+        "postgres",
+        "redis",
+        "mysql",
+        "http",
+        "memcached",
+        "nats",
+        "zookeeper",
+        "amqp",
+        "kafka",
+        "grpc",
+        "mongodb",
+        "cassandra",
+    ];
+    // At once: each run waits out its timeout.
+    std::thread::scope(|scope| {
+        for scheme in schemes {
+            scope.spawn(move || {
+                let silent = FakeServer::start(Says::Nothing);
+                let target = format!("{scheme}://127.0.0.1:{}", silent.port());
+                let mut cmd = waiting_for(&[&target]);
+                cmd.args(["--attempt-timeout", "200ms"]);
+                app(&mut cmd, "echo started", &[]);
+                let out = output(&mut cmd);
+                let err = stderr_text(&out);
+                assert_eq!(out.status.code(), Some(69), "{scheme}: {err}");
+                assert!(out.stdout.is_empty(), "{scheme}: the app started");
+                assert!(silent.connections() > 0, "{scheme}: never connected");
+            });
+        }
+    });
+}
+
+#[test]
 fn each_protocol_check_is_ready_once_its_server_answers_through_the_outbound_proxy() {
     for scheme in ["postgres", "redis", "mysql"] {
         let server = ready_server(scheme);

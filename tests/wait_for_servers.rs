@@ -58,6 +58,8 @@ fn not_ready_until_the_server_is_up(
     assert_eq!(code, 0, "{err}");
     assert!(err.contains(&format!("{target} ready after")), "{err}");
     assert!(lag < PROMPT, "app started {lag:?} after {scheme} was ready");
+    // For the record (docs/benchmarks.md): `cargo test -- --nocapture`.
+    eprintln!("{scheme}: the app started {lag:?} after the server said it was ready");
     Some(server)
 }
 
