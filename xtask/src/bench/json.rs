@@ -147,7 +147,7 @@ struct Memory<'a> {
 #[derive(Serialize)]
 struct WaitFor<'a> {
     memory: Memory<'a>,
-    every_kind: Memory<'a>,
+    every_kind: Option<Memory<'a>>,
     runs: Vec<WaitForRun>,
 }
 
@@ -289,7 +289,7 @@ impl<'a> Report<'a> {
             size_arm64: results.size_arm64.as_ref().map(Size::of),
             wait_for: results.wait_for.as_ref().map(|w| WaitFor {
                 memory: Memory::of(&w.memory),
-                every_kind: Memory::of(&w.every_kind),
+                every_kind: w.every_kind.as_ref().map(Memory::of),
                 runs: w
                     .runs
                     .iter()

@@ -33,8 +33,9 @@ pub struct LagRun {
 
 pub struct WaitFor {
     pub memory: Memory,
-    /// Waiting for one target of every kind the gate knows.
-    pub every_kind: Memory,
+    /// Waiting for one target of every kind; `None` for a gate (measured
+    /// with `--gate`) that does not know them all.
+    pub every_kind: Option<Memory>,
     pub runs: Vec<LagRun>,
 }
 
@@ -49,13 +50,17 @@ pub fn measure(ctx: &Ctx, trials: usize, stand_in_ms: f64) -> Result<WaitFor, St
         "proxy ready; targets checked through no proxy, on loopback",
     )?;
     let closing = Closing::start()?;
-    let every_kind = memory(
-        ctx,
-        "waiting for one --wait-for target of each kind",
-        every_kind_args(closing.port),
-        "proxy ready; each network target a loopback port that accepts and closes \
-         (tcp:// is ready at once), dns:// short of addresses, paths missing",
-    )?;
+    let every_kind = if knows_every_kind(&ctx.gate, closing.port) {
+        Some(memory(
+            ctx,
+            "waiting for one --wait-for target of each kind",
+            every_kind_args(closing.port),
+            "proxy ready; each network target a loopback port that accepts and closes \
+             (tcp:// is ready at once), dns:// short of addresses, paths missing",
+        )?)
+    } else {
+        None
+    };
     let runs = [
         ("default (--wait-for-backoff 1s)", 1000),
         // The least cap the gate accepts.
@@ -162,6 +167,18 @@ fn every_kind_args(port: u16) -> Vec<String> {
         .into_iter()
         .flat_map(|target| ["--wait-for".to_string(), target])
         .collect()
+}
+
+/// Whether `gate` accepts every kind of target (an older binary measured
+/// with `--gate` refuses the schemes it predates: a usage error, exit 2).
+fn knows_every_kind(gate: &Path, port: u16) -> bool {
+    std::process::Command::new(gate)
+        .args(["--mesh", "none", "--timeout", "1ms"])
+        .args(every_kind_args(port))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.code() != Some(2))
 }
 
 /// A loopback port that accepts every connection and closes it at once:
