@@ -20,7 +20,9 @@
 
 use std::fmt;
 
-use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+
+use super::values::percent_decoded as decoded;
 
 /// What a shown expectation encodes, so that it reads back the same.
 const SHOWN_ENCODED: &AsciiSet = &CONTROLS
@@ -192,10 +194,6 @@ fn written(value: &str) -> String {
         ""
     };
     format!("{}{more}", utf8_percent_encode(&cut, SHOWN_ENCODED))
-}
-
-fn decoded(text: &str) -> String {
-    percent_decode_str(text).decode_utf8_lossy().into_owned()
 }
 
 fn status_range(part: &str) -> Option<(u16, u16)> {

@@ -9,6 +9,8 @@ use std::net::IpAddr;
 
 use reqwest::Url;
 
+use super::values::percent_decoded;
+
 /// Used when a `postgres://` URL names no user: the user every PostgreSQL
 /// installation has, so a server that trusts local connections has no
 /// reason to log a failed start-up.
@@ -24,14 +26,14 @@ pub(super) fn user_and_database(url: &Url) -> Result<(String, String), String> {
             .last()
             .map(|(_, value)| value.into_owned())
     };
-    let user = parameter("user").unwrap_or_else(|| decoded(url.username()));
+    let user = parameter("user").unwrap_or_else(|| percent_decoded(url.username()));
     let user = if user.is_empty() {
         DEFAULT_PG_USER.to_string()
     } else {
         user
     };
     let database =
-        parameter("dbname").unwrap_or_else(|| decoded(url.path().trim_start_matches('/')));
+        parameter("dbname").unwrap_or_else(|| percent_decoded(url.path().trim_start_matches('/')));
     let database = if database.is_empty() {
         user.clone()
     } else {
@@ -104,30 +106,6 @@ pub(super) fn socket_directory(dir: &str) -> String {
          host:port, or unix://{}/.s.PGSQL.5432 to wait for the socket itself",
         dir.trim_end_matches('/')
     )
-}
-
-/// `%40` → `@`: user and database names as the server knows them.
-pub(super) fn decoded(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

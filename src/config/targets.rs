@@ -11,7 +11,7 @@ use std::{fmt, path::PathBuf};
 
 use reqwest::Url;
 
-use super::{expect::Expect, libpq};
+use super::{expect::Expect, libpq, values};
 use crate::report::redact::Redacted;
 
 /// What to wait for, and how to reach it.
@@ -231,8 +231,8 @@ fn network_target(mut url: Url, default_port: Option<u16>) -> Result<Target, Str
         }
         return Err(format!("missing host; {ACCEPTED}"));
     }
-    if postgres && libpq::decoded(host).starts_with('/') {
-        return Err(libpq::socket_directory(&libpq::decoded(host)));
+    if postgres && values::percent_decoded(host).starts_with('/') {
+        return Err(libpq::socket_directory(&values::percent_decoded(host)));
     }
     let Some(port) = url.port().or(default_port) else {
         let example = if scheme == "grpc" {
@@ -345,10 +345,7 @@ fn grpc_service(url: &Url) -> Result<String, String> {
                 .to_string(),
         );
     }
-    let service = url.path().trim_start_matches('/');
-    Ok(percent_encoding::percent_decode_str(service)
-        .decode_utf8_lossy()
-        .into_owned())
+    Ok(values::percent_decoded(url.path().trim_start_matches('/')))
 }
 
 /// Whether an `@` stands after the host (in the path, query or fragment).

@@ -109,6 +109,15 @@ pub fn parse_url(s: &str) -> Result<reqwest::Url, String> {
     Ok(url)
 }
 
+/// `%40` → `@`: a URL part as its owner meant it (a user or database name,
+/// an expectation's value). An invalid `%` sequence stays as it is, and
+/// bytes that are not UTF-8 become U+FFFD.
+pub fn percent_decoded(text: &str) -> String {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
