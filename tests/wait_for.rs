@@ -56,21 +56,7 @@ fn ready_server(scheme: &str) -> FakeServer {
 #[test]
 fn through_the_outbound_proxy_a_tcp_check_is_fooled_by_a_target_that_is_down_and_no_protocol_check_is()
  {
-    for scheme in [
-        "tcp",
-        "postgres",
-        "redis",
-        "mysql",
-        "http",
-        "memcached",
-        "nats",
-        "zookeeper",
-        "amqp",
-        "kafka",
-        "grpc",
-        "mongodb",
-        "cassandra",
-    ] {
+    for scheme in ["tcp"].into_iter().chain(PROTOCOL_SCHEMES) {
         let down = RefusedPort::new();
         let outbound = Outbound::start(local(down.port)).expect("outbound");
         let target = format!("{scheme}://127.0.0.1:{}/", outbound.port());
@@ -94,23 +80,9 @@ fn through_the_outbound_proxy_a_tcp_check_is_fooled_by_a_target_that_is_down_and
 fn a_listener_that_accepts_and_says_nothing_is_never_ready_for_a_protocol_check() {
     // A proxy's outbound listener whose target is silent (or a server that
     // hangs): connected, then nothing. Only tcp:// can be fooled by it.
-    let schemes = [
-        "postgres",
-        "redis",
-        "mysql",
-        "http",
-        "memcached",
-        "nats",
-        "zookeeper",
-        "amqp",
-        "kafka",
-        "grpc",
-        "mongodb",
-        "cassandra",
-    ];
     // At once: each run waits out its timeout.
     std::thread::scope(|scope| {
-        for scheme in schemes {
+        for scheme in PROTOCOL_SCHEMES {
             scope.spawn(move || {
                 let silent = FakeServer::start(Says::Nothing);
                 let target = format!("{scheme}://127.0.0.1:{}", silent.port());

@@ -108,6 +108,28 @@ pub(super) fn socket_directory(dir: &str) -> String {
     )
 }
 
+/// libpq's multi-host form, `postgres://[userinfo@]h1[:p1],h2[:p2]/rest`:
+/// one URL per host, each with the userinfo and the rest. `None` for any
+/// other URL.
+pub(super) fn hosts(text: &str) -> Option<Vec<String>> {
+    let (scheme, rest) = text.split_once("://")?;
+    if !matches!(scheme, "postgres" | "postgresql") || !super::targets::several_hosts(text) {
+        return None;
+    }
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let (userinfo, hosts) = match authority.rsplit_once('@') {
+        Some((userinfo, hosts)) => (format!("{userinfo}@"), hosts),
+        None => (String::new(), authority),
+    };
+    Some(
+        hosts
+            .split(',')
+            .map(|host| format!("{scheme}://{userinfo}{host}{tail}"))
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use crate::config::targets::{Endpoint, Target, parse_target};

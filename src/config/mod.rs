@@ -8,6 +8,7 @@
 //! two options that exclude each other (`--uri`/`--port`,
 //! `--verbose`/`--quiet`) the typed one wins (`precedence`).
 
+mod app_urls;
 pub mod backoff;
 pub mod cli;
 mod combinations;

@@ -13,6 +13,7 @@
 
 mod amqp;
 mod cassandra;
+mod dependency;
 mod dns;
 mod file;
 mod grpc;
@@ -29,17 +30,12 @@ mod tcp;
 mod unix;
 mod zookeeper;
 
-use std::{fmt, future::Future, path::PathBuf, pin::Pin, time::Duration};
+use std::{fmt, future::Future, path::PathBuf, time::Duration};
 
-use reqwest::{Client, StatusCode};
-use tokio::time::{Instant, timeout_at};
-use tracing::warn;
+use reqwest::StatusCode;
 
-use self::{http::HttpCheck, socket::Attempt};
-use crate::{
-    config::{duration::human, targets::Target},
-    wait::http::RequestError,
-};
+pub use self::dependency::Dependency;
+use crate::{config::duration::human, wait::http::RequestError};
 
 /// One target the wait loop waits for.
 pub trait Check {
@@ -140,150 +136,6 @@ fn stuck_path(call: &str, path: &std::path::Path) -> NotReady {
         "{call} of {} did not return (a hung filesystem or mount?)",
         path.display().to_string().escape_debug()
     )))
-}
-
-/// One `--wait-for` target with what its check needs.
-pub struct Dependency {
-    /// What to check: an `env:` target's URL.
-    target: Target,
-    /// What logs show: an `env:` target as `env:NAME (URL)`.
-    shown: String,
-    /// The gate's one HTTP client, for `http://` targets (its pool keeps
-    /// their connection between checks).
-    client: Client,
-    attempt_timeout: Duration,
-}
-
-impl Dependency {
-    pub fn new(target: Target, client: &Client, attempt_timeout: Duration) -> Self {
-        let shown = target.to_string();
-        let target = match target {
-            Target::Env { target, .. } => *target,
-            other => other,
-        };
-        Dependency {
-            target,
-            shown,
-            client: client.clone(),
-            attempt_timeout,
-        }
-    }
-
-    /// One attempt at `target` within `bound`. Boxed: a multi-host target
-    /// checks its hosts through this same function.
-    fn attempt<'a>(
-        &'a self,
-        target: &'a Target,
-        bound: Attempt,
-    ) -> Pin<Box<dyn Future<Output = Result<(), NotReady>> + 'a>> {
-        Box::pin(async move {
-            match target {
-                Target::Tcp(at) => tcp::check(at, bound).await,
-                Target::Http { url, expect } => {
-                    HttpCheck::new(self.client.clone(), url.clone(), bound.timeout)
-                        .expecting(expect.clone())
-                        .check()
-                        .await
-                }
-                Target::Postgres { at, user, database } => {
-                    postgres::check(at, user, database, bound).await
-                }
-                Target::Redis(at) => redis::check(at, bound).await,
-                Target::Mysql(at) => mysql::check(at, bound).await,
-                Target::Memcached(at) => memcached::check(at, bound).await,
-                Target::Nats(at) => nats::check(at, bound).await,
-                Target::Zookeeper(at) => zookeeper::check(at, bound).await,
-                Target::Amqp(at) => amqp::check(at, bound).await,
-                Target::Kafka(at) => kafka::check(at, bound).await,
-                Target::Grpc { at, service } => match grpc::check(at, service, bound).await? {
-                    grpc::Serving::Yes => Ok(()),
-                    // Ready, as the server is up and answers gRPC; but the
-                    // user asked for more than that, so say it once (a
-                    // ready target is not checked again).
-                    grpc::Serving::NoHealthService => {
-                        warn!(
-                            "{}: the server answers gRPC but has no health service \
-                             (UNIMPLEMENTED): taken as ready, as it is up; for a check of the \
-                             app's own readiness, register grpc.health.v1.Health in it",
-                            self.shown
-                        );
-                        Ok(())
-                    }
-                },
-                Target::Mongodb(at) => mongodb::check(at, bound).await,
-                Target::Cassandra(at) => cassandra::check(at, bound).await,
-                Target::Dns { name, min } => dns::check(name, *min).await,
-                Target::File(path) => file::check(path).await,
-                Target::Unix(path) => unix::check(path).await,
-                Target::AnyOf(targets) => self.any_of(targets, bound).await,
-                Target::Env { target, .. } => self.attempt(target, bound).await,
-            }
-        })
-    }
-
-    /// Ready when one host is, tried in order as libpq does; each gets an
-    /// equal share of what is left of the attempt, so one black-holed host
-    /// cannot take every attempt while another serves.
-    async fn any_of(&self, targets: &[Target], bound: Attempt) -> Result<(), NotReady> {
-        let mut reasons = Vec::new();
-        for (n, target) in targets.iter().enumerate() {
-            let left = bound.deadline.saturating_duration_since(Instant::now());
-            let share = left / u32::try_from(targets.len() - n).unwrap_or(u32::MAX);
-            let own = Attempt {
-                deadline: Instant::now() + share,
-                timeout: share,
-            };
-            let reason = match timeout_at(own.deadline, self.attempt(target, own)).await {
-                Ok(Ok(())) => return Ok(()),
-                Ok(Err(reason)) => reason,
-                Err(_elapsed) => NotReady::TimedOut(share),
-            };
-            reasons.push(format!("{target}: {reason}"));
-        }
-        Err(NotReady::Unmet(format!(
-            "no host is ready: {}",
-            reasons.join("; ")
-        )))
-    }
-}
-
-/// What an unfinished attempt at `target` was doing when cut off.
-fn cut_off(target: &Target) -> Option<NotReady> {
-    let url = match target {
-        Target::Http { url, .. } => url,
-        Target::Dns { name, .. } => return dns::stuck(name),
-        Target::File(path) => return file::stuck(path),
-        Target::Unix(path) => return unix::stuck(path),
-        Target::AnyOf(targets) => return targets.iter().find_map(cut_off),
-        Target::Env { target, .. } => return cut_off(target),
-        network => &network.endpoint()?.0,
-    };
-    crate::wait::http::unresolved(url).map(NotReady::Request)
-}
-
-impl Check for Dependency {
-    fn describe(&self) -> String {
-        self.shown.clone()
-    }
-
-    fn cut_off(&self, _after: Duration) -> Option<NotReady> {
-        cut_off(&self.target)
-    }
-
-    async fn check(&self) -> Result<(), NotReady> {
-        let bound = Attempt {
-            deadline: Instant::now() + self.attempt_timeout,
-            timeout: self.attempt_timeout,
-        };
-        // Each exchange keeps its own deadline, to say what it was waiting
-        // for; this bound is what holds whatever happens inside.
-        match timeout_at(bound.deadline, self.attempt(&self.target, bound)).await {
-            Ok(result) => result,
-            Err(_elapsed) => Err(self
-                .cut_off(self.attempt_timeout)
-                .unwrap_or(NotReady::TimedOut(self.attempt_timeout))),
-        }
-    }
 }
 
 #[cfg(test)]
