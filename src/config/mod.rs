@@ -8,14 +8,11 @@
 //! two options that exclude each other (`--uri`/`--port`,
 //! `--verbose`/`--quiet`) the typed one wins (`precedence`).
 
-mod app_urls;
 pub mod backoff;
 pub mod cli;
 mod combinations;
 mod command_line;
 pub mod duration;
-pub mod expect;
-mod libpq;
 mod lists;
 pub mod mesh;
 mod precedence;

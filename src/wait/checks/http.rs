@@ -20,7 +20,7 @@ use tokio::time::{Instant, timeout_at};
 
 use super::{Check, NotReady, socket};
 use crate::{
-    config::expect::{Expect, JsonValue},
+    config::targets::expect::{Expect, JsonValue},
     report::redact::Redacted,
     wait::http::{self, RequestError},
 };
@@ -293,7 +293,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn expect(fragment: &str) -> Expect {
-        crate::config::expect::parse(fragment).expect("test expectation parses")
+        crate::config::targets::expect::parse(fragment).expect("test expectation parses")
     }
 
     #[test]

@@ -9,17 +9,43 @@ use std::net::IpAddr;
 
 use reqwest::Url;
 
-use super::values::percent_decoded;
+use super::{
+    network,
+    target::{ACCEPTED, Target},
+};
+use crate::config::values::percent_decoded;
 
 /// Used when a `postgres://` URL names no user: the user every PostgreSQL
 /// installation has, so a server that trusts local connections has no
 /// reason to log a failed start-up.
 const DEFAULT_PG_USER: &str = "postgres";
 
+/// A `postgres://` URL as libpq reads it: its parameters applied, then
+/// the host (a socket directory refused by name), the port, and the user
+/// and database the StartupMessage names.
+pub(super) fn target(mut url: Url, default_port: Option<u16>) -> Result<Target, String> {
+    network::no_at_after_host(&url)?;
+    apply_parameters(&mut url)?;
+    let host = percent_decoded(url.host_str().unwrap_or_default());
+    if host.is_empty() {
+        return Err(format!(
+            "missing host (libpq would use its local socket: give host:port, or \
+             unix:///run/postgresql/.s.PGSQL.5432 for the socket); {}",
+            ACCEPTED
+        ));
+    }
+    if host.starts_with('/') {
+        return Err(socket_directory(&host));
+    }
+    let at = network::endpoint(url, default_port)?;
+    let (user, database) = user_and_database(&at.0)?;
+    Ok(Target::Postgres { at, user, database })
+}
+
 /// The user and database the StartupMessage names, as libpq picks them: a
 /// query parameter overrides the URL's own part; no user is `postgres`, no
 /// database is the user's name.
-pub(super) fn user_and_database(url: &Url) -> Result<(String, String), String> {
+fn user_and_database(url: &Url) -> Result<(String, String), String> {
     let parameter = |name: &str| {
         url.query_pairs()
             .filter(|(key, _)| key == name)
@@ -51,7 +77,7 @@ pub(super) fn user_and_database(url: &Url) -> Result<(String, String), String> {
 /// target; everything else, `sslmode`, `connect_timeout`, ..., changes
 /// nothing the check does, and `password` is never sent.) What the gate
 /// cannot do is refused by name: a socket directory, several hosts.
-pub(super) fn apply_parameters(url: &mut Url) -> Result<(), String> {
+fn apply_parameters(url: &mut Url) -> Result<(), String> {
     let (mut host, mut hostaddr, mut port) = (None, None, None);
     for (name, value) in url.query_pairs() {
         let slot = match name.as_ref() {
@@ -100,7 +126,7 @@ pub(super) fn apply_parameters(url: &mut Url) -> Result<(), String> {
 }
 
 /// Why a libpq socket directory is refused, and what to give instead.
-pub(super) fn socket_directory(dir: &str) -> String {
+fn socket_directory(dir: &str) -> String {
     format!(
         "a socket directory as the host ({dir}) cannot be checked through the mesh: give \
          host:port, or unix://{}/.s.PGSQL.5432 to wait for the socket itself",
@@ -113,7 +139,7 @@ pub(super) fn socket_directory(dir: &str) -> String {
 /// other URL.
 pub(super) fn hosts(text: &str) -> Option<Vec<String>> {
     let (scheme, rest) = text.split_once("://")?;
-    if !matches!(scheme, "postgres" | "postgresql") || !super::targets::several_hosts(text) {
+    if !matches!(scheme, "postgres" | "postgresql") || !network::several_hosts(text) {
         return None;
     }
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
@@ -128,99 +154,4 @@ pub(super) fn hosts(text: &str) -> Option<Vec<String>> {
             .map(|host| format!("{scheme}://{userinfo}{host}{tail}"))
             .collect(),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::config::targets::{Endpoint, Target, parse_target};
-
-    fn shown(text: &str) -> String {
-        parse_target(text).map_or_else(|e| format!("error: {e}"), |t| t.to_string())
-    }
-
-    #[test]
-    fn postgres_user_and_database_default_as_libpq_does() {
-        let cases = [
-            ("postgres://db", "postgres", "postgres"),
-            ("postgres://app@db", "app", "app"),
-            ("postgres://app:pw@db/orders", "app", "orders"),
-            ("postgres://a%40b@db/x%20y", "a@b", "x y"),
-        ];
-        for (given, user, database) in cases {
-            match parse_target(given) {
-                Ok(Target::Postgres {
-                    user: u,
-                    database: d,
-                    ..
-                }) => assert_eq!((u.as_str(), d.as_str()), (user, database), "{given}"),
-                other => panic!("{given}: {other:?}"),
-            }
-        }
-    }
-
-    #[test]
-    fn libpq_parameters_that_change_what_is_sent_or_where_are_honoured() {
-        let cases = [
-            (
-                "postgres://db/x?user=app&dbname=orders",
-                "db:5432",
-                "app",
-                "orders",
-            ),
-            (
-                "postgres://u@db/x?host=other&port=6543",
-                "other:6543",
-                "u",
-                "x",
-            ),
-            (
-                "postgres://db/x?host=h&hostaddr=127.0.0.2&sslmode=require&application_name=a",
-                "127.0.0.2:5432",
-                "postgres",
-                "x",
-            ),
-            (
-                "postgres://db?hostaddr=::1",
-                "[::1]:5432",
-                "postgres",
-                "postgres",
-            ),
-        ];
-        for (given, at, user, database) in cases {
-            match parse_target(given) {
-                Ok(Target::Postgres {
-                    at: Endpoint(url),
-                    user: u,
-                    database: d,
-                }) => {
-                    let addr = format!(
-                        "{}:{}",
-                        url.host_str().unwrap_or(""),
-                        url.port().unwrap_or(0)
-                    );
-                    assert_eq!(
-                        (addr.as_str(), u.as_str(), d.as_str()),
-                        (at, user, database),
-                        "{given}"
-                    );
-                }
-                other => panic!("{given}: {other:?}"),
-            }
-        }
-        for (given, expected) in [
-            (
-                "postgres://%2Fvar%2Frun%2Fpostgresql/db",
-                "socket directory",
-            ),
-            ("postgres://db/x?host=/run/postgresql", "socket directory"),
-            ("postgres://db/x?host=a,b", "several hosts"),
-            ("postgres://db/x?port=5432,5433", "several hosts"),
-            ("postgres://db/x?hostaddr=db", "hostaddr="),
-            ("postgres://db/x?port=abc", "port="),
-            ("postgres:///x", "libpq would use its local socket"),
-        ] {
-            let shown = shown(given);
-            assert!(shown.contains(expected), "{given}: {shown}");
-        }
-    }
 }

@@ -22,7 +22,7 @@ use std::fmt;
 
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
-use super::values::percent_decoded as decoded;
+use crate::config::values::percent_decoded as decoded;
 
 /// What a shown expectation encodes, so that it reads back the same.
 const SHOWN_ENCODED: &AsciiSet = &CONTROLS

@@ -1,0 +1,83 @@
+//! The family of `host[:port]` URLs, and what every network URL must
+//! hold: a host (one), a port that can be connected to, no `@` after the
+//! host (an unencoded password). `grpc://` adds its service name.
+
+use reqwest::Url;
+
+use super::target::{ACCEPTED, Endpoint, Target};
+use crate::config::values;
+
+/// The URL's host and port, the port made explicit (so logs say where
+/// the check goes).
+pub(super) fn endpoint(mut url: Url, default_port: Option<u16>) -> Result<Endpoint, String> {
+    no_at_after_host(&url)?;
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("missing host; {}", ACCEPTED));
+    }
+    let port = port(&url, default_port)?;
+    url.set_port(Some(port))
+        .map_err(|()| format!("cannot use port {port}"))?;
+    Ok(Endpoint(url))
+}
+
+/// The port the check connects to: the URL's, else the scheme's default.
+pub(super) fn port(url: &Url, default_port: Option<u16>) -> Result<u16, String> {
+    let Some(port) = url.port().or(default_port) else {
+        let scheme = url.scheme();
+        let example = if scheme == "grpc" {
+            "grpc://orders:50051"
+        } else {
+            "tcp://db:5432"
+        };
+        return Err(format!("{scheme}:// needs a port, e.g. {example}"));
+    };
+    if port == 0 {
+        return Err("port 0 cannot be connected to".to_string());
+    }
+    Ok(port)
+}
+
+/// `postgres://app:1234/S3cr3t@db/orders` parses as host `app`, port
+/// 1234: checking that host would be wrong, and the password would be
+/// shown as a path.
+pub(super) fn no_at_after_host(url: &Url) -> Result<(), String> {
+    let after_host = url.path().contains('@')
+        || url.query().is_some_and(|q| q.contains('@'))
+        || url.fragment().is_some_and(|f| f.contains('@'));
+    if url.username().is_empty() && url.password().is_none() && after_host {
+        return Err(format!(
+            "an '@' after the host: if what comes before it is a password, percent-encode \
+             it (/ as %2F, ? as %3F, # as %23, @ as %40); {}",
+            ACCEPTED
+        ));
+    }
+    Ok(())
+}
+
+/// Whether the authority lists hosts (`mongodb://a,b/`, libpq's
+/// `postgres://h1,h2/`): one check goes to one host (libpq's form is
+/// split before).
+pub(super) fn several_hosts(text: &str) -> bool {
+    let Some((_, rest)) = text.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_and_port = authority.rsplit('@').next().unwrap_or_default();
+    host_and_port.contains(',')
+}
+
+/// `grpc://host:port/service`: the service name the health check asks
+/// about (the path without its `/`; empty: the whole server), and nothing
+/// after a `?`.
+pub(super) fn grpc(url: Url, default_port: Option<u16>) -> Result<Target, String> {
+    let at = endpoint(url, default_port)?;
+    if at.0.query().is_some() || at.0.fragment().is_some() {
+        return Err(
+            "grpc:// takes host:port and a service name, e.g. grpc://orders:50051/orders.v1.Orders, \
+             and nothing after it"
+                .to_string(),
+        );
+    }
+    let service = values::percent_decoded(at.0.path().trim_start_matches('/'));
+    Ok(Target::Grpc { at, service })
+}
