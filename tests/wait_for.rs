@@ -266,30 +266,6 @@ fn timeout_fatal_false_starts_the_app_anyway_naming_the_target() {
 }
 
 #[test]
-fn the_variable_is_a_list_separated_by_commas_or_whitespace_and_a_typed_flag_replaces_it() {
-    let dir = temp_dir();
-    let missing = |name: &str| format!("file://{}/{name}", path_arg(dir.path()));
-    let list = format!("{},{}\n  {} ,", missing("a"), missing("b"), missing("c"));
-    let mut cmd = gate();
-    cmd.args(["--mesh", "none", "-t", "300ms"])
-        .env("LINKERD_AWAIT_WAIT_FOR", &list);
-    let out = output(&mut cmd);
-    let err = stderr_text(&out);
-    assert_eq!(out.status.code(), Some(69), "{err}");
-    assert!(err.contains("3 dependencies not ready"), "{err}");
-    for name in ["a", "b", "c"] {
-        assert!(
-            err.contains(&format!("{}: ", missing(name))),
-            "{name}: {err}"
-        );
-    }
-    // A typed --wait-for replaces the list: only the file that exists is awaited.
-    touch(dir.path(), "d");
-    let out = output(cmd.arg("--wait-for").arg(missing("d")));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
-}
-
-#[test]
 fn file_and_unix_targets_turn_ready_when_the_path_appears_and_the_socket_listens() {
     let dir = temp_dir();
     let file = dir.path().join("token");
@@ -481,6 +457,47 @@ fn a_servers_words_can_neither_forge_a_log_line_nor_fill_one() {
     assert!(err.contains("LOADING x\\n2026"), "{err}");
     for line in err.lines() {
         assert!(line.len() < 1200, "a line of {} bytes", line.len());
+    }
+}
+
+#[test]
+fn a_servers_separators_bidi_overrides_and_invisible_characters_are_shown_escaped() {
+    let redis = FakeServer::start(Says::Answer(
+        "-LOADING a\u{2028}INFO forged\u{2029}b\u{202E}c\u{200B}d\r\n"
+            .as_bytes()
+            .to_vec(),
+    ));
+    let health = FakeProxy::start(|_, _| Reply::Body {
+        status: 200,
+        headers: vec![],
+        body: "{\"status\":\"DOWN\u{2028}INFO forged\u{202E}\"}".to_string(),
+    });
+    for json in [false, true] {
+        let mut cmd = waiting_for(&[
+            &format!("redis://127.0.0.1:{}", redis.port()),
+            &format!("http://127.0.0.1:{}/health#json=/status=UP", health.port()),
+        ]);
+        if json {
+            cmd.args(["--log-format", "json"]);
+        }
+        let (out, message) = output_and_message(cmd);
+        let err = stderr_text(&out);
+        assert_eq!(out.status.code(), Some(69), "{err}");
+        for text in [&err, &message] {
+            for c in ['\u{2028}', '\u{2029}', '\u{202E}', '\u{200B}'] {
+                assert!(!text.contains(c), "U+{:04X} in:\n{text}", c as u32);
+            }
+        }
+        // Escaped as a control character is (JSON escapes the backslash).
+        let backslash = if json { "\\\\" } else { "\\" };
+        assert!(
+            err.contains(&format!("LOADING a{backslash}u{{2028}}INFO forged")),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!("DOWN{backslash}u{{2028}}INFO")),
+            "{err}"
+        );
     }
 }
 

@@ -159,7 +159,7 @@ fn a_malformed_expectation_is_a_usage_error_naming_it_and_what_is_accepted() {
     for (value, needle) in [
         (
             "http://api:8080/health#statu=200",
-            "expectation 'statu=200': unknown",
+            "expectation 1 (statu=...): unknown",
         ),
         ("http://api:8080/health#status=600", "a status is a code"),
         ("http://api:8080/health#json=status=UP", "starts with '/'"),

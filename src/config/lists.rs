@@ -1,6 +1,7 @@
 //! The variables that hold lists of URLs, read by `config` rather than
 //! clap: LINKERD_AWAIT_SHUTDOWN_URI (commas) and LINKERD_AWAIT_WAIT_FOR
-//! (commas or whitespace). A typed flag replaces the variable's list.
+//! (commas or whitespace; its grammar is `targets::list`). A typed flag
+//! replaces the variable's list.
 //!
 //! Invariant: an error names the variable and the item, never its
 //! credentials; a value that is not UTF-8 is never echoed.
@@ -11,11 +12,11 @@ use reqwest::Url;
 
 use super::{
     cli::{Args, SHUTDOWN_URI_VAR, WAIT_FOR_VAR, parse_url},
-    targets::parse_target,
+    targets::{self, parse_target},
 };
 use crate::report::{
     error::Error,
-    redact::{redact_text, split_url_list, split_url_list_spaced},
+    redact::{redact_text, split_url_list},
 };
 
 /// LINKERD_AWAIT_SHUTDOWN_URI: URLs separated by commas (empty items, as a
@@ -23,7 +24,13 @@ use crate::report::{
 pub(super) fn shutdown_urls_from_env(
     env: &impl Fn(&str) -> Option<OsString>,
 ) -> Result<Vec<Url>, Error> {
-    list_from_env(env, SHUTDOWN_URI_VAR, split_url_list, parse_url)
+    list_from_env(
+        env,
+        SHUTDOWN_URI_VAR,
+        split_url_list,
+        parse_url,
+        redact_text,
+    )
 }
 
 /// LINKERD_AWAIT_WAIT_FOR, URLs separated by commas or whitespace, into
@@ -44,7 +51,13 @@ pub(super) fn targets_from_env(
         (true, _) => "--shutdown-now",
         (false, Some(_)) => "--install",
         (false, None) => {
-            args.wait_for = list_from_env(env, WAIT_FOR_VAR, split_url_list_spaced, parse_target)?;
+            args.wait_for = list_from_env(
+                env,
+                WAIT_FOR_VAR,
+                targets::list::split,
+                parse_target,
+                targets::shown,
+            )?;
             return Ok(());
         }
     };
@@ -57,12 +70,14 @@ pub(super) fn targets_from_env(
 }
 
 /// A variable holding a list of URLs, each parsed by `parse`; an error
-/// names the variable and the item, without its credentials.
+/// names the variable and the item as `show` shows it (without its
+/// credentials).
 fn list_from_env<T>(
     env: &impl Fn(&str) -> Option<OsString>,
     var: &'static str,
     split: fn(&str) -> Vec<&str>,
     parse: fn(&str) -> Result<T, String>,
+    show: fn(&str) -> String,
 ) -> Result<Vec<T>, Error> {
     let Some(value) = env(var) else {
         return Ok(Vec::new());
@@ -79,7 +94,7 @@ fn list_from_env<T>(
         .map(|item| {
             parse(item).map_err(|reason| Error::Env {
                 var,
-                value: redact_text(item),
+                value: show(item),
                 reason,
             })
         })

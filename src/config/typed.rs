@@ -12,7 +12,7 @@ use clap::{
     error::{ContextKind, ContextValue},
 };
 
-use super::command_line::env_var;
+use super::{command_line::env_var, targets};
 use crate::report::{
     logging::LogFormat,
     redact::redact_text,
@@ -126,17 +126,23 @@ pub(super) fn with_env_source(
     command: &clap::Command,
     argv: &[OsString],
 ) -> clap::Error {
-    // clap repeats a rejected value; a URL's password must not reach the log.
-    if let Some(ContextValue::String(value)) = err.get(ContextKind::InvalidValue).cloned() {
-        err.insert(
-            ContextKind::InvalidValue,
-            ContextValue::String(redact_text(&value)),
-        );
-    }
-    let Some(ContextValue::String(shown)) = err.get(ContextKind::InvalidArg).cloned() else {
-        return err;
+    let arg = match err.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(shown)) => {
+            command.get_arguments().find(|a| a.to_string() == *shown)
+        }
+        _ => None,
     };
-    let Some(arg) = command.get_arguments().find(|a| a.to_string() == shown) else {
+    // clap repeats a rejected value; a URL's password must not reach the
+    // log. A `--wait-for` value may be no URL at all (a JDBC URL with the
+    // driver's `password=`): it has its own, stricter rule.
+    if let Some(ContextValue::String(value)) = err.get(ContextKind::InvalidValue).cloned() {
+        let shown = match arg {
+            Some(arg) if arg.get_id() == "wait_for" => targets::shown(&value),
+            _ => redact_text(&value),
+        };
+        err.insert(ContextKind::InvalidValue, ContextValue::String(shown));
+    }
+    let Some(arg) = arg else {
         return err;
     };
     let Some(var) = arg.get_env() else { return err };

@@ -104,9 +104,10 @@ fn redact_value(value: &str) -> String {
         None => (String::new(), value),
     };
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    if userinfo.is_empty() && !could_be_host_and_port(&rest[..authority_end]) {
+    if !could_be_host_and_port(&rest[..authority_end]) {
         // `redis://:secret`, `mysql://root:secret`, `postgres://app:pw/db`:
-        // a password whose `@host` is missing reads as a bad port.
+        // a password whose `@host` is missing reads as a bad port; and a
+        // host that is no host may hold anything.
         return HIDDEN.to_string();
     }
     let (before_fragment, fragment) = match rest.split_once('#') {
@@ -134,20 +135,27 @@ fn redact_value(value: &str) -> String {
 }
 
 /// Whether an authority without userinfo can be `host[:port]`: a host
-/// (an IPv6 literal in brackets, or no `:`), then at most a `:` and digits.
-/// Anything else there may be a password that lost its `@host`.
+/// (an IPv6 literal in brackets, or a name of letters, digits, `-`, `.`,
+/// `_`, `~` and `%`), then at most a `:` and digits. Anything else there
+/// may be a password that lost its `@host`, or a driver's own host syntax
+/// holding one (Connector/J's `address=(host=db)(password=...)`).
 fn could_be_host_and_port(authority: &str) -> bool {
-    let after_host = match authority.strip_prefix('[') {
+    let (host, after_host) = match authority.strip_prefix('[') {
         Some(v6) => match v6.split_once(']') {
-            Some((_, after)) => after,
+            Some((literal, after)) => (literal, after),
             None => return false,
         },
         None => match authority.split_once(':') {
             Some(("", _)) => return false,
-            Some((host, _)) => &authority[host.len()..],
-            None => "",
+            Some((host, _)) => (host, &authority[host.len()..]),
+            None => (authority, ""),
         },
     };
+    let host_chars =
+        |c: char| c.is_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '%' | ':');
+    if !host.chars().all(host_chars) {
+        return false;
+    }
     match after_host.strip_prefix(':') {
         Some(port) => port.bytes().all(|b| b.is_ascii_digit()),
         None => after_host.is_empty(),
@@ -164,7 +172,7 @@ fn next_value(text: &str) -> Option<usize> {
 }
 
 /// `scheme://…` (RFC 3986: a letter, then letters, digits, `+`, `-`, `.`).
-fn starts_with_scheme(text: &str) -> bool {
+pub fn starts_with_scheme(text: &str) -> bool {
     let Some((scheme, _)) = text.split_once("://") else {
         return false;
     };
@@ -177,22 +185,19 @@ fn starts_with_scheme(text: &str) -> bool {
 /// the commas that start another URL (or end the list), so a password with
 /// a comma in it stays whole. Items are trimmed; empty ones are dropped.
 pub fn split_url_list(text: &str) -> Vec<&str> {
-    split_url_list_at(text, |c| c == ',')
+    split_list(text, |c| c == ',', starts_with_scheme)
 }
 
-/// [`split_url_list`], with whitespace separating items too
-/// (`LINKERD_AWAIT_WAIT_FOR`, often a YAML block of one URL per line).
-pub fn split_url_list_spaced(text: &str) -> Vec<&str> {
-    split_url_list_at(text, |c| c == ',' || c.is_whitespace())
-}
-
-fn split_url_list_at(text: &str, separator: fn(char) -> bool) -> Vec<&str> {
+/// A list split at each `separator` that is followed (past any more
+/// separators) by the end or by what `starts` an item; other separators
+/// belong to the item. Items are trimmed; empty ones are dropped.
+pub fn split_list(text: &str, separator: fn(char) -> bool, starts: fn(&str) -> bool) -> Vec<&str> {
     let mut items = Vec::new();
     let mut start = 0;
     for (at, c) in text.char_indices().filter(|&(_, c)| separator(c)) {
         let after = text[at + c.len_utf8()..]
             .trim_start_matches(|c: char| separator(c) || c.is_whitespace());
-        if after.is_empty() || starts_with_scheme(after) {
+        if after.is_empty() || starts(after) {
             items.push(&text[start..at]);
             start = at + c.len_utf8();
         }

@@ -1,13 +1,28 @@
 //! The `dns://name[?min=N]` family: a host name and how many addresses it
 //! must have (at least 1); nothing else.
 
+use std::net::Ipv4Addr;
+
 use reqwest::Url;
 
 use super::target::Target;
 
 pub(super) fn target(url: &Url) -> Result<Target, String> {
+    let userinfo = !url.username().is_empty() || url.password().is_some();
     let name = url.host_str().unwrap_or_default();
-    if name.is_empty() || url.port().is_some() || !matches!(url.path(), "" | "/") {
+    if name.starts_with('[') || name.parse::<Ipv4Addr>().is_ok() {
+        return Err(
+            "dns:// takes a name to resolve, not an address (for an address, wait for a \
+             port: tcp://10.0.0.7:5432)"
+                .to_string(),
+        );
+    }
+    if name.is_empty()
+        || userinfo
+        || url.port().is_some()
+        || !matches!(url.path(), "" | "/")
+        || url.fragment().is_some()
+    {
         return Err(
             "dns:// takes a name and nothing else, e.g. dns://db-headless?min=3".to_string(),
         );

@@ -9,9 +9,7 @@ use std::ffi::OsString;
 
 /// The value of the variable `name`, trimmed: a URL to parse.
 pub(super) fn value(name: &str, read: impl Fn(&str) -> Option<OsString>) -> Result<String, String> {
-    let valid = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !valid {
+    if !is_name(name) {
         return Err(
             "env: takes the name of a variable holding a URL, e.g. env:DATABASE_URL".to_string(),
         );
@@ -32,6 +30,12 @@ pub(super) fn value(name: &str, read: impl Fn(&str) -> Option<OsString>) -> Resu
         ));
     }
     Ok(value.to_string())
+}
+
+/// Whether `name` can be a variable's name (as POSIX shells write one).
+pub(super) fn is_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Why the URL in `name` was refused: the reason, under the variable's

@@ -11,27 +11,20 @@
 //! Items are joined by `&`; each is `key=value`, percent-decoded after
 //! splitting (so `%26`, `%2C` and `%3D` stand for a literal `&`, `,`, `=`):
 //! `status=` codes and ranges, `body=` a substring, `json=` a JSON Pointer
-//! and the values it may hold, `header=` a name (present) or `name:value`
-//! (equal), `method=HEAD`. Without `status=`, any 2xx. How a response is
-//! judged against them: `wait/checks/http.rs`.
+//! and the values it may hold (`json_value`), `header=` a name (present)
+//! or `name:value` (equal), `method=HEAD`. Without `status=`, any 2xx. How
+//! a response is judged against them: `wait/checks/http.rs`.
 //!
 //! Invariant: parsing never panics; a malformed expectation is an error
-//! naming it and what is accepted.
+//! naming which and what is accepted, never showing its value (a header's
+//! value may be a key); the expectations of an `env:` URL are shown
+//! without their values, as the rest of that URL is.
 
 use std::fmt;
 
-use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
-
+pub use super::json_value::JsonValue;
+use super::json_value::written;
 use crate::config::values::percent_decoded as decoded;
-
-/// What a shown expectation encodes, so that it reads back the same.
-const SHOWN_ENCODED: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'%')
-    .add(b'&')
-    .add(b',')
-    .add(b'=')
-    .add(b'#');
 
 /// The expectations of one `http://` target. The default is today's rule:
 /// a GET, any 2xx, nothing else.
@@ -46,43 +39,48 @@ pub struct Expect {
     /// Headers that must be present (`None`) or equal to a value.
     pub headers: Vec<(String, Option<String>)>,
     pub head: bool,
-}
-
-/// A value a JSON Pointer may point at, as written: `true`/`false` are
-/// booleans, what parses as a number is a number, the rest a string. A
-/// number or boolean also matches the same text in a JSON string
-/// (`"200"`, `"true"`), which is how many health documents write them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum JsonValue {
-    Bool(bool),
-    /// As written; it parses as a finite number.
-    Number(String),
-    Text(String),
-}
-
-impl JsonValue {
-    /// A number's value (what `Number` holds always parses).
-    pub fn number(&self) -> Option<f64> {
-        match self {
-            JsonValue::Number(text) => text.parse().ok(),
-            _ => None,
-        }
-    }
+    /// From an `env:` URL: the values (body text, JSON values, header
+    /// values) are not shown, in the target nor in any reason.
+    pub hidden: bool,
 }
 
 const ACCEPTED: &str = "expected items joined by '&': status=200-299,401 (codes and ranges), \
-     body=TEXT, json=/pointer=VALUE[,VALUE...], header=NAME or header=NAME:VALUE, method=HEAD \
-     (percent-encode a literal & , = as %26 %2C %3D)";
+     body=TEXT, json=/pointer=VALUE[,VALUE...] (null, true, false, a number, text, \"text\"), \
+     header=NAME or header=NAME:VALUE, method=HEAD (percent-encode a literal & , = as %26 %2C %3D)";
+
+/// What stands in for a hidden value.
+const HIDDEN: &str = "***";
 
 impl Expect {
     /// Whether this is the plain rule (no fragment given).
     pub fn is_default(&self) -> bool {
-        *self == Expect::default()
+        Expect {
+            hidden: false,
+            ..self.clone()
+        } == Expect::default()
     }
 
     /// Whether a response body is needed to judge.
     pub fn reads_body(&self) -> bool {
         !self.body.is_empty() || !self.json.is_empty()
+    }
+
+    /// A value the user wrote, as a reason shows it: quoted, or hidden.
+    pub fn shown(&self, value: &str) -> String {
+        if self.hidden {
+            HIDDEN.to_string()
+        } else {
+            format!("\"{}\"", value.escape_debug())
+        }
+    }
+
+    /// A JSON value the user wrote, as a reason shows it, or hidden.
+    pub fn shown_json(&self, value: &JsonValue) -> String {
+        if self.hidden {
+            HIDDEN.to_string()
+        } else {
+            value.to_string()
+        }
     }
 
     /// The accepted statuses as an expectation writes them (`200-299`).
@@ -118,11 +116,13 @@ impl Expect {
 /// The expectations in a URL's fragment (the text after `#`).
 pub fn parse(fragment: &str) -> Result<Expect, String> {
     let mut expect = Expect::default();
-    for item in fragment.split('&').filter(|item| !item.is_empty()) {
-        let bad = |why: &str| format!("expectation '{}': {why}; {ACCEPTED}", shown(item));
+    let items = fragment.split('&').filter(|item| !item.is_empty());
+    for (n, item) in items.enumerate() {
         let Some((key, value)) = item.split_once('=') else {
-            return Err(bad("no '='"));
+            // Not even a key to name: it may be a token pasted after `#`.
+            return Err(format!("expectation {}: no '='; {ACCEPTED}", n + 1));
         };
+        let bad = |why: &str| format!("expectation {}: {why}; {ACCEPTED}", named(n, key));
         if value.is_empty() {
             return Err(bad("empty value"));
         }
@@ -144,9 +144,14 @@ pub fn parse(fragment: &str) -> Result<Expect, String> {
                     return Err(bad("a JSON Pointer starts with '/' (RFC 6901)"));
                 }
                 if values.is_empty() {
-                    return Err(bad("json= needs at least one value"));
+                    return Err(bad(
+                        "json= needs at least one value (\"\" for the empty text)",
+                    ));
                 }
-                let values = values.split(',').map(|v| json_value(&decoded(v))).collect();
+                let values = values
+                    .split(',')
+                    .map(|v| JsonValue::parse(&decoded(v)))
+                    .collect();
                 expect.json.push((pointer, values));
             }
             "header" => {
@@ -155,8 +160,10 @@ pub fn parse(fragment: &str) -> Result<Expect, String> {
                     Some((name, equal)) => (name.trim(), Some(equal.trim().to_string())),
                     None => (value.trim(), None),
                 };
-                if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
-                    return Err(bad("not a header name"));
+                if name.is_empty() || !name.bytes().all(is_tchar) {
+                    return Err(bad(
+                        "not a header name (RFC 9110: letters, digits and !#$%&'*+-.^_`|~)",
+                    ));
                 }
                 expect.headers.push((name.to_ascii_lowercase(), equal));
             }
@@ -176,24 +183,25 @@ pub fn parse(fragment: &str) -> Result<Expect, String> {
     Ok(expect)
 }
 
-/// An item as an error shows it: escaped and bounded (it is the user's,
-/// but a control character must not break the line).
-fn shown(item: &str) -> String {
-    let shown: String = item.chars().take(80).collect();
-    let more = if item.chars().count() > 80 { "..." } else { "" };
-    format!("{}{more}", shown.escape_debug())
+/// Which item an error is about: its place, and its key when that reads
+/// as one (`expectation 2 (statu=...)`); never its value, which may be a
+/// secret (`header=x-api-key:...`, or a token pasted after `#`).
+fn named(n: usize, key: &str) -> String {
+    let plain = !key.is_empty()
+        && key.len() <= 16
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if plain {
+        format!("{} ({key}=...)", n + 1)
+    } else {
+        (n + 1).to_string()
+    }
 }
 
-/// A value as the target is shown: percent-encoded as it would be
-/// written, and bounded.
-fn written(value: &str) -> String {
-    let cut: String = value.chars().take(80).collect();
-    let more = if value.chars().count() > 80 {
-        "..."
-    } else {
-        ""
-    };
-    format!("{}{more}", utf8_percent_encode(&cut, SHOWN_ENCODED))
+/// A character of an HTTP token (a header's name).
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 fn status_range(part: &str) -> Option<(u16, u16)> {
@@ -209,51 +217,36 @@ fn status_range(part: &str) -> Option<(u16, u16)> {
     }
 }
 
-fn json_value(text: &str) -> JsonValue {
-    match text {
-        "true" => JsonValue::Bool(true),
-        "false" => JsonValue::Bool(false),
-        _ => match text.parse::<f64>() {
-            Ok(n) if n.is_finite() => JsonValue::Number(text.to_string()),
-            _ => JsonValue::Text(text.to_string()),
-        },
-    }
-}
-
-impl fmt::Display for JsonValue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            JsonValue::Bool(b) => write!(f, "{b}"),
-            JsonValue::Number(text) => f.write_str(text),
-            JsonValue::Text(text) => write!(f, "{:?}", text),
-        }
-    }
-}
-
 /// The expectations as the target is shown (`#status=200-299,401&...`),
-/// in a canonical order; empty for the default.
+/// in a canonical order; empty for the default; the values hidden for an
+/// `env:` URL.
 impl fmt::Display for Expect {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let value = |text: &str| {
+            if self.hidden {
+                HIDDEN.to_string()
+            } else {
+                written(text)
+            }
+        };
         let mut items = Vec::new();
         if !self.status.is_empty() {
             items.push(format!("status={}", self.statuses()));
         }
         for text in &self.body {
-            items.push(format!("body={}", written(text)));
+            items.push(format!("body={}", value(text)));
         }
         for (pointer, values) in &self.json {
-            let values: Vec<String> = values
-                .iter()
-                .map(|v| match v {
-                    JsonValue::Text(text) => written(text),
-                    other => other.to_string(),
-                })
-                .collect();
+            let values: Vec<String> = if self.hidden {
+                vec![HIDDEN.to_string()]
+            } else {
+                values.iter().map(JsonValue::written).collect()
+            };
             items.push(format!("json={}={}", written(pointer), values.join(",")));
         }
-        for (name, value) in &self.headers {
-            match value {
-                Some(value) => items.push(format!("header={name}:{}", written(value))),
+        for (name, equal) in &self.headers {
+            match equal {
+                Some(equal) => items.push(format!("header={name}:{}", value(equal))),
                 None => items.push(format!("header={name}")),
             }
         }
@@ -287,6 +280,10 @@ mod tests {
             ),
             ("method=HEAD&status=405", "#status=405&method=HEAD"),
             ("json=/a~1b=x%2Cy", "#json=/a~1b=x%2Cy"),
+            (
+                "json=/z=null,%22%22,%22null%22,%2242%22",
+                "#json=/z=null,\"\",\"null\",\"42\"",
+            ),
         ];
         for (given, shown) in cases {
             let expect = parse(given).unwrap_or_else(|e| panic!("{given}: {e}"));
@@ -303,7 +300,7 @@ mod tests {
     #[test]
     fn malformed_expectations_say_which_and_what_is_accepted() {
         let cases = [
-            ("statu=200", "'statu=200': unknown"),
+            ("statu=200", "expectation 1 (statu=...): unknown"),
             ("status=200-", "a status is a code"),
             ("status=299-200", "a status is a code"),
             ("status=600", "a status is a code"),
@@ -313,6 +310,7 @@ mod tests {
             ("json=/status", "json= takes /pointer=VALUE"),
             ("json=/status=", "at least one value"),
             ("header=a b", "not a header name"),
+            ("header=a(b", "not a header name"),
             ("method=POST", "GET or HEAD"),
             ("method=HEAD&body=x", "HEAD does not get"),
         ];

@@ -3,16 +3,11 @@
 
 use reqwest::Url;
 
-use super::{
-    expect, network,
-    target::{ACCEPTED, Target},
-};
+use super::{expect, network, target::Target};
 
 pub(super) fn target(mut url: Url, default_port: Option<u16>) -> Result<Target, String> {
     network::no_at_after_host(&url)?;
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(format!("missing host; {}", ACCEPTED));
-    }
+    network::host(&url)?;
     // The port stays implicit when it is the default (the URL type leaves
     // it so); it is only checked.
     network::port(&url, default_port)?;

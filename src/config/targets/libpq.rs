@@ -27,7 +27,7 @@ pub(super) fn target(mut url: Url, default_port: Option<u16>) -> Result<Target, 
     network::no_at_after_host(&url)?;
     apply_parameters(&mut url)?;
     let host = percent_decoded(url.host_str().unwrap_or_default());
-    if host.is_empty() {
+    if host.is_empty() || host == NO_HOST {
         return Err(format!(
             "missing host (libpq would use its local socket: give host:port, or \
              unix:///run/postgresql/.s.PGSQL.5432 for the socket); {}",
@@ -40,6 +40,26 @@ pub(super) fn target(mut url: Url, default_port: Option<u16>) -> Result<Target, 
     let at = network::endpoint(url, default_port)?;
     let (user, database) = user_and_database(&at.0)?;
     Ok(Target::Postgres { at, user, database })
+}
+
+/// Stands in for the empty host of `postgres://user@/db?host=db` (a URL
+/// the URL parser refuses: userinfo needs a host), until `host=` or
+/// `hostaddr=` replaces it. A name that never resolves (RFC 6761).
+const NO_HOST: &str = "libpq-no-host.invalid";
+
+/// `text` with [`NO_HOST`] where a `postgres://` URL with userinfo has
+/// no host; any other URL as it is.
+pub(super) fn host_placeholder(text: &str) -> std::borrow::Cow<'_, str> {
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return text.into();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].strip_suffix('@') {
+        Some(userinfo) if matches!(scheme, "postgres" | "postgresql") => {
+            format!("{scheme}://{userinfo}@{NO_HOST}{}", &rest[end..]).into()
+        }
+        _ => text.into(),
+    }
 }
 
 /// The user and database the StartupMessage names, as libpq picks them: a

@@ -6,37 +6,46 @@
 //!
 //! ```text
 //! mod.rs      the entry: env:NAME, else a URL
+//! list.rs     LINKERD_AWAIT_WAIT_FOR's list: where each value starts
+//! shown.rs    a refused value as an error shows it
 //! env.rs      env:NAME, the URL in the app's own variable
 //! url.rs      one URL: jdbc:, libpq's multi-host form, else the scheme table
 //! jdbc.rs     jdbc: URLs, as the URL they name
 //! schemes.rs  the one table: scheme → default port, family
 //! libpq.rs    the postgres:// family (libpq's parameters and host lists)
-//! http.rs     the http:// family; expect.rs, the expectations in its fragment
+//! http.rs     the http:// family; expect.rs, the expectations in its
+//!             fragment; json_value.rs, the values a json= item may hold
 //! network.rs  host[:port] (every network scheme), grpc://'s service
 //! dns.rs      dns://name[?min=N]
 //! path.rs     file:// and unix://
 //! target.rs   what they all make: Target, Endpoint, and how logs show them
 //! ```
 //!
-//! Invariant: nothing here panics on any input, and no error message
-//! shows a URL's credentials (a rejected value is redacted where clap
-//! reports it, `typed.rs`).
+//! Invariant: nothing here panics on any input; no reason repeats the
+//! text of the value it refuses (a refused value is shown only through
+//! [`shown`]: by clap's error, `typed.rs`, and the list's, `lists.rs`).
 
 mod dns;
 mod env;
 pub mod expect;
 mod http;
 mod jdbc;
+mod json_value;
 mod libpq;
+pub mod list;
 mod network;
 mod path;
 mod schemes;
+mod shown;
 mod target;
 #[cfg(test)]
 mod tests;
 mod url;
 
-pub use self::target::{Endpoint, Target};
+pub use self::{
+    shown::shown,
+    target::{Endpoint, Target},
+};
 
 /// clap's parser for one `--wait-for` value (and each item of
 /// LINKERD_AWAIT_WAIT_FOR).
@@ -58,6 +67,6 @@ fn env_target(
     let target = url::parse(&value).map_err(|e| env::refused(name, &e))?;
     Ok(Target::Env {
         name: name.to_string(),
-        target: Box::new(target),
+        target: Box::new(target.with_hidden_values()),
     })
 }

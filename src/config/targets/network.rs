@@ -11,13 +11,34 @@ use crate::config::values;
 /// the check goes).
 pub(super) fn endpoint(mut url: Url, default_port: Option<u16>) -> Result<Endpoint, String> {
     no_at_after_host(&url)?;
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(format!("missing host; {}", ACCEPTED));
-    }
+    host(&url)?;
     let port = port(&url, default_port)?;
     url.set_port(Some(port))
         .map_err(|()| format!("cannot use port {port}"))?;
     Ok(Endpoint(url))
+}
+
+/// The URL's host, which must be one: a name of letters, digits, `-`,
+/// `.`, `_` (and `%`-escapes), or an IP address. The URL parser takes
+/// almost anything as the host of a scheme it does not know
+/// (`mysql://address=(host=db)(password=...)`); the check would wait for
+/// a name that never resolves, and logs would show what it holds.
+pub(super) fn host(url: &Url) -> Result<(), String> {
+    let host = url.host_str().unwrap_or_default();
+    if host.is_empty() {
+        return Err(format!("missing host; {ACCEPTED}"));
+    }
+    let name = host
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '%'));
+    let ipv6 = host.starts_with('[') && host.ends_with(']');
+    if !(name || ipv6) {
+        return Err(format!(
+            "the host is not a host name or an IP address (a driver's own host syntax? \
+             give host:port); {ACCEPTED}"
+        ));
+    }
+    Ok(())
 }
 
 /// The port the check connects to: the URL's, else the scheme's default.

@@ -102,6 +102,20 @@ impl Target {
     }
 }
 
+impl Target {
+    /// The same target from an `env:` URL: its expectations' values are
+    /// never shown, as nothing of that URL is but its redacted form.
+    pub(super) fn with_hidden_values(self) -> Target {
+        match self {
+            Target::Http { url, mut expect } => {
+                expect.hidden = true;
+                Target::Http { url, expect }
+            }
+            other => other,
+        }
+    }
+}
+
 impl fmt::Display for Target {
     /// The target as logs show it: its URL without credentials, with the
     /// port it is checked on.

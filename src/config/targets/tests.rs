@@ -54,7 +54,7 @@ fn each_scheme_gets_its_default_port_and_hides_credentials() {
 #[test]
 fn bad_values_say_what_is_accepted() {
     let cases = [
-        ("db:5432", "unknown scheme 'db'"),
+        ("db:5432", "not a URL (no scheme://)"),
         ("db", "not a URL"),
         (
             "https://api/healthz",
@@ -150,7 +150,7 @@ fn http_expectations_come_from_the_fragment_which_is_not_sent() {
         shown("http://api:8080/graphql#status=200-299,401&method=HEAD"),
         "http://api:8080/graphql#status=200-299,401&method=HEAD"
     );
-    assert!(shown("http://api/x#statu=200").contains("expectation 'statu=200': unknown"));
+    assert!(shown("http://api/x#statu=200").contains("expectation 1 (statu=...): unknown"));
 }
 
 /// The `--wait-for` values of the Kubernetes examples, typed or in
@@ -173,7 +173,7 @@ fn every_target_in_the_kubernetes_examples_is_accepted() {
                     .get(n + 1)
                     .and_then(|l| l.trim().strip_prefix("value: "));
                 let list = value.expect("a value line").trim_matches('"');
-                values.extend(crate::report::redact::split_url_list_spaced(list));
+                values.extend(super::list::split(list));
             }
         }
         for value in values {
@@ -262,6 +262,10 @@ fn jdbc_and_libpq_multi_host_urls_are_read_as_the_app_reads_them() {
         ),
         ("jdbc:mariadb://db:3307/orders", "mariadb://db:3307/orders"),
         (
+            "jdbc:postgresql:orders?user=app&password=S3cr3t",
+            "postgresql://localhost:5432/orders",
+        ),
+        (
             "postgres://app:S3cr3t@h1:5432,h2:5433/orders?sslmode=require",
             "one of (postgres://***@h1:5432/orders?sslmode=***, \
              postgres://***@h2:5433/orders?sslmode=***)",
@@ -273,10 +277,6 @@ fn jdbc_and_libpq_multi_host_urls_are_read_as_the_app_reads_them() {
     }
     for (given, said) in [
         ("jdbc:sqlserver://db:1433", "not 'sqlserver'"),
-        (
-            "jdbc:postgresql:orders",
-            "jdbc: URLs are accepted for postgresql",
-        ),
         ("mysql://a,b/db", "one host per URL"),
     ] {
         let shown = shown(given);
@@ -371,5 +371,145 @@ fn libpq_parameters_that_change_what_is_sent_or_where_are_honoured() {
     ] {
         let shown = shown(given);
         assert!(shown.contains(expected), "{given}: {shown}");
+    }
+}
+
+#[test]
+fn connector_j_hosts_are_read_for_their_host_and_port_only() {
+    for (given, expected) in [
+        (
+            "jdbc:mysql://address=(host=db)(port=3307)(user=app)(password=S3cr3t)/orders",
+            "mysql://db:3307/orders",
+        ),
+        (
+            "jdbc:mysql://(host=db,port=3307,password=S3cr3t)/x?useSSL=true",
+            "mysql://db:3307/x",
+        ),
+        (
+            "jdbc:mariadb://address=(host=db)(type=master)/orders",
+            "mariadb://db:3306/orders",
+        ),
+        (
+            "jdbc:mysql://app:S3cr3t@(host=db,port=3307)/x",
+            "mysql://db:3307/x",
+        ),
+        (
+            "jdbc:mysql://(host=::1,port=3307,password=a/b@c)/x",
+            "mysql://[::1]:3307/x",
+        ),
+    ] {
+        assert_eq!(shown(given), expected, "{given}");
+    }
+    for (given, said) in [
+        (
+            "jdbc:mysql://address=(host=a)(port=1),address=(host=b)/x",
+            "one host per URL",
+        ),
+        (
+            "jdbc:mysql://(port=3306,password=S3cr3t)/x",
+            "without host=",
+        ),
+        ("jdbc:mysql://(host=db,password=S3cr3t/x", "unclosed"),
+        (
+            "jdbc:mysql:loadbalance://a,b/S3cr3t",
+            "one --wait-for per host",
+        ),
+        (
+            "jdbc:oracle:thin:scott/S3cr3t@//db:1521/orcl",
+            "not 'oracle'",
+        ),
+        ("jdbc:S3cr3t@db", "names no driver"),
+        (
+            "jdbc:db2://db:50000/SAMPLE:user=u;password=S3cr3t;",
+            "not 'db2'",
+        ),
+    ] {
+        let shown = shown(given);
+        assert!(shown.contains(said), "{given}: {shown}");
+        assert!(!shown.contains("S3cr3t"), "{given}: {shown}");
+    }
+}
+
+#[test]
+fn refusals_name_the_kind_of_thing_wrong_never_the_value() {
+    for (given, said) in [
+        (
+            "http://svc/health env:DATABASE_URL",
+            "a space or line break",
+        ),
+        ("http://svc/a\nb", "a space or line break"),
+        ("dns://[::1]", "not an address"),
+        ("dns://10.0.0.7", "not an address"),
+        ("dns://app:S3cr3t@db", "a name and nothing else"),
+        (
+            "http://svc/x#token=S3cr3t",
+            "expectation 1 (token=...): unknown",
+        ),
+        ("http://svc/x#S3cr3t", "expectation 1: no '='"),
+        (
+            "http://svc/x#header=x-key:S3cr3t&header=a(b",
+            "expectation 2 (header=...)",
+        ),
+        ("app:S3cr3t@db/x", "not a URL"),
+        ("postgresql://app@/db", "missing host"),
+    ] {
+        let shown = shown(given);
+        assert!(shown.contains(said), "{given}: {shown}");
+        assert!(!shown.contains("S3cr3t"), "{given}: {shown}");
+        assert!(!super::shown(given).contains("S3cr3t"), "{given}");
+    }
+    // libpq's `?host=` fills an empty host, as libpq reads it.
+    assert_eq!(
+        shown("postgresql://app@/db?host=db-0.db"),
+        "postgresql://***@db-0.db:5432/db?host=***"
+    );
+}
+
+#[test]
+fn the_expectations_of_an_env_url_are_shown_without_their_values() {
+    let url =
+        "http://svc:8080/health#status=200,401&header=x-api-key:S3cr3t&body=S3cr3t&json=/a=S3cr3t";
+    let target = env_target("APP_URL", |_| Some(url.into())).expect("parses");
+    assert_eq!(
+        target.to_string(),
+        "env:APP_URL (http://svc:8080/health#status=200,401&body=***&json=/a=***&header=x-api-key:***)"
+    );
+    // Typed, they are the user's own words, shown as written.
+    assert!(shown(url).contains("header=x-api-key:S3cr3t"));
+}
+
+proptest! {
+    /// The property of every refusal: whatever form a secret hides in,
+    /// neither the reason, nor the value as an error shows it, nor an
+    /// accepted target holds it.
+    #[test]
+    fn no_form_shows_its_secret(
+        secret in "[a-zA-Z0-9._~+-]{4,12}".prop_map(|s| format!("S3cr{s}")),
+    ) {
+        let forms = [
+            format!("jdbc:oracle:thin:scott/{secret}@//db:1521/orcl"),
+            format!("jdbc:postgresql:orders?user=app&password={secret}"),
+            format!("jdbc:db2://db:50000/SAMPLE:user=u;password={secret};"),
+            format!("jdbc:h2:tcp://db/~/test;USER=sa;PASSWORD={secret}"),
+            format!("jdbc:sqlserver://db:1433;user=u;password={secret}"),
+            format!("jdbc:mysql://address=(host=db)(port=3306)(user=app)(password={secret})/orders"),
+            format!("jdbc:mysql://(host=db,port=3306,password={secret})/x"),
+            format!("jdbc:mysql://(port=3306,password={secret})/x"),
+            format!("http://svc/x#token={secret}"),
+            format!("http://svc/x#{secret}"),
+            format!("http://svc/x#status={secret}"),
+            format!("mysql://address=(host=db)(password={secret})/x"),
+            format!("app:{secret}@db/x"),
+            format!("env:{secret}/x"),
+            format!("dns://app:{secret}@db"),
+        ];
+        for form in forms {
+            prop_assert!(!super::shown(&form).contains(&secret), "{form}");
+            let said = match parse_target(&form) {
+                Ok(target) => target.to_string(),
+                Err(reason) => reason,
+            };
+            prop_assert!(!said.contains(&secret), "{form}: {said}");
+        }
     }
 }

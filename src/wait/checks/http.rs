@@ -159,17 +159,22 @@ impl HttpCheck {
         deadline: Instant,
     ) -> Result<(), NotReady> {
         for (name, equal) in &self.expect.headers {
-            let found = response.headers().get(name.as_str()).map(|v| v.as_bytes());
-            match (found, equal) {
-                (None, _) => return Err(NotReady::Unmet(format!("header {name} is missing"))),
-                (Some(value), Some(equal)) if value != equal.as_bytes() => {
-                    return Err(NotReady::Unmet(format!(
-                        "header {name} is \"{}\", expected \"{}\"",
-                        socket::words(value),
-                        equal.escape_debug()
-                    )));
-                }
-                _ => {}
+            // A header may come more than once (`set-cookie`, `vary`):
+            // one of them equal is enough.
+            let found = response.headers().get_all(name.as_str());
+            let Some(first) = found.iter().next() else {
+                return Err(NotReady::Unmet(format!("header {name} is missing")));
+            };
+            if let Some(equal) = equal
+                && !found
+                    .iter()
+                    .any(|value| value.as_bytes() == equal.as_bytes())
+            {
+                return Err(NotReady::Unmet(format!(
+                    "header {name} is \"{}\", expected {}",
+                    socket::words(first.as_bytes()),
+                    self.expect.shown(equal)
+                )));
             }
         }
         if !self.expect.reads_body() {
@@ -208,8 +213,8 @@ pub(super) fn judge_body(expect: &Expect, body: &[u8], complete: bool) -> Result
                 "the body's first 8 KiB"
             };
             return Err(NotReady::Unmet(format!(
-                "{part} does not contain \"{}\"",
-                text.escape_debug()
+                "{part} does not contain {}",
+                expect.shown(text)
             )));
         }
     }
@@ -225,7 +230,7 @@ pub(super) fn judge_body(expect: &Expect, body: &[u8], complete: bool) -> Result
         .map_err(|e| NotReady::Unmet(format!("the body is not JSON ({e})")))?;
     for (pointer, values) in &expect.json {
         let wanted = || {
-            let values: Vec<String> = values.iter().map(JsonValue::to_string).collect();
+            let values: Vec<String> = values.iter().map(|v| expect.shown_json(v)).collect();
             match values.as_slice() {
                 [one] => one.clone(),
                 _ => format!("one of {}", values.join(", ")),
@@ -259,14 +264,28 @@ pub(super) fn judge_body(expect: &Expect, body: &[u8], complete: bool) -> Result
 }
 
 /// Whether a JSON value is one written in an expectation; a number or a
-/// boolean also matches the same text in a JSON string.
+/// boolean also matches the same text in a JSON string. Integers compare
+/// exactly (an id of 2^53 + 1 is not 2^53); other numbers as floats.
 fn json_matches(found: &serde_json::Value, wanted: &JsonValue) -> bool {
     match wanted {
+        JsonValue::Null => found.is_null(),
         JsonValue::Bool(b) => found.as_bool() == Some(*b) || found.as_str() == Some(&b.to_string()),
-        JsonValue::Number(text) => {
-            (found.is_number() && found.as_f64() == wanted.number()) || found.as_str() == Some(text)
-        }
+        JsonValue::Number(text) => found.as_str() == Some(text) || number_matches(found, text),
         JsonValue::Text(text) => found.as_str() == Some(text),
+    }
+}
+
+fn number_matches(found: &serde_json::Value, text: &str) -> bool {
+    let integer = |v: &serde_json::Value| {
+        v.as_i64()
+            .map(i128::from)
+            .or_else(|| v.as_u64().map(i128::from))
+    };
+    match (integer(found), text.parse::<i128>()) {
+        (Some(found), Ok(wanted)) => found == wanted,
+        _ => found
+            .as_f64()
+            .is_some_and(|n| Some(n) == text.parse::<f64>().ok()),
     }
 }
 

@@ -172,9 +172,10 @@ pub fn described(bytes: &[u8]) -> String {
 pub const MAX_WORDS: usize = 200;
 
 /// A peer's words (an error message it chose) as a reason shows them:
-/// control characters escaped, so no server can break a log line or
-/// forge one (`\n` ... `INFO starting /app`), and at most [`MAX_WORDS`]
-/// characters.
+/// control characters, line and paragraph separators, bidi overrides and
+/// invisible characters escaped ([`escaped`]), so no server can break a
+/// log line, forge one (`\n` ... `INFO starting /app`) or make one read
+/// otherwise than it is, and at most [`MAX_WORDS`] characters.
 pub fn words(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
     let mut shown = String::new();
@@ -183,11 +184,46 @@ pub fn words(bytes: &[u8]) -> String {
             shown.push_str("...");
             break;
         }
-        if c.is_control() {
+        if escaped(c) {
             shown.extend(c.escape_default());
         } else {
             shown.push(c);
         }
     }
     shown
+}
+
+/// Whether a character of a peer's words is shown escaped: what is not
+/// text on a line of its own. C0 and C1 controls; U+2028 and U+2029, which
+/// JSON log readers and many terminals take for line breaks; the bidi
+/// controls (U+061C, U+200E/F, U+202A-E, U+2066-9: "Trojan Source", CVE-2021-42574),
+/// which reorder what follows them; and the zero-width and invisible
+/// characters, which hide text (U+200B-D, U+2060-4, U+FEFF).
+pub fn escaped(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}'
+                | '\u{2029}'
+                | '\u{061C}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{FEFF}'
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_peers_words_keep_to_one_plain_line() {
+        let said = "ok\u{2028}INFO forged\u{2029}x\u{202E}gnirts\u{200B}\r\nz, caf\u{e9} \u{4e2d}";
+        assert_eq!(
+            words(said.as_bytes()),
+            "ok\\u{2028}INFO forged\\u{2029}x\\u{202e}gnirts\\u{200b}\\r\\nz, caf\u{e9} \u{4e2d}"
+        );
+    }
 }
