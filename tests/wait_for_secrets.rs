@@ -200,10 +200,25 @@ fn url_forms(scheme: &str, secret: &str, port: u16) -> Vec<String> {
     ]
 }
 
+/// The forms of the app's own URLs that hold a secret where no URL does:
+/// JDBC drivers' properties and hosts, a fragment's items.
+fn app_url_forms(secret: &str, port: u16) -> Vec<String> {
+    vec![
+        format!("jdbc:oracle:thin:scott/{secret}@//127.0.0.1:{port}/orcl"),
+        format!("jdbc:postgresql:orders?user=app&password={secret}"),
+        format!("jdbc:db2://127.0.0.1:{port}/SAMPLE:user=u;password={secret};"),
+        format!("jdbc:mysql://address=(host=127.0.0.1)(port={port})(password={secret})/x"),
+        format!("jdbc:mysql://(host=127.0.0.1,port={port},password={secret})/x"),
+        format!("http://127.0.0.1:{port}/x#token={secret}"),
+        format!("http://127.0.0.1:{port}/x#header=x-api-key:{secret}&{secret}"),
+    ]
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
 
-    /// Across every output, `--help` included, typed or set, parsed or
+    /// Across every output (log lines plain or JSON, the termination
+    /// message, `--help`), typed, listed or through `env:`, parsed or
     /// refused: the secret never shows.
     #[test]
     fn no_secret_in_any_url_form_reaches_any_output(
@@ -212,14 +227,28 @@ proptest! {
     ) {
         let port = closed_port();
         let mut runs = Vec::new();
-        for value in url_forms(&scheme, &secret, port) {
+        let forms = url_forms(&scheme, &secret, port)
+            .into_iter()
+            .chain(app_url_forms(&secret, port));
+        for (n, value) in forms.enumerate() {
+            // Plain and JSON logs, in turn.
+            let format = if n % 2 == 0 { "plain" } else { "json" };
+            let quick = ["--mesh", "none", "-t", "100ms", "-v", "--log-format", format];
             let mut typed = gate();
-            typed.args(["--mesh", "none", "-t", "100ms", "-v", "--wait-for", &value]);
+            typed.args(quick).args(["--wait-for", &value]);
+            // In the list, after another item.
             let mut set = gate();
-            set.args(["--mesh", "none", "-t", "100ms", "-v"]).env("LINKERD_AWAIT_WAIT_FOR", &value);
+            set.args(quick).env("LINKERD_AWAIT_WAIT_FOR", format!("tcp://127.0.0.1:{port} {value}"));
+            // Through env:, typed and in the list.
+            let mut named = gate();
+            named.args(quick).args(["--wait-for", "env:APP_URL"]).env("APP_URL", &value);
+            let mut listed = gate();
+            listed.args(quick).env("LINKERD_AWAIT_WAIT_FOR", "env:APP_URL").env("APP_URL", &value);
             let mut help = gate();
             help.arg("--help").env("LINKERD_AWAIT_WAIT_FOR", &value);
-            runs.extend([(value.clone(), typed), (value.clone(), set), (value, help)]);
+            for cmd in [typed, set, named, listed, help] {
+                runs.push((value.clone(), cmd));
+            }
         }
         // At once: each run waits out its 100 ms timeout at most.
         let results: Vec<_> = std::thread::scope(|scope| {
