@@ -266,3 +266,33 @@ fn a_dns_target_is_ready_once_the_name_has_its_minimum_of_addresses() {
         "{err}"
     );
 }
+
+/// A dual-stack peer (a pod of a headless Service with an IPv4 and an IPv6
+/// address) is one peer: two of them are not three.
+#[test]
+fn a_dual_stack_peer_counts_once_toward_min() {
+    if !private_resolver_available("a_dual_stack_peer_counts_once_toward_min") {
+        return;
+    }
+    let dns = SilentDns::start(81);
+    let dir = temp_dir();
+    let hosts = dir.path().join("hosts");
+    let name = "dual.linkerd-await.test";
+    std::fs::write(
+        &hosts,
+        format!("127.0.0.2 {name}\nfd00::2 {name}\n127.0.0.3 {name}\nfd00::3 {name}\n"),
+    )
+    .expect("write hosts");
+    let mut cmd = dns.gate_with_hosts(&hosts, &["--mesh", "none", "-t", "1s"]);
+    cmd.args(["--wait-for", &format!("dns://{name}?min=3")]);
+    let (code, _, err) = run(&mut cmd);
+    assert_eq!(code, 69, "{err}");
+    assert!(
+        err.contains("has 2 IPv4 and 2 IPv6 addresses: 2 peers"),
+        "{err}"
+    );
+    let mut cmd = dns.gate_with_hosts(&hosts, &["--mesh", "none", "-t", "5s"]);
+    cmd.args(["--wait-for", &format!("dns://{name}?min=2")]);
+    let (code, _, err) = run(&mut cmd);
+    assert_eq!(code, 0, "{err}");
+}

@@ -501,6 +501,26 @@ fn a_servers_separators_bidi_overrides_and_invisible_characters_are_shown_escape
     }
 }
 
+/// A NATS cluster's `INFO` lists every peer (`connect_urls`): several
+/// KiB, read whole.
+#[test]
+fn a_nats_info_of_several_kib_is_read_whole() {
+    let urls: Vec<String> = (0..150)
+        .map(|n| format!("\"nats-{n}.nats.messaging.svc.cluster.local:4222\""))
+        .collect();
+    let info = format!(
+        "INFO {{\"server_id\":\"N\",\"auth_required\":true,\"connect_urls\":[{}]}}\r\n",
+        urls.join(",")
+    );
+    assert!(info.len() > 6 * 1024, "{} bytes", info.len());
+    let server = FakeServer::start(Says::Greeting(info.into_bytes()));
+    let out = output(&mut waiting_for(&[&format!(
+        "nats://127.0.0.1:{}",
+        server.port()
+    )]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+}
+
 #[test]
 fn an_inherited_wait_for_variable_does_not_break_shutdown_now_or_install() {
     // Set for the gate in front of the app, inherited by a script that ends
@@ -716,7 +736,7 @@ fn parse_shown(text: &str) -> Duration {
 
 #[test]
 fn memcached_nats_zookeeper_and_amqp_answers_that_mean_not_yet_are_named() {
-    let cases: [(&str, Says, &str); 5] = [
+    let cases: [(&str, Says, &str); 7] = [
         (
             "amqp",
             Says::Answer(b"AMQP\x00\x00\x09\x00".to_vec()),
@@ -741,6 +761,18 @@ fn memcached_nats_zookeeper_and_amqp_answers_that_mean_not_yet_are_named() {
             "zk",
             Says::Answer(b"This ZooKeeper instance is not currently serving requests\n".to_vec()),
             "This ZooKeeper instance is not currently serving requests",
+        ),
+        // Cut off from its quorum: it refuses an app's ordinary session.
+        (
+            "zk",
+            Says::Answer(b"Zookeeper version: 3.8.4\nMode: read-only\nNode count: 5\n".to_vec()),
+            "Mode: read-only (the server is cut off from its quorum",
+        ),
+        // Shutting down: its clients are told to move.
+        (
+            "nats",
+            Says::Greeting(b"INFO {\"server_id\":\"N\",\"ldm\":true}\r\n".to_vec()),
+            "lame duck mode",
         ),
     ];
     for (scheme, says, needle) in cases {

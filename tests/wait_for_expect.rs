@@ -42,6 +42,7 @@ fn answering(status: u16, headers: &[(&str, &str)], body: &str) -> FakeProxy {
 
 const DOWN: &str = r#"{"status":"DOWN","components":{"db":{"status":"DOWN"}}}"#;
 const UP: &str = r#"{"status":"UP","components":{"db":{"status":"UP"}},"checks":3}"#;
+const BIG_ID: &str = r#"{"id":9007199254740993,"ratio":0.5,"error":null,"note":""}"#;
 
 /// A scripted answer (status, headers, body), the expectations, and `None`
 /// if they are met, else the reason shown.
@@ -55,7 +56,7 @@ type Case = (
 
 #[test]
 fn each_expectation_kind_is_met_or_says_what_differed() {
-    let cases: [Case; 13] = [
+    let cases: [Case; 20] = [
         (401, &[], "", "status=200-299,401", None),
         (405, &[], "", "status=401,405", None),
         (
@@ -112,11 +113,61 @@ fn each_expectation_kind_is_met_or_says_what_differed() {
         ),
         // Without status=, a 2xx is still needed for the rest to count.
         (500, &[], UP, "json=/status=UP", Some("HTTP 500")),
+        // A header that comes twice: either may be the one expected.
+        (
+            200,
+            &[("x-role", "replica"), ("x-role", "primary")],
+            "",
+            "header=x-role:primary",
+            None,
+        ),
+        // Integers compare exactly, past 2^53 too.
+        (200, &[], BIG_ID, "json=/id=9007199254740993", None),
+        (
+            200,
+            &[],
+            BIG_ID,
+            "json=/id=9007199254740992",
+            Some("/id is 9007199254740993, expected 9007199254740992"),
+        ),
+        (200, &[], BIG_ID, "json=/ratio=0.5", None),
+        // null, and the empty text, can be expected.
+        (200, &[], BIG_ID, "json=/error=null&json=/note=%22%22", None),
+        (
+            200,
+            &[],
+            UP,
+            "json=/status=null",
+            Some(r#"/status is "UP", expected null"#),
+        ),
+        (
+            200,
+            &[],
+            BIG_ID,
+            "json=/error=%22null%22",
+            Some(r#"/error is null, expected "null""#),
+        ),
     ];
-    for (status, headers, body, expectations, reason) in cases {
-        let server = answering(status, headers, body);
-        let target = format!("http://127.0.0.1:{}/health#{expectations}", server.port());
-        let out = output(&mut waiting_for(&target));
+    // At once: each not-ready case waits out its timeout.
+    let results: Vec<_> = std::thread::scope(|scope| {
+        let runs: Vec<_> = cases
+            .into_iter()
+            .map(|case| {
+                scope.spawn(move || {
+                    let (status, headers, body, expectations, _) = case;
+                    let server = answering(status, headers, body);
+                    let target =
+                        format!("http://127.0.0.1:{}/health#{expectations}", server.port());
+                    let out = output(&mut waiting_for(&target));
+                    (case, out, server.requests())
+                })
+            })
+            .collect();
+        runs.into_iter()
+            .map(|run| run.join().expect("a case"))
+            .collect()
+    });
+    for ((_, _, _, expectations, reason), out, requests) in results {
         let err = stderr_text(&out);
         match reason {
             None => {
@@ -133,7 +184,7 @@ fn each_expectation_kind_is_met_or_says_what_differed() {
             }
         }
         // The fragment is never sent: the server saw the path alone.
-        assert!(server.requests().iter().all(|r| r.path == "/health"));
+        assert!(requests.iter().all(|r| r.path == "/health"));
     }
 }
 

@@ -194,3 +194,20 @@ fn the_expectations_of_an_env_url_are_never_shown_with_their_values() {
         assert!(!text.contains(SECRET), "{text}");
     }
 }
+
+#[test]
+fn dns_takes_a_name_and_a_header_expectation_a_token() {
+    for (value, reason) in [
+        ("dns://[::1]", "not an address"),
+        ("dns://127.0.0.1?min=2", "not an address"),
+        (
+            "dns://app:S3cr3tX@db-headless",
+            "dns:// takes a name and nothing else",
+        ),
+        ("http://127.0.0.1:1/x#header=a(b", "not a header name"),
+    ] {
+        let out = output(gate().args(["--mesh", "none", "-t", "1s", "--wait-for", value]));
+        assert_usage_error(&out, &["--wait-for", reason]);
+        assert!(!stderr_text(&out).contains(SECRET), "{}", stderr_text(&out));
+    }
+}

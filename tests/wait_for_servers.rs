@@ -101,6 +101,8 @@ fn postgres_is_not_ready_until_the_real_server_answers_and_any_user_will_do() {
             "postgres://app:S3cr3t@127.0.0.1:{dead},127.0.0.1:{port}/orders?sslmode=disable\
              &connect_timeout=5&application_name=orders&options=-c%20geqo%3Doff"
         ),
+        // libpq's host in a parameter, the authority holding only a user.
+        format!("postgresql://app@/orders?host=127.0.0.1&port={port}"),
     ] {
         ready_now(&url);
         let out = output(
@@ -306,19 +308,24 @@ fn a_grpc_service_is_not_ready_until_its_health_service_says_serving() {
 }
 
 #[test]
-fn a_grpc_server_without_the_health_service_is_ready_with_a_warning() {
+fn a_grpc_server_without_the_health_service_is_not_ready_unless_the_url_opts_in() {
     let test = "grpc";
     let Some(bare) = grpc_server(test, closed_port(), "bare") else {
         return;
     };
     bare.until_ready(SCRIPTED_READY);
+    // UNIMPLEMENTED proves no more than a proxy's own reply would.
+    not_ready_with(
+        &format!("grpc://127.0.0.1:{}", bare.port),
+        "register the health service in the app, or add #unimplemented=ready",
+    );
     let out = output(gate().args([
         "--mesh",
         "none",
         "-t",
         "10s",
         "--wait-for",
-        &format!("grpc://127.0.0.1:{}", bare.port),
+        &format!("grpc://127.0.0.1:{}#unimplemented=ready", bare.port),
     ]));
     let err = stderr_text(&out);
     assert_eq!(out.status.code(), Some(0), "{err}");
@@ -328,6 +335,57 @@ fn a_grpc_server_without_the_health_service_is_ready_with_a_warning() {
         "{err}"
     );
     assert!(err.contains("WARN"), "{err}");
+}
+
+/// A connection held open on `port`, once the server has taken it: its
+/// first line (NATS's INFO, Redis's answer to `PING`) has come.
+fn hold_a_connection(port: u16, first: &[u8]) -> std::net::TcpStream {
+    use std::io::{Read, Write};
+    let mut held = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    held.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    held.write_all(first).expect("write");
+    let mut byte = [0u8; 1];
+    while held.read(&mut byte).expect("read") == 1 && byte[0] != b'\n' {}
+    held
+}
+
+#[test]
+fn nats_at_its_connection_limit_is_not_ready_until_a_connection_is_free() {
+    let test = "nats";
+    // Without credentials the check asks PING; with them it only
+    // listens for the refusal nats-server writes right after INFO.
+    for auth in ["", "authorization { user: app, password: s3cr3t }"] {
+        let port = closed_port();
+        let Some(server) = nats_with(test, port, &format!("max_connections: 1\n{auth}")) else {
+            return;
+        };
+        server.until_ready(NATS_READY);
+        let held = hold_a_connection(port, b"");
+        not_ready_with(
+            &format!("nats://127.0.0.1:{port}"),
+            "-ERR 'maximum connections exceeded'",
+        );
+        drop(held);
+        ready_now(&format!("nats://127.0.0.1:{port}"));
+    }
+}
+
+#[test]
+fn redis_at_maxclients_is_not_ready_until_a_client_leaves() {
+    let test = "redis";
+    let port = closed_port();
+    let Some(server) = redis(test, port, &["--maxclients", "1"]) else {
+        return;
+    };
+    server.until_ready(REDIS_READY);
+    let held = hold_a_connection(port, b"PING\r\n");
+    not_ready_with(
+        &format!("redis://127.0.0.1:{port}"),
+        "ERR max number of clients reached",
+    );
+    drop(held);
+    ready_now(&format!("redis://127.0.0.1:{port}"));
 }
 
 #[test]
@@ -348,8 +406,9 @@ fn mongodb_is_not_ready_until_a_member_is_primary_or_secondary() {
         &format!("mongodb://127.0.0.1:{}", recovering.port),
         "a member of replica set rs0 that is neither primary nor secondary",
     );
-    // A secondary serves reads; a server before `hello` answers isMaster.
-    for state in ["secondary", "legacy"] {
+    // A secondary serves reads; a server before `hello` answers isMaster;
+    // a replica set of 50 members answers with several KiB.
+    for state in ["secondary", "legacy", "large"] {
         let server = mongodb_server(test, closed_port(), state).expect("started before");
         server.until_ready(SCRIPTED_READY);
         ready_now(&format!(

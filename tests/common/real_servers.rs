@@ -273,10 +273,19 @@ pub const MEMCACHED_READY: &str = "server listening";
 
 /// nats-server on 127.0.0.1:`port`.
 pub fn nats(test: &str, port: u16) -> Option<RealServer> {
+    nats_with(test, port, "")
+}
+
+/// nats-server on 127.0.0.1:`port`, with more of its configuration
+/// (`max_connections: 1`, an `authorization` block).
+pub fn nats_with(test: &str, port: u16, config: &str) -> Option<RealServer> {
     let server = server_binary(test, "nats-server")?;
+    let dir = temp_dir();
+    let file = dir.path().join("nats.conf");
+    std::fs::write(&file, format!("listen: 127.0.0.1:{port}\n{config}\n")).expect("nats.conf");
     let mut cmd = Command::new(server);
-    cmd.args(["-a", "127.0.0.1", "-p", &port.to_string()]);
-    Some(spawn(&mut cmd, port, libc::SIGKILL, temp_dir()))
+    cmd.arg("-c").arg(&file);
+    Some(spawn(&mut cmd, port, libc::SIGKILL, dir))
 }
 
 /// What nats-server's log says once it takes connections.

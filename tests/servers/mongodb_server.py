@@ -6,8 +6,10 @@ reply holds (topologyVersion, localTime, $clusterTime, ...).
 
 Usage: mongodb_server.py PORT STATE
 STATE: primary, secondary, recovering (a replica set member that is
-neither), or legacy (a server before `hello`: "no such command", code 59,
-then a primary's answer to `isMaster`).
+neither), legacy (a server before `hello`: "no such command", code 59,
+then a primary's answer to `isMaster`), or large (the primary of a
+replica set of 50 members, the most MongoDB allows, with the long names
+of a StatefulSet's pods: a reply of several KiB).
 Listens on 127.0.0.1:PORT, prints "listening" once it does, until killed.
 """
 
@@ -40,6 +42,9 @@ def reply(state, command):
     }
     if state in ("primary", "legacy"):
         document["ismaster" if command == "isMaster" else "isWritablePrimary"] = True
+    elif state == "large":
+        names = [f"orders-mongodb-{n}.orders-mongodb-headless.payments.svc.cluster.local:27017" for n in range(50)]
+        document.update({"hosts": names, "setName": "rs0", "isWritablePrimary": True, "primary": names[0], "me": names[0]})
     else:
         document.update(
             {

@@ -88,17 +88,29 @@ pub(super) fn several_hosts(text: &str) -> bool {
 }
 
 /// `grpc://host:port/service`: the service name the health check asks
-/// about (the path without its `/`; empty: the whole server), and nothing
-/// after a `?`.
-pub(super) fn grpc(url: Url, default_port: Option<u16>) -> Result<Target, String> {
+/// about (the path without its `/`; empty: the whole server); in the
+/// fragment, `#unimplemented=ready`, the one opt-in to take a server
+/// without the health service as ready; nothing after a `?`.
+pub(super) fn grpc(mut url: Url, default_port: Option<u16>) -> Result<Target, String> {
+    let refused = || {
+        "grpc:// takes host:port, a service name and #unimplemented=ready, e.g. \
+         grpc://orders:50051/orders.v1.Orders, and nothing after it"
+            .to_string()
+    };
+    let unimplemented_ready = match url.fragment() {
+        None => false,
+        Some("unimplemented=ready") => true,
+        Some(_) => return Err(refused()),
+    };
+    url.set_fragment(None);
     let at = endpoint(url, default_port)?;
-    if at.0.query().is_some() || at.0.fragment().is_some() {
-        return Err(
-            "grpc:// takes host:port and a service name, e.g. grpc://orders:50051/orders.v1.Orders, \
-             and nothing after it"
-                .to_string(),
-        );
+    if at.0.query().is_some() {
+        return Err(refused());
     }
     let service = values::percent_decoded(at.0.path().trim_start_matches('/'));
-    Ok(Target::Grpc { at, service })
+    Ok(Target::Grpc {
+        at,
+        service,
+        unimplemented_ready,
+    })
 }

@@ -41,8 +41,13 @@ pub enum Target {
     /// An `ApiVersions` response without an error.
     Kafka(Endpoint),
     /// `SERVING` from the gRPC health service for `service` (empty: the
-    /// whole server).
-    Grpc { at: Endpoint, service: String },
+    /// whole server); with `unimplemented_ready` (`#unimplemented=ready`),
+    /// also a gRPC answer that the server has no health service.
+    Grpc {
+        at: Endpoint,
+        service: String,
+        unimplemented_ready: bool,
+    },
     /// A `hello` answer from a primary, a secondary or a standalone.
     Mongodb(Endpoint),
     /// `SUPPORTED` in answer to `OPTIONS`.
@@ -127,6 +132,11 @@ impl fmt::Display for Target {
                 write!(f, "one of ({})", shown.join(", "))
             }
             Target::Env { name, target } => write!(f, "env:{name} ({target})"),
+            Target::Grpc {
+                at,
+                unimplemented_ready: true,
+                ..
+            } => write!(f, "{}#unimplemented=ready", Redacted(&at.0)),
             Target::Dns { name, min: 1 } => write!(f, "dns://{name}"),
             Target::Dns { name, min } => write!(f, "dns://{name}?min={min}"),
             // Escaped: a path is the user's, but a newline in it must not

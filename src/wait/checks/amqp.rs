@@ -47,11 +47,21 @@ fn frame_size(bytes: &[u8]) -> Option<usize> {
 
 pub(super) fn read_answer(answer: &[u8]) -> Result<(), NotReady> {
     let unexpected = || socket::not_a(answer, "an AMQP 0-9-1 broker");
+    // A broker that does not take the header answers with the one it
+    // speaks (AMQP 0-9-1, section 4.2.2), and closes.
     if let Some(version) = answer.strip_prefix(b"AMQP").and_then(|v| v.get(..4)) {
-        return Err(NotReady::Answer(format!(
-            "the broker speaks AMQP {}-{}-{} only, not 0-9-1",
-            version[1], version[2], version[3]
-        )));
+        return Err(NotReady::Answer(match version {
+            [0, 0, 9, 1] => "the broker answered the AMQP 0-9-1 header with its own \
+                 protocol header, not Connection.Start: it refused the connection"
+                .to_string(),
+            [0 | 2 | 3, 1, 0, 0] => "the server speaks AMQP 1.0 only, not 0-9-1 (an AMQP \
+                 1.0 broker: wait for its port with tcp://)"
+                .to_string(),
+            [_, major, minor, revision] => {
+                format!("the broker speaks AMQP {major}-{minor}-{revision} only, not 0-9-1")
+            }
+            _ => return Err(unexpected()),
+        }));
     }
     let Some(size) = frame_size(answer).filter(|size| *size < socket::MAX_ANSWER) else {
         return Err(unexpected());
@@ -94,6 +104,14 @@ mod tests {
                 "the broker speaks AMQP 0-9-0 only, not 0-9-1".to_string()
             ))
         );
+        for (header, said) in [
+            (&b"AMQP\x00\x00\x09\x01"[..], "refused the connection"),
+            (b"AMQP\x03\x01\x00\x00", "speaks AMQP 1.0 only"),
+        ] {
+            let reason = read_answer(header).expect_err("not ready").to_string();
+            assert!(reason.contains(said), "{reason}");
+            assert!(!reason.contains("0-9-1 only, not 0-9-1"), "{reason}");
+        }
         let close = frame(METHOD_FRAME, b"\x00\x0a\x00\x32\x01\x40");
         for garbage in [
             &close[..],

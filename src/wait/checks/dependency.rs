@@ -68,16 +68,21 @@ impl Dependency {
                 Target::Zookeeper(at) => zookeeper::check(at, bound).await,
                 Target::Amqp(at) => amqp::check(at, bound).await,
                 Target::Kafka(at) => kafka::check(at, bound).await,
-                Target::Grpc { at, service } => match grpc::check(at, service, bound).await? {
+                Target::Grpc {
+                    at,
+                    service,
+                    unimplemented_ready,
+                } => match grpc::check(at, service, *unimplemented_ready, bound).await? {
                     grpc::Serving::Yes => Ok(()),
-                    // Ready, as the server is up and answers gRPC; but the
-                    // user asked for more than that, so say it once (a
-                    // ready target is not checked again).
+                    // Ready, as the URL asked; but that proves only that a
+                    // gRPC server answers, so say it once (a ready target
+                    // is not checked again).
                     grpc::Serving::NoHealthService => {
                         warn!(
                             "{}: the server answers gRPC but has no health service \
-                             (UNIMPLEMENTED): taken as ready, as it is up; for a check of the \
-                             app's own readiness, register grpc.health.v1.Health in it",
+                             (UNIMPLEMENTED): taken as ready (#unimplemented=ready); for a \
+                             check of the app's own readiness, register grpc.health.v1.Health \
+                             in it",
                             self.shown
                         );
                         Ok(())

@@ -3,7 +3,8 @@
 //! server wants a password (`NOAUTH`, `WRONGPASS`): it is up, and the
 //! check never authenticates. The errors of a server that is up but cannot
 //! serve yet (`LOADING` a dataset, `BUSY` with a script, `MASTERDOWN` for
-//! a replica, `TRYAGAIN`) are "not ready"; so is `DENIED` (protected
+//! a replica, `TRYAGAIN`) are "not ready", and so is `ERR max number of
+//! clients reached` (written at accept: the app would be refused too); so is `DENIED` (protected
 //! mode: the server refuses clients that are not on its loopback, and
 //! will until it is configured otherwise, as MySQL's error 1130 does);
 //! any other error is the server speaking, so up, as for PostgreSQL.
@@ -46,6 +47,12 @@ pub(super) fn read_answer(answer: &[u8]) -> Result<(), NotReady> {
             first_sentence(error),
             super::REFUSES_THIS_CLIENT
         ))),
+        // Written at accept, before any command is read (networking.c,
+        // acceptCommonHandler): the app would be refused too, as by
+        // MySQL's error 1040.
+        Some(("-", error)) if error.starts_with("ERR max number of clients reached") => {
+            Err(NotReady::Answer(error.to_string()))
+        }
         // NOAUTH, WRONGPASS, or any other error: a Redis server answered.
         Some(("-", _)) => Ok(()),
         _ => Err(unexpected()),
@@ -74,6 +81,12 @@ mod tests {
             read_answer(b"-LOADING Redis is loading the dataset in memory\r\n"),
             Err(NotReady::Answer(
                 "LOADING Redis is loading the dataset in memory".to_string()
+            ))
+        );
+        assert_eq!(
+            read_answer(b"-ERR max number of clients reached\r\n"),
+            Err(NotReady::Answer(
+                "ERR max number of clients reached".to_string()
             ))
         );
         let denied = b"-DENIED Redis is running in protected mode because protected mode is \

@@ -17,10 +17,13 @@ use tokio::{
 use super::NotReady;
 use crate::{config::targets::Endpoint, wait::http::RequestError};
 
-/// The most any first answer is read: a greeting, an error packet or a
-/// start-up error message are a few hundred bytes; more is not the
-/// protocol checked.
-pub const MAX_ANSWER: usize = 4096;
+/// The most any first answer is read. A greeting, an error packet or a
+/// start-up error message are a few hundred bytes, but a NATS `INFO`
+/// lists every cluster peer's URL (`connect_urls`) and a MongoDB `hello`
+/// every member of its replica set: several KiB in a large cluster. 64
+/// KiB bounds what a peer can make the gate read and hold (only while the
+/// attempt lasts), whatever it sends.
+pub const MAX_ANSWER: usize = 64 * 1024;
 
 /// One attempt's bound: when it ends, and the `--attempt-timeout` that
 /// set it (what a reason names).
@@ -129,7 +132,7 @@ pub(super) async fn exchange(
         }
     }
     let mut answer = Vec::new();
-    let mut buf = [0u8; 512];
+    let mut buf = [0u8; 2048];
     while answer.len() < MAX_ANSWER && !complete(&answer) {
         match timeout_at(deadline, stream.read(&mut buf)).await {
             Ok(Ok(0)) => break,

@@ -12,7 +12,11 @@ use super::{
 };
 use crate::config::targets::Endpoint;
 
-const MODES: [&str; 5] = ["leader", "follower", "observer", "standalone", "read-only"];
+/// The modes of a server that serves sessions. Not `read-only`: a server
+/// cut off from its quorum (readonlymode.enabled) takes only clients
+/// that ask for read-only sessions, and an app's ordinary session is
+/// refused until the quorum is back.
+const MODES: [&str; 4] = ["leader", "follower", "observer", "standalone"];
 
 pub async fn check(at: &Endpoint, attempt: Attempt) -> Result<(), NotReady> {
     // The server answers and closes: read until then.
@@ -35,6 +39,11 @@ pub(super) fn read_answer(answer: &[u8]) -> Result<(), NotReady> {
         .map(str::trim);
     match mode {
         Some(mode) if MODES.contains(&mode) => Ok(()),
+        Some("read-only") => Err(NotReady::Answer(
+            "Mode: read-only (the server is cut off from its quorum, and refuses ordinary \
+             sessions until it is back)"
+                .to_string(),
+        )),
         _ if text.contains("not currently serving requests") => {
             Err(NotReady::Answer(socket::words(text.trim().as_bytes())))
         }
@@ -55,6 +64,11 @@ mod tests {
             Err(NotReady::Answer(
                 "This ZooKeeper instance is not currently serving requests".to_string()
             ))
+        );
+        let read_only = read_answer(b"Zookeeper version: 3.8.0\nMode: read-only\n");
+        assert!(
+            matches!(&read_only, Err(NotReady::Answer(said)) if said.contains("quorum")),
+            "{read_only:?}"
         );
         for garbage in [&b"Mode: sleeping\n"[..], b"imok", b""] {
             assert!(

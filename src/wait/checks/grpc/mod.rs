@@ -4,20 +4,23 @@
 //! `SERVING` is ready. `NOT_SERVING`, `SERVICE_UNKNOWN`, `UNKNOWN` and
 //! every non-OK `grpc-status` are not: through a Linkerd proxy,
 //! `UNAVAILABLE` is what the proxy itself answers while no endpoint of
-//! the target is ready. A server without the health service answers
-//! `UNIMPLEMENTED`: it is up and serving gRPC, so that is ready, with a
-//! warning (the caller's) that the check proved no more than that.
+//! the target is ready.
+//!
+//! `UNIMPLEMENTED` is not ready either, as for grpc-health-probe and the
+//! kubelet's gRPC probe: it is what a server without the health service
+//! answers, but also what a mesh proxy's own reply can be (Envoy answers a
+//! request for a route it lacks with `grpc-status: 12`), so it proves
+//! nothing of the target. `#unimplemented=ready` on the URL opts in to
+//! taking it as ready, and only from an answer that is gRPC's own
+//! (`content-type: application/grpc`); the caller warns once.
 //! (Protocol: gRPC's "Health Checking Protocol" and "gRPC over HTTP2".)
 //!
-//! The two messages are one string field and one enum field: encoded and
-//! read here by hand, checked against the reference implementation
-//! (grpcio) by the tests.
+//! The messages: `health.rs`; the connection's tasks: `tasks.rs`.
 
-use std::{
-    error::Error as _,
-    future::Future,
-    sync::{Arc, Mutex, PoisonError},
-};
+mod health;
+mod tasks;
+
+use std::error::Error as _;
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::{
@@ -29,8 +32,13 @@ use hyper::{
 };
 use hyper_util::rt::TokioIo;
 use percent_encoding::percent_decode_str;
-use tokio::{task::AbortHandle, time::timeout_at};
+use tokio::time::timeout_at;
 
+pub(super) use self::health::{health_check_request, serving_status};
+use self::{
+    health::{serving_name, status_name},
+    tasks::{AttemptTasks, EndTasks},
+};
 use super::{
     NotReady,
     socket::{self, Attempt},
@@ -44,11 +52,26 @@ const PATH: &str = "/grpc.health.v1.Health/Check";
 pub enum Serving {
     /// The health service answered `SERVING`.
     Yes,
-    /// No health service (`UNIMPLEMENTED`): up and answering gRPC, no more.
+    /// No health service (`UNIMPLEMENTED`), taken as ready as the URL
+    /// asked: up and answering gRPC, no more.
     NoHealthService,
 }
 
-pub async fn check(at: &Endpoint, service: &str, attempt: Attempt) -> Result<Serving, NotReady> {
+/// What the answer's headers say that the verdict weighs.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Answer {
+    /// `content-type: application/grpc`: a gRPC server's own answer.
+    pub grpc: bool,
+    /// `#unimplemented=ready`.
+    pub unimplemented_ready: bool,
+}
+
+pub async fn check(
+    at: &Endpoint,
+    service: &str,
+    unimplemented_ready: bool,
+    attempt: Attempt,
+) -> Result<Serving, NotReady> {
     let stream = socket::connect(at, attempt.deadline).await?;
     // Every task hyper spawns for this connection ends with the attempt,
     // whatever the peer does: a check never outlives its own bound.
@@ -68,9 +91,16 @@ pub async fn check(at: &Endpoint, service: &str, attempt: Attempt) -> Result<Ser
             return Err(NotReady::Status(response.status()));
         }
         let (parts, body) = response.into_parts();
+        let answer = Answer {
+            grpc: parts
+                .headers
+                .get(CONTENT_TYPE)
+                .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc")),
+            unimplemented_ready,
+        };
         // Trailers-Only: an error answered in the headers, no body.
         if let Some(status) = grpc_status(&parts.headers) {
-            return verdict(status, &parts.headers, &[]);
+            return verdict(status, &parts.headers, &[], answer);
         }
         let body = Limited::new(body, socket::MAX_ANSWER)
             .collect()
@@ -85,7 +115,7 @@ pub async fn check(at: &Endpoint, service: &str, attempt: Attempt) -> Result<Ser
                 "an HTTP/2 answer without grpc-status (is this a gRPC server?)".to_string(),
             ));
         };
-        verdict(status, &trailers, &body.to_bytes())
+        verdict(status, &trailers, &body.to_bytes(), answer)
     };
     match timeout_at(attempt.deadline, ask).await {
         Ok(answer) => answer,
@@ -115,29 +145,6 @@ fn request(
         .map_err(|e| NotReady::Unexpected(format!("cannot build the request: {e}")))
 }
 
-/// `HealthCheckRequest { string service = 1; }` in a gRPC frame: not
-/// compressed, its length, then field 1 (tag 0x0a) unless empty.
-pub(super) fn health_check_request(service: &str) -> Vec<u8> {
-    let mut message = Vec::new();
-    if !service.is_empty() {
-        message.push(0x0a);
-        push_varint(&mut message, service.len() as u64);
-        message.extend_from_slice(service.as_bytes());
-    }
-    let mut frame = vec![0];
-    frame.extend_from_slice(&(message.len() as u32).to_be_bytes());
-    frame.extend_from_slice(&message);
-    frame
-}
-
-fn push_varint(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push((value as u8) | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
-
 /// `grpc-status`, if the headers hold one: a number, or what it is not.
 fn grpc_status(headers: &HeaderMap) -> Option<Result<u32, String>> {
     let value = headers.get("grpc-status")?;
@@ -156,6 +163,7 @@ pub(super) fn verdict(
     status: Result<u32, String>,
     headers: &HeaderMap,
     body: &[u8],
+    answer: Answer,
 ) -> Result<Serving, NotReady> {
     let status = status.map_err(|v| NotReady::Unexpected(format!("grpc-status {v}")))?;
     match status {
@@ -166,7 +174,18 @@ pub(super) fn verdict(
                 serving_name(other)
             ))),
         },
-        12 => Ok(Serving::NoHealthService),
+        12 if answer.unimplemented_ready && answer.grpc => Ok(Serving::NoHealthService),
+        12 => Err(NotReady::Answer(format!(
+            "grpc-status 12 UNIMPLEMENTED: no health service answered{} (a server without \
+             grpc.health.v1.Health, or a proxy without a route to it): register the health \
+             service in the app, or add #unimplemented=ready to the URL to take a server's \
+             gRPC answer as ready",
+            if answer.grpc {
+                ""
+            } else {
+                ", in an answer that is not gRPC's own (no content-type: application/grpc)"
+            }
+        ))),
         code => {
             let said = headers
                 .get("grpc-message")
@@ -189,88 +208,6 @@ pub(super) fn verdict(
     }
 }
 
-/// The `status` field of the one `HealthCheckResponse` in a gRPC frame
-/// (0, `UNKNOWN`, when absent, as proto3 leaves a default out).
-pub(super) fn serving_status(body: &[u8]) -> Result<u64, NotReady> {
-    let unexpected = || socket::not_a(body, "a gRPC health service");
-    let (&compressed, rest) = body.split_first().ok_or_else(unexpected)?;
-    let (length, mut message) = rest.split_at_checked(4).ok_or_else(unexpected)?;
-    let length = u32::from_be_bytes([length[0], length[1], length[2], length[3]]) as usize;
-    // Nothing asked for compression, so a compressed message is not an answer to us.
-    if compressed != 0 || message.len() != length {
-        return Err(unexpected());
-    }
-    let mut status = 0;
-    while !message.is_empty() {
-        let key = varint(&mut message).ok_or_else(unexpected)?;
-        match (key >> 3, key & 7) {
-            (1, 0) => status = varint(&mut message).ok_or_else(unexpected)?,
-            (_, 0) => drop(varint(&mut message).ok_or_else(unexpected)?),
-            (_, wire) => {
-                let skip = match wire {
-                    1 => 8,
-                    5 => 4,
-                    2 => usize::try_from(varint(&mut message).ok_or_else(unexpected)?)
-                        .map_err(|_| unexpected())?,
-                    _ => return Err(unexpected()),
-                };
-                message = message.get(skip..).ok_or_else(unexpected)?;
-            }
-        }
-    }
-    Ok(status)
-}
-
-fn varint(bytes: &mut &[u8]) -> Option<u64> {
-    let mut value = 0u64;
-    for shift in (0..64).step_by(7) {
-        let (&byte, rest) = bytes.split_first()?;
-        *bytes = rest;
-        value |= u64::from(byte & 0x7f) << shift;
-        if byte & 0x80 == 0 {
-            return Some(value);
-        }
-    }
-    None
-}
-
-fn serving_name(status: u64) -> String {
-    match status {
-        0 => "UNKNOWN".to_string(),
-        1 => "SERVING".to_string(),
-        2 => "NOT_SERVING".to_string(),
-        3 => "SERVICE_UNKNOWN".to_string(),
-        other => format!("status {other}"),
-    }
-}
-
-fn status_name(code: u32) -> &'static str {
-    const NAMES: [&str; 17] = [
-        "OK",
-        "CANCELLED",
-        "UNKNOWN",
-        "INVALID_ARGUMENT",
-        "DEADLINE_EXCEEDED",
-        "NOT_FOUND",
-        "ALREADY_EXISTS",
-        "PERMISSION_DENIED",
-        "RESOURCE_EXHAUSTED",
-        "FAILED_PRECONDITION",
-        "ABORTED",
-        "OUT_OF_RANGE",
-        "UNIMPLEMENTED",
-        "INTERNAL",
-        "UNAVAILABLE",
-        "DATA_LOSS",
-        "UNAUTHENTICATED",
-    ];
-    usize::try_from(code)
-        .ok()
-        .and_then(|code| NAMES.get(code))
-        .copied()
-        .unwrap_or("(not a gRPC status code)")
-}
-
 /// A hyper error as a reason: the peer went away (through a mesh: the
 /// proxy accepted, then found the target down), or it does not speak
 /// HTTP/2 (an HTTP/1 server answers the preface with a 400).
@@ -288,41 +225,16 @@ fn not_answered(e: hyper::Error) -> NotReady {
     NotReady::Unexpected(format!("no HTTP/2 answer ({e}) (is this a gRPC server?)"))
 }
 
-/// Where hyper runs a connection's tasks: on the runtime, remembered so
-/// that [`EndTasks`] can end them with the attempt.
-#[derive(Clone, Default)]
-struct AttemptTasks(Arc<Mutex<Vec<AbortHandle>>>);
-
-impl<F> Executor<F> for AttemptTasks
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    fn execute(&self, task: F) {
-        let handle = tokio::spawn(task).abort_handle();
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(handle);
-    }
-}
-
-struct EndTasks(AttemptTasks);
-
-impl Drop for EndTasks {
-    fn drop(&mut self) {
-        let tasks = std::mem::take(&mut *self.0.0.lock().unwrap_or_else(PoisonError::into_inner));
-        for task in tasks {
-            task.abort();
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     use hyper::header::HeaderValue;
+
+    const GRPC: Answer = Answer {
+        grpc: true,
+        unimplemented_ready: false,
+    };
 
     fn response(status: u8) -> Vec<u8> {
         vec![0, 0, 0, 0, 2, 0x08, status]
@@ -337,33 +249,51 @@ mod tests {
     }
 
     #[test]
-    fn the_request_names_the_service_and_the_answer_is_read() {
-        assert_eq!(health_check_request(""), [0, 0, 0, 0, 0]);
-        assert_eq!(
-            health_check_request("app.Orders"),
-            b"\0\0\0\0\x0c\x0a\x0aapp.Orders"
-        );
+    fn the_answer_is_read() {
         let none = HeaderMap::new();
-        assert_eq!(verdict(Ok(0), &none, &response(1)), Ok(Serving::Yes));
+        assert_eq!(verdict(Ok(0), &none, &response(1), GRPC), Ok(Serving::Yes));
         assert_eq!(
-            verdict(Ok(0), &none, &response(2)),
+            verdict(Ok(0), &none, &response(2), GRPC),
             Err(NotReady::Answer(
                 "the health service answers NOT_SERVING".to_string()
             ))
         );
         // proto3 leaves UNKNOWN (0) out: an empty message.
         assert_eq!(
-            verdict(Ok(0), &none, &[0, 0, 0, 0, 0]),
+            verdict(Ok(0), &none, &[0, 0, 0, 0, 0], GRPC),
             Err(NotReady::Answer(
                 "the health service answers UNKNOWN".to_string()
             ))
         );
-        assert_eq!(verdict(Ok(12), &none, &[]), Ok(Serving::NoHealthService));
+        // UNIMPLEMENTED: not ready, unless the URL opts in and the answer
+        // is gRPC's own.
+        let unimplemented = verdict(Ok(12), &none, &[], GRPC).expect_err("not ready");
+        assert!(
+            unimplemented
+                .to_string()
+                .contains("register the health service"),
+            "{unimplemented}"
+        );
+        let opted_in = Answer {
+            grpc: true,
+            unimplemented_ready: true,
+        };
+        assert_eq!(
+            verdict(Ok(12), &none, &[], opted_in),
+            Ok(Serving::NoHealthService)
+        );
+        let not_grpc = Answer {
+            grpc: false,
+            ..opted_in
+        };
+        let reason = verdict(Ok(12), &none, &[], not_grpc).expect_err("not gRPC's");
+        assert!(reason.to_string().contains("not gRPC's own"), "{reason}");
         assert_eq!(
             verdict(
                 Ok(14),
                 &trailers(&[("grpc-message", "no%20endpoints%0A")]),
-                &[]
+                &[],
+                GRPC
             ),
             Err(NotReady::Answer(
                 "grpc-status 14 UNAVAILABLE: no endpoints\\n (through a mesh: no endpoint of \
@@ -378,22 +308,16 @@ mod tests {
             b"\0\0\0\0\x01\x0f",
         ] {
             assert!(
-                matches!(verdict(Ok(0), &none, garbage), Err(NotReady::Unexpected(_))),
+                matches!(
+                    verdict(Ok(0), &none, garbage, GRPC),
+                    Err(NotReady::Unexpected(_))
+                ),
                 "{garbage:?}"
             );
         }
         assert!(matches!(
-            verdict(Err("\"x\" (1 bytes)".to_string()), &none, &[]),
+            verdict(Err("\"x\" (1 bytes)".to_string()), &none, &[], GRPC),
             Err(NotReady::Unexpected(_))
         ));
-    }
-
-    #[test]
-    fn unknown_fields_are_skipped() {
-        // field 2 (varint), field 3 (bytes), then status SERVING.
-        let message = [0x10, 0x05, 0x1a, 0x02, b'h', b'i', 0x08, 0x01];
-        let mut frame = vec![0, 0, 0, 0, message.len() as u8];
-        frame.extend_from_slice(&message);
-        assert_eq!(serving_status(&frame), Ok(1));
     }
 }
