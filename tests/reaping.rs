@@ -9,8 +9,8 @@ use common::*;
 use std::{fs, path::Path, time::Duration};
 
 /// The app leaves an orphan (a double fork) that ends while the app keeps
-/// running. The orphan must be re-parented to the gate and reaped at once:
-/// no `Z` among the gate's descendants while the app runs.
+/// running. The orphan must be re-parented to the gate and reaped at once,
+/// while the app runs.
 fn orphan_of_the_app_is_reaped_while_the_app_runs(mut gate: Gate, dir: &Path, pid1: bool) {
     gate.wait_out("app ");
     let text = gate.out.wait_for("grandchild ", LIMIT);
@@ -47,18 +47,20 @@ fn orphan_of_the_app_is_reaped_while_the_app_runs(mut gate: Gate, dir: &Path, pi
             .is_none_or(|(_, ppid)| ppid != gate.pid)
             .then_some(())
     });
+    // The orphan itself: gone from the gate's children, not a zombie
+    // under it. (Not every zombie below the gate: the app's own short-lived
+    // children, its `sleep`s, are zombies for a moment until the app,
+    // their parent, reaps them; that is the app's business, not the
+    // gate's, and counting them made this test fail now and then.)
     assert!(
         reaped.is_some(),
         "the orphan ended but stays unreaped: {:?}",
         stat(orphan)
     );
-    let zombies: Vec<(i32, char)> = descendants_of(gate.pid)
-        .into_iter()
-        .filter(|&(_, state)| state == 'Z')
-        .collect();
     assert!(
-        zombies.is_empty(),
-        "zombies under the gate while the app runs: {zombies:?}"
+        !children_of(gate.pid).iter().any(|&(pid, _)| pid == orphan),
+        "the orphan is still the gate's child: {:?}",
+        children_of(gate.pid)
     );
     assert!(
         !gate.out.text().contains("app exiting"),

@@ -46,7 +46,8 @@ use crate::report::{
     termination_log::TerminationLog,
 };
 
-/// Either one, set to a non-empty value, skips waiting (as in the original).
+/// Either one, set to a non-empty value, skips waiting for the proxy and,
+/// with `--shutdown`, asking it to shut down (as in the original).
 const DISABLE_VARS: [&str; 2] = ["LINKERD_AWAIT_DISABLED", "LINKERD_DISABLED"];
 
 #[derive(Debug)]
@@ -237,18 +238,32 @@ fn from_args(mut args: Args, env: impl Fn(&str) -> Option<OsString>) -> Result<C
             Watch::RequestAddress
         },
     };
+    let disabled_by = DISABLE_VARS
+        .iter()
+        .find_map(|var| env(var).map(|v| format!("{var}={}", v.to_string_lossy())));
+    let mut notes = args.unread;
     // `parse` refused --shutdown-now with a command, and settled -S against it.
     let handoff = match (Command::new(args.command), args.shutdown) {
         (None, _) if args.shutdown_now => Handoff::ShutdownNow(shutdown()),
         (None, _) => Handoff::Exit,
         (Some(command), false) => Handoff::Exec(command),
+        // A variable that disables the gate says there is no proxy here,
+        // so none to stop when the app is done: the app is exec()ed, as
+        // linkerd-await 0.3 did, rather than supervised for a shutdown
+        // request that could only fail.
+        (Some(command), true) if disabled_by.is_some() => {
+            notes.push(format!(
+                "--shutdown: the app is exec()ed and no shutdown is asked for, as waiting for \
+                 the proxy is disabled ({})",
+                disabled_by.as_deref().unwrap_or_default()
+            ));
+            Handoff::Exec(command)
+        }
         (Some(command), true) => Handoff::Supervise(command, shutdown()),
     };
 
-    let disabled = DISABLE_VARS
-        .iter()
-        .find_map(|var| env(var).map(|v| format!("{var}={}", v.to_string_lossy())))
-        .or_else(|| (args.mesh == Mesh::None).then(|| "--mesh none".to_string()));
+    let disabled =
+        disabled_by.or_else(|| (args.mesh == Mesh::None).then(|| "--mesh none".to_string()));
 
     let filter = match (args.log_filter, args.verbose, args.quiet) {
         (Some(filter), _, _) => filter,
@@ -282,6 +297,6 @@ fn from_args(mut args: Args, env: impl Fn(&str) -> Option<OsString>) -> Result<C
         },
         install: args.install,
         termination_log: TerminationLog::from_setting(args.termination_log),
-        notes: args.unread,
+        notes,
     })
 }
