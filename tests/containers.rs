@@ -398,6 +398,86 @@ fn repository_dockerfile_final_stage_is_scratch_with_only_the_binary() {
     assert!(pod::gate_dockerfile().contains(entrypoint.as_str()));
 }
 
+/// Every `dockerfile` block of the README and the docs builds, and the image
+/// it makes runs the gate. Nothing can be pulled here, so a block's public
+/// base (`gcr.io/distroless/...`) becomes `scratch` (the gate needs no base)
+/// and `FROM linkerd-await:0.4.0` the gate image built from the repository's
+/// Dockerfile lines; the files a block copies are in its build context as a
+/// user has them (`app`, the release file names of `cargo xtask dist`).
+#[test]
+fn every_dockerfile_block_in_the_docs_builds_and_runs_the_gate() {
+    const TEST: &str = "docs-dockerfiles";
+    let images = images_or_skip!(TEST);
+    let context = images.dir.join("docs");
+    std::fs::create_dir_all(&context).expect("a build context");
+    let copy = |from: &str, to: &str| {
+        std::fs::copy(images.dir.join(from), context.join(to)).expect("a file of the context");
+    };
+    copy("app/my-app", "app");
+    for arch in ["amd64", "arm64"] {
+        copy(
+            "gate/linkerd-await",
+            &format!("linkerd-await-0.4.0-linux-{arch}"),
+        );
+    }
+    let arch = if cfg!(target_arch = "aarch64") {
+        "arm64"
+    } else {
+        "amd64"
+    };
+    let mut built = 0;
+    for (page, text) in [
+        ("README.md", include_str!("../README.md")),
+        ("docs/install.md", include_str!("../docs/install.md")),
+        ("docs/reference.md", include_str!("../docs/reference.md")),
+    ] {
+        for (n, block) in text.split("```dockerfile\n").skip(1).enumerate() {
+            let block = block.split("```").next().unwrap_or_default();
+            let dockerfile: String = block
+                .lines()
+                .map(
+                    |line| match line.split_whitespace().collect::<Vec<_>>()[..] {
+                        ["FROM", image, ..] if image.starts_with("gcr.io/distroless/") => {
+                            "FROM scratch".to_string()
+                        }
+                        ["FROM", "linkerd-await:0.4.0", "AS", stage] => {
+                            format!("FROM {} AS {stage}", images.gate)
+                        }
+                        _ => line.to_string(),
+                    },
+                )
+                .map(|line| line + "\n")
+                .collect();
+            let file = context.join(format!("Dockerfile.{}.{n}", page.replace('/', "-")));
+            std::fs::write(&file, &dockerfile).expect("write the Dockerfile");
+            let tag = format!("{}-docs-{built}:{}", pod::LABEL, std::process::id());
+            let extra = [
+                "-f".to_string(),
+                file.to_string_lossy().into_owned(),
+                "--build-arg".to_string(),
+                format!("TARGETARCH={arch}"),
+            ];
+            if let Err(e) = pod::build_image(&tag, &extra, &context) {
+                panic!("{page}, dockerfile block {}:\n{dockerfile}\n{e}", n + 1);
+            }
+            let version = docker_ok(&[
+                "run",
+                "--rm",
+                "--entrypoint",
+                "/linkerd-await",
+                &tag,
+                "--version",
+            ]);
+            assert!(
+                version.starts_with("linkerd-await 0.4.0"),
+                "{page}: {version}"
+            );
+            built += 1;
+        }
+    }
+    assert!(built >= 3, "only {built} dockerfile blocks found");
+}
+
 // ---------------------------------------------------------------------------
 // The script example (no container needed).
 

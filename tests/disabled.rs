@@ -26,9 +26,15 @@ fn disabled_with_shutdown_execs_the_app_and_asks_no_proxy_to_shut_down() {
         let err = stderr_text(&out);
         assert_eq!(out.status.code(), Some(7), "{var}: {err}");
         assert!(proxy.requests().is_empty(), "{var}: {:?}", proxy.requests());
-        assert!(!err.contains("WARN") && !err.contains("ERROR"), "{var}: {err}");
+        assert!(
+            !err.contains("WARN") && !err.contains("ERROR"),
+            "{var}: {err}"
+        );
         assert_eq!(message, "", "{var}");
         // No shutdown was tried (0.4.0 spent its 5 s --shutdown-timeout).
-        assert!(started.elapsed() < std::time::Duration::from_secs(4), "{var}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(4),
+            "{var}"
+        );
     }
 }

@@ -148,14 +148,46 @@ fn the_readme_is_a_five_minute_read_and_its_links_lead_somewhere() {
             .skip(1)
             .filter_map(|rest| rest.split(')').next())
         {
-            let file = target.split('#').next().unwrap_or("");
-            if file.is_empty() || file.contains("://") {
+            let (file, anchor) = target.split_once('#').unwrap_or((target, ""));
+            if target.contains("://") {
                 continue;
             }
+            let path = if file.is_empty() {
+                root.join(page)
+            } else {
+                dir.join(file)
+            };
             assert!(
-                dir.join(file).exists(),
+                path.exists(),
                 "{page} links to {target}, which is not there"
             );
+            // An anchor names a heading of the page it points at.
+            if !anchor.is_empty() && path.extension().is_some_and(|e| e == "md") {
+                let text = std::fs::read_to_string(&path).expect("a linked page");
+                assert!(
+                    headings(&text).any(|h| h == anchor),
+                    "{page} links to {target}: no such heading"
+                );
+            }
         }
     }
+}
+
+/// The anchors GitHub gives a Markdown page's headings: lower case, spaces
+/// as `-`, punctuation other than `-` and `_` dropped.
+fn headings(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.lines()
+        .filter(|l| l.starts_with('#') && l.trim_start_matches('#').starts_with(' '))
+        .map(|l| {
+            l.trim_start_matches('#')
+                .trim()
+                .to_lowercase()
+                .chars()
+                .filter_map(|c| match c {
+                    ' ' => Some('-'),
+                    c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+                    _ => None,
+                })
+                .collect()
+        })
 }

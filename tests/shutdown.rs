@@ -228,7 +228,8 @@ fn shutdown_404_names_the_annotation_and_keeps_the_apps_exit_code() {
         assert!(log.contains(ANNOTATION), "no annotation hint:\n{log}");
         assert!(log.contains("404"), "{log}");
         assert!(
-            log.contains("config.beta.linkerd.io/proxy-enable-native-sidecar")
+            log.contains("config.linkerd.io/proxy-enable-native-sidecar")
+                && !log.contains("config.beta.")
                 && log.contains("--shutdown is not needed at all"),
             "no native-sidecar hint:\n{log}"
         );

@@ -132,8 +132,10 @@ fn shutdown_now_404_exits_69_names_the_annotation_and_native_sidecars() {
         line.contains("config.linkerd.io/proxy-admin-shutdown: enabled"),
         "{line}"
     );
+    // The annotation's current name, not the deprecated `config.beta.` one.
     assert!(
-        line.contains("config.beta.linkerd.io/proxy-enable-native-sidecar"),
+        line.contains("config.linkerd.io/proxy-enable-native-sidecar")
+            && !line.contains("config.beta."),
         "{line}"
     );
     assert!(line.contains("--shutdown is not needed at all"), "{line}");

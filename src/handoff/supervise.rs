@@ -34,6 +34,10 @@ pub async fn run(
         Verdict::Stop(outcome) => return Ok(outcome),
         Verdict::Go | Verdict::GoAnyway => {
             info!("starting {} and supervising it", command.name());
+            // The gate now stays for the app's whole life: the stack its
+            // checks touched (a connect through reqwest goes ~35 KiB deep)
+            // is given back first.
+            crate::stack::release_unused();
             match child::run(command, signals).await {
                 Ending::Ended(end) => {
                     info!("the app {end}");

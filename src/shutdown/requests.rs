@@ -24,8 +24,10 @@ pub const LINKERD_ANNOTATION: &str = "config.linkerd.io/proxy-admin-shutdown: en
 
 /// With this annotation (the default in recent Linkerd) the proxy is a
 /// Kubernetes native sidecar, which ends on its own once the app containers
-/// have: a Job's pod completes without any shutdown request.
-pub const NATIVE_SIDECAR_ANNOTATION: &str = "config.beta.linkerd.io/proxy-enable-native-sidecar";
+/// have: a Job's pod completes without any shutdown request. (Its older
+/// name, `config.beta.linkerd.io/...`, is deprecated: not the one to tell
+/// anyone to add.)
+pub const NATIVE_SIDECAR_ANNOTATION: &str = "config.linkerd.io/proxy-enable-native-sidecar";
 
 /// Pause between retries (the proxy may be restarting its listener, or have
 /// closed a kept-alive connection just as the POST went out).

@@ -18,6 +18,7 @@ mod dns;
 mod file;
 mod grpc;
 pub mod http;
+mod judge;
 mod kafka;
 mod memcached;
 mod mongodb;

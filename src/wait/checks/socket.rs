@@ -132,7 +132,7 @@ pub(super) async fn exchange(
         }
     }
     let mut answer = Vec::new();
-    let mut buf = [0u8; 2048];
+    let mut buf = [0u8; 512];
     while answer.len() < MAX_ANSWER && !complete(&answer) {
         match timeout_at(deadline, stream.read(&mut buf)).await {
             Ok(Ok(0)) => break,
