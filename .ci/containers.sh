@@ -141,7 +141,7 @@ case "${1:-all}" in
         trap stop_docker EXIT
         setup
         log "container tests"
-        LINKERD_AWAIT_REQUIRE_DOCKER=1 cargo test --locked --test containers --test containers_jobs --test containers_lifecycle
+        LINKERD_AWAIT_REQUIRE_DOCKER=1 cargo test --locked --test containers
         ;;
     *)
         echo "usage: $0 [all|setup|teardown]" >&2

@@ -10,12 +10,21 @@
 //! Without a Docker daemon these tests print why and pass as skipped, unless
 //! `LINKERD_AWAIT_REQUIRE_DOCKER=1` (CI), which makes that a failure.
 
+//!
+//! One test crate for every container test, in modules by what they cover
+//! (this file: the race, PID 1, the images; `containers/jobs.rs`: Jobs;
+//! `containers/lifecycle.rs`: `--install` and the termination message), so
+//! that the images are built once per test run.
+
 mod common;
-// Shared with the other container test files; each uses part of it.
 #[allow(dead_code)]
 #[macro_use]
 #[path = "containers/pod.rs"]
 mod pod;
+#[path = "containers/jobs.rs"]
+mod jobs;
+#[path = "containers/lifecycle.rs"]
+mod lifecycle;
 
 use std::{
     collections::BTreeSet,
@@ -425,7 +434,7 @@ fn every_dockerfile_block_in_the_docs_builds_and_runs_the_gate() {
     } else {
         "amd64"
     };
-    let mut built = 0;
+    let mut blocks = Vec::new();
     for (page, text) in [
         ("README.md", include_str!("../README.md")),
         ("docs/install.md", include_str!("../docs/install.md")),
@@ -448,33 +457,42 @@ fn every_dockerfile_block_in_the_docs_builds_and_runs_the_gate() {
                 )
                 .map(|line| line + "\n")
                 .collect();
-            let file = context.join(format!("Dockerfile.{}.{n}", page.replace('/', "-")));
-            std::fs::write(&file, &dockerfile).expect("write the Dockerfile");
-            let tag = format!("{}-docs-{built}:{}", pod::LABEL, std::process::id());
-            let extra = [
-                "-f".to_string(),
-                file.to_string_lossy().into_owned(),
-                "--build-arg".to_string(),
-                format!("TARGETARCH={arch}"),
-            ];
-            if let Err(e) = pod::build_image(&tag, &extra, &context) {
-                panic!("{page}, dockerfile block {}:\n{dockerfile}\n{e}", n + 1);
-            }
-            let version = docker_ok(&[
-                "run",
-                "--rm",
-                "--entrypoint",
-                "/linkerd-await",
-                &tag,
-                "--version",
-            ]);
-            assert!(
-                version.starts_with("linkerd-await 0.4.0"),
-                "{page}: {version}"
-            );
-            built += 1;
+            blocks.push((page, n + 1, dockerfile));
         }
     }
+    let built = blocks.len();
+    // At once: each build makes a container per instruction.
+    common::at_once(blocks, |(page, n, dockerfile)| {
+        let file = context.join(format!("Dockerfile.{}.{n}", page.replace('/', "-")));
+        std::fs::write(&file, &dockerfile).expect("write the Dockerfile");
+        let tag = format!(
+            "{}-docs-{}-{n}:{}",
+            pod::LABEL,
+            page.replace(['/', '.'], "-").to_lowercase(),
+            std::process::id()
+        );
+        let extra = [
+            "-f".to_string(),
+            file.to_string_lossy().into_owned(),
+            "--build-arg".to_string(),
+            format!("TARGETARCH={arch}"),
+        ];
+        if let Err(e) = pod::build_image(&tag, &extra, &context) {
+            panic!("{page}, dockerfile block {n}:\n{dockerfile}\n{e}");
+        }
+        let version = docker_ok(&[
+            "run",
+            "--rm",
+            "--entrypoint",
+            "/linkerd-await",
+            &tag,
+            "--version",
+        ]);
+        assert!(
+            version.starts_with("linkerd-await 0.4.0"),
+            "{page}: {version}"
+        );
+    });
     assert!(built >= 3, "only {built} dockerfile blocks found");
 }
 

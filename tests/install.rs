@@ -116,7 +116,7 @@ fn install_into_a_read_only_directory_exits_73_and_leaves_nothing_behind() {
     // SAFETY: geteuid(2) has no preconditions.
     if unsafe { libc::geteuid() } == 0 {
         eprintln!(
-            "SKIPPED: root ignores directory permissions (see tests/containers_lifecycle.rs)"
+            "SKIPPED: root ignores directory permissions (see tests/containers/lifecycle.rs)"
         );
         return;
     }

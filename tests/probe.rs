@@ -506,7 +506,8 @@ fn credentials_in_the_uri_are_sent_but_never_logged_on_the_ready_path() {
 
 #[test]
 fn credentials_in_the_uri_are_never_logged_while_waiting_or_on_timeout() {
-    for format in ["plain", "json"] {
+    // At once: each waits out its timeout.
+    at_once(["plain", "json"], |format| {
         let (out, _proxy) = run_with_credentials(format, false, &["-t", "1500ms"]);
         let log = stderr_text(&out);
         assert_eq!(out.status.code(), Some(69), "{log}");
@@ -514,5 +515,5 @@ fn credentials_in_the_uri_are_never_logged_while_waiting_or_on_timeout() {
         assert!(log.contains("still waiting"), "{log}");
         assert!(log.contains("not ready after"), "{log}");
         assert!(log.contains("http://***@127.0.0.1:"), "{log}");
-    }
+    });
 }

@@ -283,12 +283,14 @@ fn the_mesh_s_own_error_answers_never_meet_an_expectation() {
     let down = RefusedPort::new();
     let outbound =
         Outbound::start(SocketAddr::from((Ipv4Addr::LOCALHOST, down.port))).expect("outbound");
-    for expectations in [
+    // At once: each waits out its timeout.
+    let closed = [
         "status=200-299,401",
         "body=ok",
         "json=/status=UP",
         "header=server",
-    ] {
+    ];
+    at_once(closed, |expectations| {
         let target = format!("http://127.0.0.1:{}/health#{expectations}", outbound.port());
         let out = output(&mut waiting_for(&target));
         assert_eq!(
@@ -297,10 +299,11 @@ fn the_mesh_s_own_error_answers_never_meet_an_expectation() {
             "{expectations}: {}",
             stderr_text(&out)
         );
-    }
+    });
     // A proxy's 503 error page that happens to hold the word looked for.
     let proxy_page = answering(503, &[("l5d-proxy-error", "no endpoints")], "UP ok");
-    for expectations in ["body=UP", "header=l5d-proxy-error", "status=200-299,401"] {
+    let pages = ["body=UP", "header=l5d-proxy-error", "status=200-299,401"];
+    at_once(pages, |expectations| {
         let target = format!(
             "http://127.0.0.1:{}/health#{expectations}",
             proxy_page.port()
@@ -309,7 +312,7 @@ fn the_mesh_s_own_error_answers_never_meet_an_expectation() {
         let err = stderr_text(&out);
         assert_eq!(out.status.code(), Some(69), "{expectations}: {err}");
         assert!(err.contains("HTTP 503"), "{expectations}: {err}");
-    }
+    });
 }
 
 #[test]

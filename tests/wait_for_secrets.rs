@@ -37,7 +37,8 @@ fn secrets_in_a_query_string_are_never_shown_nor_sent() {
         format!("http://127.0.0.1:{}/health?token=s3cr3t", http.port()),
         format!("http://user:s3cr3t@127.0.0.1:{}/auth", http.port()),
     ];
-    for typed in [true, false] {
+    // At once: each waits out its timeout.
+    at_once([true, false], |typed| {
         let mut cmd = gate();
         cmd.args(["--mesh", "none", "-t", "1500ms", "-v"]);
         if typed {
@@ -55,7 +56,7 @@ fn secrets_in_a_query_string_are_never_shown_nor_sent() {
         assert_hidden("s3cr3t", &out, &message, "query");
         assert!(err.contains("/app?password=***&sslmode=***"), "{err}");
         assert!(message.contains("/health?token=***"), "{message}");
-    }
+    });
     // The query's password is not sent; the start-up message names the user.
     assert!(!String::from_utf8_lossy(&pg.received()).contains("s3cr3t"));
     // An http:// target's credentials are not sent either (no basic auth).
@@ -152,38 +153,42 @@ fn an_unencoded_password_after_digits_is_refused_and_no_host_is_checked() {
 
 #[test]
 fn no_scheme_sends_a_password_given_in_its_url() {
-    // Not http://: its query string is the request's, and is sent.
-    for scheme in PROTOCOL_SCHEMES.into_iter().filter(|s| *s != "http") {
-        // Silent: every check sends its first bytes and waits.
-        let server = FakeServer::start(Says::Nothing);
-        // grpc:// takes nothing after its service name (a usage error).
-        let query = if scheme == "grpc" {
-            ""
-        } else {
-            "?password=S3cr3tQs"
-        };
-        let value = format!(
-            "{scheme}://app:S3cr3tPw@127.0.0.1:{}/db{query}",
-            server.port()
-        );
-        let mut cmd = gate();
-        cmd.args([
-            "--mesh",
-            "none",
-            "-t",
-            "600ms",
-            "--attempt-timeout",
-            "200ms",
-        ])
-        .args(["--wait-for", &value]);
-        let (out, message) = output_and_message(cmd);
-        assert!(server.connections() > 0, "{scheme}: {}", stderr_text(&out));
-        let sent = String::from_utf8_lossy(&server.received()).into_owned();
-        for secret in ["S3cr3tPw", "S3cr3tQs"] {
-            assert!(!sent.contains(secret), "{scheme} sent {secret}: {sent:?}");
-            assert_hidden(secret, &out, &message, &value);
-        }
-    }
+    // Not http://: its query string is the request's, and is sent. At once:
+    // each waits out its timeout.
+    at_once(
+        PROTOCOL_SCHEMES.into_iter().filter(|s| *s != "http"),
+        |scheme| {
+            // Silent: every check sends its first bytes and waits.
+            let server = FakeServer::start(Says::Nothing);
+            // grpc:// takes nothing after its service name (a usage error).
+            let query = if scheme == "grpc" {
+                ""
+            } else {
+                "?password=S3cr3tQs"
+            };
+            let value = format!(
+                "{scheme}://app:S3cr3tPw@127.0.0.1:{}/db{query}",
+                server.port()
+            );
+            let mut cmd = gate();
+            cmd.args([
+                "--mesh",
+                "none",
+                "-t",
+                "600ms",
+                "--attempt-timeout",
+                "200ms",
+            ])
+            .args(["--wait-for", &value]);
+            let (out, message) = output_and_message(cmd);
+            assert!(server.connections() > 0, "{scheme}: {}", stderr_text(&out));
+            let sent = String::from_utf8_lossy(&server.received()).into_owned();
+            for secret in ["S3cr3tPw", "S3cr3tQs"] {
+                assert!(!sent.contains(secret), "{scheme} sent {secret}: {sent:?}");
+                assert_hidden(secret, &out, &message, &value);
+            }
+        },
+    );
 }
 
 /// The forms a secret takes in a URL, for `secret` at a loopback port
@@ -264,4 +269,65 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn a_password_in_a_target_is_never_sent_nor_shown() {
+    let pg = FakeServer::start(Says::Answer(pg_starting_up()));
+    let redis = FakeServer::start(Says::Answer(b"-LOADING still\r\n".to_vec()));
+    let http = FakeProxy::start(|_, _| Reply::Status(503));
+    let targets = [
+        format!("postgres://app:s3cr3t@127.0.0.1:{}/db", pg.port()),
+        format!("redis://:s3cr3t@127.0.0.1:{}", redis.port()),
+        format!("http://user:s3cr3t@127.0.0.1:{}/healthz", http.port()),
+    ];
+    // At once: each waits out its timeout.
+    at_once([true, false], |typed| {
+        let dir = temp_dir();
+        let log = dir.path().join("termination-log");
+        let mut cmd = gate();
+        cmd.args([
+            "--mesh",
+            "none",
+            "-t",
+            SHORT,
+            "-v",
+            "--termination-log",
+            path_arg(&log),
+        ]);
+        if typed {
+            for target in &targets {
+                cmd.args(["--wait-for", target]);
+            }
+        } else {
+            cmd.env("LINKERD_AWAIT_WAIT_FOR", targets.join(","));
+        }
+        let out = output(&mut cmd);
+        let err = stderr_text(&out);
+        assert_eq!(out.status.code(), Some(69), "{err}");
+        // Progress lines come at 1 s: they too were checked.
+        assert!(
+            err.contains("still waiting for 3 of 3 dependencies"),
+            "{err}"
+        );
+        let message = std::fs::read_to_string(&log).expect("termination message");
+        for text in [&err, &stdout_text(&out), &message] {
+            assert!(!text.contains("s3cr3t"), "password shown in:\n{text}");
+        }
+        assert!(err.contains("postgres://***@127.0.0.1"), "{err}");
+    });
+    // The database checks never send it: a start-up message names the user only.
+    for server in [&pg, &redis] {
+        let sent = String::from_utf8_lossy(&server.received()).into_owned();
+        assert!(!sent.contains("s3cr3t"), "{sent:?}");
+    }
+    assert!(
+        String::from_utf8_lossy(&pg.received()).contains("user\0app\0database\0db\0"),
+        "{:?}",
+        pg.received()
+    );
+    // A rejected value does not show it either.
+    let out = output(gate().args(["--wait-for", "https://user:s3cr3t@db/x"]));
+    assert_usage_error(&out, &["--wait-for", "https://***@db/x"]);
+    assert!(!stderr_text(&out).contains("s3cr3t"));
 }

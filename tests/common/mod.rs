@@ -17,7 +17,9 @@
 //! - `real_servers`: real PostgreSQL, Redis and MariaDB on loopback, or a
 //!   visible skip; `fake_servers`: scripted TCP servers for the answers
 //!   real ones cannot give on demand (`--wait-for`);
-//! - `fuse`: a mount whose every lookup hangs (a stuck filesystem).
+//! - `fuse`: a mount whose every lookup hangs (a stuck filesystem);
+//! - `targets`: the gate waiting for `--wait-for` targets without a proxy,
+//!   the scripted answers that mean ready, and several gates at once.
 //!
 //! Each integration test file uses only part of this module (hence the
 //! allowances: what one file leaves unused, another uses).
@@ -34,6 +36,7 @@ mod proxies;
 pub mod pty;
 mod real_servers;
 mod scratch;
+mod targets;
 mod tools;
 mod usage;
 
@@ -47,6 +50,7 @@ pub use procfs::*;
 pub use proxies::*;
 pub use real_servers::*;
 pub use scratch::*;
+pub use targets::*;
 pub use tools::*;
 pub use usage::*;
 

@@ -445,13 +445,17 @@ extern "C" fn remove_own() {
             let _ = docker(&args);
         }
     }
-    let images: Vec<String> = ["gate", "app", "proxy"]
-        .iter()
-        .map(|kind| format!("{LABEL}-{kind}:{pid}"))
-        .collect();
-    let mut args = vec!["rmi", "-f"];
-    args.extend(images.iter().map(String::as_str));
-    let _ = docker(&args);
+    // Every image this process built: the three of `Images`, and those of
+    // single tests (the docs' Dockerfiles, the bare app image).
+    if let Ok(out) = docker(&["images", "-q", "--filter", &filter]) {
+        let ids: Vec<String> = text(&out.stdout).lines().map(str::to_string).collect();
+        if !ids.is_empty() {
+            let mut args = vec!["rmi".to_string(), "-f".into()];
+            args.extend(ids);
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let _ = docker(&args);
+        }
+    }
     let _ = std::fs::remove_dir_all(target_tmp().join(format!("containers-{pid}")));
 }
 

@@ -3,20 +3,11 @@
 //! disabled (404) the task's status is kept and the log names the annotation;
 //! the env-var form of the example manifest and `--mesh istio` work the same.
 //!
-//! Pods and images as in tests/containers.rs (see tests/containers/pod.rs).
-//! Without a Docker daemon these tests print why and pass as skipped, unless
-//! `LINKERD_AWAIT_REQUIRE_DOCKER=1` (CI), which makes that a failure.
-
-// Shared with the other container test files; each uses part of it.
-mod common;
-#[allow(dead_code)]
-#[macro_use]
-#[path = "containers/pod.rs"]
-mod pod;
+//! A module of tests/containers.rs: its pods and images (tests/containers/pod.rs).
 
 use std::{path::Path, time::Instant};
 
-use pod::{LIMIT, PROMPT, Pod};
+use crate::pod::{LIMIT, PROMPT, Pod};
 
 #[test]
 fn job_pod_completes_app_and_proxy_both_exit_0_within_seconds() {

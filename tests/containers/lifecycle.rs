@@ -2,19 +2,9 @@
 //! `--install` (the init-container pattern for images you cannot rebuild)
 //! and the termination message Kubernetes shows in `kubectl describe pod`.
 //!
-//! Pods, images and their cleanup are those of `tests/containers.rs` (see
-//! tests/containers/pod.rs); this file adds one image, `bare`: FROM scratch
+//! A module of tests/containers.rs, with its pods, images and their cleanup
+//! (tests/containers/pod.rs); this file adds one image, `bare`: FROM scratch
 //! with only the test app, *without* the gate, as a vendor's image would be.
-//!
-//! Without a Docker daemon these tests print why and pass as skipped, unless
-//! `LINKERD_AWAIT_REQUIRE_DOCKER=1` (CI), which makes that a failure.
-
-// Shared with tests/containers.rs, which uses all of it.
-mod common;
-#[allow(dead_code)]
-#[macro_use]
-#[path = "containers/pod.rs"]
-mod pod;
 
 use std::{
     fs,
@@ -26,10 +16,11 @@ use std::{
     },
 };
 
-use pod::{FIRST_INSTRUCTION, Images, LABEL, LIMIT, Pod, STARTING_PROXY, docker};
+use crate::pod::{FIRST_INSTRUCTION, Images, LABEL, LIMIT, Pod, STARTING_PROXY};
 
 /// The `bare` image: FROM scratch with only the test app as /my-app (its
-/// ENTRYPOINT), built once per test process and removed when it exits.
+/// ENTRYPOINT), built once per test process (labelled as the process's:
+/// removed with its other images when it exits).
 fn bare_image(images: &Images) -> &'static str {
     static BARE: OnceLock<String> = OnceLock::new();
     BARE.get_or_init(|| {
@@ -43,15 +34,9 @@ fn bare_image(images: &Images) -> &'static str {
             "FROM scratch\nCOPY my-app /my-app\nENTRYPOINT [\"/my-app\"]\n",
         )
         .expect("write Dockerfile");
-        pod::build_image(&tag, &[], &context).unwrap_or_else(|e| panic!("{e}"));
-        // SAFETY: registers a plain `extern "C" fn` with the C library.
-        unsafe { libc::atexit(remove_bare) };
+        crate::pod::build_image(&tag, &[], &context).unwrap_or_else(|e| panic!("{e}"));
         tag
     })
-}
-
-extern "C" fn remove_bare() {
-    let _ = docker(&["rmi", "-f", &format!("{LABEL}-bare:{}", std::process::id())]);
 }
 
 /// A new directory to bind-mount into a pod's containers (an emptyDir),
