@@ -84,9 +84,7 @@ fn lenient_answers_are_not_taken_for_ready() {
             Says::Greeting(mysql_packet(b"\x0a10.11.6-MariaDB")),
         ),
     ];
-    at_once(cases, |(scheme, says)| {
-        not_ready_saying(scheme, says, "unexpected answer");
-    });
+    not_ready_saying(cases.map(|(scheme, says)| (scheme, says, "unexpected answer")));
 }
 
 #[test]
@@ -130,9 +128,7 @@ fn memcached_nats_zookeeper_and_amqp_answers_that_mean_not_yet_are_named() {
             "lame duck mode",
         ),
     ];
-    at_once(cases, |(scheme, says, needle)| {
-        not_ready_saying(scheme, says, needle);
-    });
+    not_ready_saying(cases);
 }
 
 #[test]

@@ -326,16 +326,9 @@ fn env_database_url_is_checked_and_its_password_never_sent_nor_shown() {
     );
     let mut runs = Vec::new();
     for (typed, verbose) in [(true, false), (false, false), (true, true), (false, true)] {
-        let mut cmd = gate();
-        cmd.args([
-            "--mesh",
-            "none",
-            "-t",
-            "600ms",
-            "--attempt-timeout",
-            "200ms",
-        ])
-        .env("DATABASE_URL", &url);
+        let mut cmd = unmeshed("600ms");
+        cmd.args(["--attempt-timeout", "200ms"])
+            .env("DATABASE_URL", &url);
         if typed {
             cmd.args(["--wait-for", "env:DATABASE_URL"]);
         } else {

@@ -170,17 +170,9 @@ fn the_expectations_of_an_env_url_are_never_shown_with_their_values() {
         "http://127.0.0.1:{}/health#header=x-api-key:{SECRET}&body={SECRET}",
         server.port()
     );
-    let mut cmd = gate();
-    cmd.args([
-        "--mesh",
-        "none",
-        "-t",
-        "1200ms",
-        "-v",
-        "--wait-for",
-        "env:HEALTH_URL",
-    ])
-    .env("HEALTH_URL", &url);
+    let mut cmd = unmeshed("1200ms");
+    cmd.args(["-v", "--wait-for", "env:HEALTH_URL"])
+        .env("HEALTH_URL", &url);
     let (out, message) = output_and_message(cmd);
     let err = stderr_text(&out);
     assert_eq!(out.status.code(), Some(69), "{err}");

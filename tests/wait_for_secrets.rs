@@ -170,16 +170,8 @@ fn no_scheme_sends_a_password_given_in_its_url() {
                 "{scheme}://app:S3cr3tPw@127.0.0.1:{}/db{query}",
                 server.port()
             );
-            let mut cmd = gate();
-            cmd.args([
-                "--mesh",
-                "none",
-                "-t",
-                "600ms",
-                "--attempt-timeout",
-                "200ms",
-            ])
-            .args(["--wait-for", &value]);
+            let mut cmd = unmeshed("600ms");
+            cmd.args(["--attempt-timeout", "200ms", "--wait-for", &value]);
             let (out, message) = output_and_message(cmd);
             assert!(server.connections() > 0, "{scheme}: {}", stderr_text(&out));
             let sent = String::from_utf8_lossy(&server.received()).into_owned();

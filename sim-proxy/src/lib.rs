@@ -42,7 +42,7 @@ use std::{
 
 pub use accepting::Accepting;
 pub use database::{FakePostgres, mysql_packet, postgres_error, postgres_starting_up};
-pub use outbound::Outbound;
+pub use outbound::{Outbound, PROTOCOL_SCHEMES};
 pub use reserve::{Reserved, closed_port};
 pub use timeline::{FailMode, SHUTDOWN_PATHS, Timeline, is_accepted_shutdown};
 

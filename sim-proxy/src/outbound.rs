@@ -16,6 +16,26 @@ use std::{
 
 use crate::Accepting;
 
+/// Every `--wait-for` scheme the gate checks by its protocol's first exchange
+/// over TCP (all but `tcp://`, which this listener's accept fools), by its
+/// first name (not `postgresql`, `mariadb`, `zk`, `cql`). The tests go
+/// through them all, the benchmark's every-kind run too; a unit test of the
+/// gate holds this list to its table of schemes.
+pub const PROTOCOL_SCHEMES: [&str; 12] = [
+    "postgres",
+    "redis",
+    "mysql",
+    "http",
+    "memcached",
+    "nats",
+    "zookeeper",
+    "amqp",
+    "kafka",
+    "grpc",
+    "mongodb",
+    "cassandra",
+];
+
 /// How long the simulated proxy tries the destination before giving up on
 /// a connection (linkerd2-proxy's own connect timeout is longer; a test
 /// wants the close soon).

@@ -104,20 +104,3 @@ pub use sim_proxy::{
 pub fn mysql_too_many_connections() -> Vec<u8> {
     mysql_packet(b"\xff\x10\x04Too many connections")
 }
-
-/// Every `--wait-for` scheme checked by its protocol's first exchange over
-/// TCP (all but `tcp://`, which a listener that accepts fools).
-pub const PROTOCOL_SCHEMES: [&str; 12] = [
-    "postgres",
-    "redis",
-    "mysql",
-    "http",
-    "memcached",
-    "nats",
-    "zookeeper",
-    "amqp",
-    "kafka",
-    "grpc",
-    "mongodb",
-    "cassandra",
-];

@@ -65,7 +65,7 @@ pub const PROCESS_LIMIT: Duration = Duration::from_secs(20);
 /// The scripted proxy admin server: the workspace's one simulated proxy.
 // Each test file uses only part of it, as of this module.
 #[allow(unused_imports)]
-pub use sim_proxy::{FakeProxy, Outbound, Reply, Request};
+pub use sim_proxy::{FakeProxy, Outbound, PROTOCOL_SCHEMES, Reply, Request};
 
 /// A port on loopback that nothing listens on (bound, then released).
 pub fn closed_port() -> u16 {

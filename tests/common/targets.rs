@@ -16,8 +16,7 @@ pub const SHORT: &str = "1500ms";
 
 /// The gate with no proxy to wait for (`--mesh none`) and these targets.
 pub fn waiting_for(targets: &[&str]) -> Command {
-    let mut cmd = gate();
-    cmd.args(["--mesh", "none", "-t", SHORT]);
+    let mut cmd = unmeshed(SHORT);
     for target in targets {
         cmd.args(["--wait-for", target]);
     }
@@ -49,18 +48,29 @@ pub fn ready_server(scheme: &str) -> FakeServer {
     })
 }
 
-/// The gate waits for `scheme` on a server that always `says` the same:
-/// never ready (69, the app not started), and `needle` in the reason.
-pub fn not_ready_saying(scheme: &str, says: Says, needle: &str) {
-    let server = FakeServer::start(says.clone());
-    let mut cmd = waiting_for(&[&format!("{scheme}://127.0.0.1:{}", server.port())]);
-    cmd.args(["--attempt-timeout", "200ms"]);
-    app(&mut cmd, "echo started", &[]);
-    let out = output(&mut cmd);
-    let err = stderr_text(&out);
-    assert_eq!(out.status.code(), Some(69), "{says:?}: {err}");
-    assert!(out.stdout.is_empty(), "{says:?}: the app started");
-    assert!(err.contains(needle), "{needle:?} not in:\n{err}");
+/// For each case, at once: the gate waits for `scheme` on a server that
+/// always `says` the same: never ready (69, the app not started), and
+/// `needle` in the reason.
+pub fn not_ready_saying(cases: impl IntoIterator<Item = (&'static str, Says, &'static str)>) {
+    at_once(cases, |(scheme, says, needle)| {
+        let server = FakeServer::start(says.clone());
+        let mut cmd = waiting_for(&[&format!("{scheme}://127.0.0.1:{}", server.port())]);
+        cmd.args(["--attempt-timeout", "200ms"]);
+        app(&mut cmd, "echo started", &[]);
+        let out = output(&mut cmd);
+        let err = stderr_text(&out);
+        assert_eq!(out.status.code(), Some(69), "{says:?}: {err}");
+        assert!(out.stdout.is_empty(), "{says:?}: the app started");
+        assert!(err.contains(needle), "{needle:?} not in:\n{err}");
+    });
+}
+
+/// The gate with no proxy to wait for and this `--timeout`: what a test
+/// adds its targets and options to.
+pub fn unmeshed(timeout: &str) -> Command {
+    let mut cmd = gate();
+    cmd.args(["--mesh", "none", "-t", timeout]);
+    cmd
 }
 
 /// `run` for each of `cases`, each on a thread of its own, all at once;

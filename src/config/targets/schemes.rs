@@ -87,3 +87,40 @@ fn refused(scheme: &str) -> String {
         _ => format!("unknown scheme '{scheme}'; {ACCEPTED}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tests and the benchmark go through every protocol check by the
+    /// list the simulated proxy's crate keeps: it names exactly the table's
+    /// schemes checked over TCP in their own protocol, each by its first name.
+    #[test]
+    fn the_shared_list_of_protocol_schemes_is_this_table_s() {
+        let at = || Endpoint(Url::parse("tcp://h:1").expect("a URL"));
+        let mut first_names = Vec::new();
+        let mut kinds = Vec::new();
+        for Scheme(name, _, family) in SCHEMES {
+            // What a scheme is checked as: its family, and for plain
+            // endpoints the target it makes (tcp:// is no protocol check).
+            let kind = match family {
+                Family::Endpoint(make) => match make(at()) {
+                    Target::Tcp(_) => continue,
+                    target => format!("{:?}", std::mem::discriminant(&target)),
+                },
+                Family::Http => "http".to_string(),
+                Family::Postgres => "postgres".to_string(),
+                Family::Grpc => "grpc".to_string(),
+                Family::Name | Family::Path => continue,
+            };
+            if !kinds.contains(&kind) {
+                kinds.push(kind);
+                first_names.push(name);
+            }
+        }
+        let mut shared = sim_proxy::PROTOCOL_SCHEMES.to_vec();
+        first_names.sort_unstable();
+        shared.sort_unstable();
+        assert_eq!(first_names, shared);
+    }
+}

@@ -139,23 +139,9 @@ fn lag(
 
 /// Every scheme the gate checks, each once: the network ones at `port`.
 fn every_kind_args(port: u16) -> Vec<String> {
-    const NETWORK: [&str; 13] = [
-        "tcp",
-        "http",
-        "postgres",
-        "redis",
-        "mysql",
-        "memcached",
-        "nats",
-        "zookeeper",
-        "amqp",
-        "kafka",
-        "grpc",
-        "mongodb",
-        "cassandra",
-    ];
-    let mut targets: Vec<String> = NETWORK
-        .iter()
+    let mut targets: Vec<String> = ["tcp"]
+        .into_iter()
+        .chain(sim_proxy::PROTOCOL_SCHEMES)
         .map(|scheme| format!("{scheme}://127.0.0.1:{port}"))
         .collect();
     targets.extend([
