@@ -3,7 +3,7 @@
 //! aside) has its row in the table, and every file a row or the text names
 //! exists, so a file added, moved or removed without its row fails here.
 //! The benchmark figures (docs/benchmarks.md) to the harness: a budget is
-//! written once, in `xtask/src/bench/report.rs`, and the page states none
+//! written once, in `xtask/src/bench/verdicts.rs`, and the page states none
 //! of its own.
 
 use std::{
@@ -105,7 +105,7 @@ fn every_path_the_map_names_exists() {
 #[test]
 fn the_benchmark_page_states_no_budget_of_its_own() {
     let readme = include_str!("../docs/benchmarks.md");
-    let harness = include_str!("../xtask/src/bench/report.rs");
+    let harness = include_str!("../xtask/src/bench/verdicts.rs");
     let (_, table) = readme
         .split_once("| metric | measured")
         .expect("the benchmark table of docs/benchmarks.md");
@@ -116,7 +116,7 @@ fn the_benchmark_page_states_no_budget_of_its_own() {
         );
     }
     // Where the README says the budgets are, they are.
-    assert!(readme.contains("`xtask/src/bench/report.rs`"));
+    assert!(readme.contains("`xtask/src/bench/verdicts.rs`"));
     assert!(harness.contains("metric: \"CPU (user+sys) per 5 s wait\""));
 }
 

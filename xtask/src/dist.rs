@@ -28,7 +28,7 @@ use clap_complete::{Generator, Shell};
 use object::elf::{EM_AARCH64, EM_X86_64};
 use sha2::{Digest, Sha256};
 
-use crate::elf;
+use crate::{elf, toolchain};
 
 /// The name of the gate's package and executable.
 const GATE: &str = "linkerd-await";
@@ -62,11 +62,11 @@ pub fn run() -> Result<(), String> {
     let root = crate::workspace();
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let version = gate_version(root, &cargo)?;
-    ensure_cargo_auditable(root, &cargo)?;
+    toolchain::ensure_cargo_auditable(root, &cargo)?;
 
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     for target in &TARGETS {
-        ensure_target(root, target.triple)?;
+        toolchain::ensure_target(root, target.triple)?;
         let built = build(root, &cargo, target.triple)?;
         let bytes = check(&built, target)?;
         files.push((format!("{GATE}-{version}-linux-{}", target.arch), bytes));
@@ -134,63 +134,6 @@ fn gate_version(root: &Path, cargo: &std::ffi::OsStr) -> Result<String, String> 
         .and_then(|package| package["version"].as_str())
         .map(str::to_string)
         .ok_or_else(|| format!("cargo metadata lists no {GATE} package"))
-}
-
-/// `cargo auditable` embeds the dependency list that `cargo audit bin`, syft
-/// and trivy read. Installed the way its README says when it is missing.
-fn ensure_cargo_auditable(root: &Path, cargo: &std::ffi::OsStr) -> Result<(), String> {
-    let found = Command::new(cargo)
-        .args(["auditable", "--version"])
-        .current_dir(root)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success());
-    if found {
-        return Ok(());
-    }
-    eprintln!("dist: cargo-auditable is missing; running: cargo install --locked cargo-auditable");
-    let status = Command::new(cargo)
-        .args(["install", "--locked", "cargo-auditable"])
-        .current_dir(root)
-        .stdin(Stdio::null())
-        .status()
-        .map_err(|e| format!("cannot run cargo install: {e}"))?;
-    if !status.success() {
-        return Err(format!(
-            "cargo install --locked cargo-auditable failed ({status}); install it, then rerun"
-        ));
-    }
-    Ok(())
-}
-
-/// rustup ships the musl C runtime and libc with these targets, and
-/// `.cargo/config.toml` links aarch64 with rustc's own rust-lld: adding the
-/// target is all a plain x86_64 machine needs.
-fn ensure_target(root: &Path, triple: &str) -> Result<(), String> {
-    let sysroot = Command::new("rustc")
-        .args(["--print", "sysroot"])
-        .current_dir(root)
-        .output()
-        .map_err(|e| format!("cannot run rustc: {e}"))?;
-    let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
-    if sysroot.join("lib/rustlib").join(triple).exists() {
-        return Ok(());
-    }
-    eprintln!("dist: the {triple} target is missing; running: rustup target add {triple}");
-    let added = Command::new("rustup")
-        .args(["target", "add", triple])
-        .current_dir(root)
-        .stdin(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success());
-    if !added {
-        return Err(format!(
-            "cannot add the {triple} target; install it with:  rustup target add {triple}"
-        ));
-    }
-    Ok(())
 }
 
 /// The release build users get (the workspace's release profile: size

@@ -10,6 +10,7 @@
 mod bench;
 mod dist;
 mod elf;
+mod toolchain;
 
 use std::{
     ffi::OsString,

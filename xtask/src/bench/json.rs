@@ -4,7 +4,8 @@
 use serde::{Serialize, Serializer};
 
 use crate::bench::{
-    measure::{self, LagRun},
+    footprint,
+    json_lag::Lag,
     report::Results,
     stats::{Summary, median},
 };
@@ -20,7 +21,7 @@ pub fn render(results: &Results) -> Result<String, String> {
 /// A measured number, rounded to four decimals (well below any resolution
 /// measured here); JSON has no NaN or infinity, so a missing one is null.
 #[derive(Debug, Clone, Copy)]
-struct Num(f64);
+pub struct Num(pub f64);
 
 impl Serialize for Num {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -79,40 +80,13 @@ struct Budget {
 
 /// A [`Summary`] of samples.
 #[derive(Serialize)]
-struct Stats {
+pub struct Stats {
     n: usize,
     min: Num,
     p10: Num,
     median: Num,
     p90: Num,
     max: Num,
-}
-
-#[derive(Serialize)]
-struct Lag {
-    label: &'static str,
-    gate_args: Vec<&'static str>,
-    expected_check_interval_ms: u64,
-    lag_ms: Option<Stats>,
-    raw_lag_ms: Option<Stats>,
-    checks_per_s: Option<Num>,
-    connections: usize,
-    trials: Vec<Trial>,
-}
-
-#[derive(Serialize)]
-struct Trial {
-    nominal_ms: u64,
-    flip_ms: Num,
-    raw_lag_ms: Num,
-    poll_gap_ms: Num,
-    handoff_ms: Num,
-    checks: usize,
-    connections: usize,
-    wait_s: Num,
-    checks_per_s: Num,
-    detected_at_ns: u64,
-    app_at_ns: u64,
 }
 
 #[derive(Serialize)]
@@ -181,7 +155,7 @@ struct Size<'a> {
 }
 
 impl<'a> Memory<'a> {
-    fn of(m: &'a measure::Memory) -> Memory<'a> {
+    fn of(m: &'a footprint::Memory) -> Memory<'a> {
         Memory {
             state: m.label,
             vm_hwm_kib: m.peak.vm_hwm_kib,
@@ -199,7 +173,7 @@ impl<'a> Memory<'a> {
 }
 
 impl<'a> Size<'a> {
-    fn of(size: &'a measure::Size) -> Size<'a> {
+    fn of(size: &'a footprint::Size) -> Size<'a> {
         Size {
             bytes: size.bytes,
             static_linked: size.elf.static_linked,
@@ -210,7 +184,7 @@ impl<'a> Size<'a> {
     }
 }
 
-fn stats(samples: &[f64]) -> Option<Stats> {
+pub fn stats(samples: &[f64]) -> Option<Stats> {
     Summary::of(samples).map(|s| Stats {
         n: s.n,
         min: Num(s.min),
@@ -301,37 +275,6 @@ impl<'a> Report<'a> {
                     .collect(),
             }),
             took_s: Num(results.took_s),
-        }
-    }
-}
-
-impl Lag {
-    fn of(results: &Results, run: &LagRun) -> Lag {
-        Lag {
-            label: run.label,
-            gate_args: run.args.clone(),
-            expected_check_interval_ms: run.period_ms,
-            lag_ms: stats(&results.gate_lag(run)),
-            raw_lag_ms: stats(&run.trials.iter().map(|t| t.lag_ms).collect::<Vec<_>>()),
-            checks_per_s: Results::checks_rate(run).map(Num),
-            connections: run.trials.iter().map(|t| t.connections).sum(),
-            trials: run
-                .trials
-                .iter()
-                .map(|t| Trial {
-                    nominal_ms: t.nominal_ms,
-                    flip_ms: Num(t.flip_ms),
-                    raw_lag_ms: Num(t.lag_ms),
-                    poll_gap_ms: Num(t.poll_gap_ms),
-                    handoff_ms: Num(t.handoff_ms),
-                    checks: t.checks,
-                    connections: t.connections,
-                    wait_s: Num(t.wait_s),
-                    checks_per_s: Num(t.checks_per_s()),
-                    detected_at_ns: t.detected_ns,
-                    app_at_ns: t.app_ns,
-                })
-                .collect(),
         }
     }
 }

@@ -12,9 +12,11 @@ use std::{
 use sim_proxy::FakePostgres;
 
 use crate::bench::{
-    measure::{Ctx, Memory, read_stamp, sample_until},
+    footprint::{Memory, sample_until},
+    measure::Ctx,
     process::{ProcStatus, Spawned, ms_between, now_ns},
     proxy::Proxy,
+    stamps::read_stamp,
     stats::Summary,
 };
 
