@@ -18,19 +18,23 @@
 
 use std::{
     ffi::OsString,
-    io::{BufRead, BufReader, Read},
     net::{Ipv4Addr, SocketAddr},
     os::unix::process::CommandExt,
-    path::{Path, PathBuf},
-    process::{Child, Command, ExitCode, ExitStatus, Stdio},
+    path::Path,
+    process::{Child, Command, ExitCode, Stdio},
     sync::{Arc, mpsc},
     thread,
     time::{Duration, Instant},
 };
 
+mod gate;
+mod story;
+
+use gate::gate_binary;
 use sim_proxy::{
     Answered, FailMode, FakePostgres, FakeProxy, Outbound, Request, Reserved, Timeline,
 };
+use story::{Story, millis, print_line, seconds, shell_words, watch_lines};
 
 /// How long the simulated proxy refuses connections, as a proxy still starting does.
 const REFUSE_FOR: Duration = Duration::from_millis(300);
@@ -204,77 +208,6 @@ fn run() -> Result<(), String> {
     story.conclude(status, gate_pid)
 }
 
-/// The gate binary: `LINKERD_AWAIT_DEMO_GATE`, or built by cargo with this demo's profile.
-fn gate_binary() -> Result<PathBuf, String> {
-    if let Some(path) = std::env::var_os("LINKERD_AWAIT_DEMO_GATE") {
-        return Ok(PathBuf::from(path));
-    }
-    // `cargo run` sets CARGO to the cargo that runs us; the same toolchain builds the gate.
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
-    let mut command = Command::new(&cargo);
-    command
-        .args([
-            "build",
-            "--locked",
-            "--bin",
-            "linkerd-await",
-            "--message-format=json-render-diagnostics",
-        ])
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .stdin(Stdio::null())
-        // Cargo's progress and any compiler message go straight to the user.
-        .stderr(Stdio::inherit());
-    // Same profile as this demo: a release demo gets a release gate.
-    if !cfg!(debug_assertions) {
-        command.arg("--release");
-    }
-    eprintln!("demo: building the gate (cargo build --locked --bin linkerd-await)");
-    let output = command.output().map_err(|e| {
-        format!(
-            "cannot run {} to build the gate: {e}",
-            cargo.to_string_lossy()
-        )
-    })?;
-    if !output.status.success() {
-        return Err(format!(
-            "building the gate failed ({}); see cargo's messages above",
-            output.status
-        ));
-    }
-    // The artifact message names the executable wherever the target directory is.
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter(|line| line.contains(r#""reason":"compiler-artifact""#))
-        .filter(|line| {
-            line.contains(r#""name":"linkerd-await""#) && line.contains(r#""kind":["bin"]"#)
-        })
-        .find_map(|line| json_string_after(line, r#""executable":"#))
-        .map(PathBuf::from)
-        .ok_or_else(|| "cargo built the gate but did not say where the executable is".to_string())
-}
-
-/// The JSON string value that follows `key` in `line` (cargo's one-line messages).
-fn json_string_after(line: &str, key: &str) -> Option<String> {
-    let rest = &line[line.find(key)? + key.len()..];
-    let mut chars = rest.strip_prefix('"')?.chars();
-    let mut value = String::new();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => return Some(value),
-            '\\' => match chars.next()? {
-                'n' => value.push('\n'),
-                't' => value.push('\t'),
-                // A path has no other escapes than \\ and \" in practice.
-                other => value.push(other),
-            },
-            c => value.push(c),
-        }
-    }
-    None
-}
-
 /// `sh -c '<app>'`, or this demo itself as the app where there is no shell.
 fn app_command() -> Result<(OsString, Vec<OsString>), String> {
     if Path::new("/bin/sh").exists() {
@@ -344,171 +277,6 @@ fn start_proxy(reserved: Reserved, start: Instant, notes: mpsc::Sender<Note>) {
             }
         }
     });
-}
-
-/// Sends each line of `stream` as it comes, stamped with its arrival time.
-fn watch_lines(
-    stream: Option<impl Read + Send + 'static>,
-    who: Who,
-    start: Instant,
-    notes: mpsc::Sender<Note>,
-) {
-    thread::spawn(move || {
-        if let Some(stream) = stream {
-            for line in BufReader::new(stream).lines() {
-                let Ok(line) = line else { break };
-                let _ = notes.send(Note::Line(who, start.elapsed(), line));
-            }
-        }
-        let _ = notes.send(Note::Closed);
-    });
-}
-
-/// What the timeline has shown so far.
-#[derive(Default)]
-struct Story {
-    not_ready_answers: usize,
-    first_ok: Option<Duration>,
-    app_started: Option<(Duration, String)>,
-    gate_said_ready: bool,
-    gate_said_db_ready: bool,
-    closed: usize,
-}
-
-impl Story {
-    fn hear(&mut self, note: Note) {
-        match note {
-            Note::Line(who, at, text) => {
-                let text = match who {
-                    Who::Gate => {
-                        self.gate_said_ready |= text.contains("proxy ready after");
-                        self.gate_said_db_ready |=
-                            text.contains("postgres://") && text.contains("ready after");
-                        without_timestamp(&text).to_string()
-                    }
-                    Who::App => {
-                        if self.app_started.is_none() {
-                            self.app_started = Some((at, text.clone()));
-                        }
-                        text
-                    }
-                    Who::Proxy | Who::Db => text,
-                };
-                print_line(at, who, &text);
-            }
-            Note::Request(at, what, answered) => {
-                let ok = matches!(answered, Answered::Status(code) if (200..300).contains(&code));
-                if ok && self.first_ok.is_none() {
-                    self.first_ok = Some(at);
-                    print_line(at, Who::Proxy, &format!("{what} -> {answered}"));
-                } else if !ok {
-                    self.not_ready_answers += 1;
-                    if self.not_ready_answers == 1 {
-                        let text = format!(
-                            "{what} -> {answered}  (the gate keeps checking; further answers not shown)"
-                        );
-                        print_line(at, Who::Proxy, &text);
-                    }
-                }
-            }
-            Note::Closed => self.closed += 1,
-        }
-    }
-
-    /// Checks the outcome and prints the summary.
-    fn conclude(self, status: ExitStatus, gate_pid: u32) -> Result<(), String> {
-        println!();
-        if !status.success() {
-            return Err(format!(
-                "the gate (or the app) exited with {status}; its log is above"
-            ));
-        }
-        let Some((app_at, app_line)) = self.app_started else {
-            return Err("the app never printed its line".to_string());
-        };
-        if !self.gate_said_ready || !self.gate_said_db_ready {
-            return Err(
-                "the gate never logged that the proxy and the database were ready".to_string(),
-            );
-        }
-        if app_at < DB_READY_AFTER {
-            return Err(format!(
-                "the app started at {}, before the database turned ready at {}",
-                seconds(app_at),
-                seconds(DB_READY_AFTER)
-            ));
-        }
-        println!(
-            "the proxy turned ready at {}, the database at {}; the app started at {}: {} after the last",
-            seconds(READY_AFTER),
-            seconds(DB_READY_AFTER),
-            seconds(app_at),
-            millis(app_at - DB_READY_AFTER)
-        );
-        println!(
-            "the gate waited through {} of refused connections and {} not-ready answers; its checks are at most 50ms apart (-b/--backoff)",
-            millis(REFUSE_FOR),
-            self.not_ready_answers
-        );
-        println!(
-            "then it waited for the database through the proxy, which accepted every connection: only PostgreSQL's own answer showed it was up (checks at most {DB_BACKOFF} apart, --wait-for-backoff)"
-        );
-        if app_line.contains(&format!("PID {gate_pid}")) {
-            println!(
-                "the app kept the gate's PID {gate_pid}: the gate exec()s it, nothing stays in between"
-            );
-        }
-        println!("ok");
-        Ok(())
-    }
-}
-
-fn print_line(at: Duration, who: Who, text: &str) {
-    let who = match who {
-        Who::Proxy => "proxy",
-        Who::Db => "db",
-        Who::Gate => "gate",
-        Who::App => "app",
-    };
-    println!("  {:>7}  {who:<5}  {text}", seconds(at));
-}
-
-/// The gate's plain log lines start with an RFC 3339 timestamp; the timeline has its own clock.
-fn without_timestamp(line: &str) -> &str {
-    match line.split_once(' ') {
-        Some((first, rest))
-            if first.len() > 10
-                && first.starts_with(|c: char| c.is_ascii_digit())
-                && first.contains('T') =>
-        {
-            rest.trim_start()
-        }
-        _ => line,
-    }
-}
-
-fn seconds(d: Duration) -> String {
-    format!("{:.3}s", d.as_secs_f64())
-}
-
-fn millis(d: Duration) -> String {
-    format!("{}ms", d.as_millis())
-}
-
-/// `sh -c 'echo ...'` as a user would type it.
-fn shell_words(program: &OsString, args: &[OsString]) -> String {
-    std::iter::once(program)
-        .chain(args)
-        .map(|word| {
-            let word = word.to_string_lossy();
-            if word.contains(|c: char| c.is_whitespace() || c == '"' || c == '$') {
-                format!("'{word}'")
-            } else {
-                word.into_owned()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// Kills and reaps the gate when the demo ends, whichever way it ends.
