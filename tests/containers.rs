@@ -373,6 +373,40 @@ fn gate_image_holds_only_the_static_binary_behind_an_exec_form_entrypoint() {
     }
 }
 
+/// The amd64 gate is a static PIE: an ELF of type ET_DYN with no
+/// interpreter (the arm64 one cannot be: Rust's aarch64 musl target links
+/// no static PIE, docs/install.md).
+#[test]
+fn the_amd64_release_gate_is_a_static_pie() {
+    const TEST: &str = "static-pie";
+    let images = images_or_skip!(TEST);
+    let elf = std::fs::read(images.dir.join("gate/linkerd-await")).expect("the gate");
+    let u16_at = |at: usize| u16::from_le_bytes([elf[at], elf[at + 1]]);
+    let machine = u16_at(0x12);
+    if machine != 62 {
+        eprintln!("SKIPPED {TEST}: not an x86-64 gate (e_machine {machine})");
+        return;
+    }
+    assert_eq!(
+        u16_at(0x10),
+        3,
+        "e_type: not ET_DYN, so not position-independent"
+    );
+    let phoff = u64::from_le_bytes(elf[0x20..0x28].try_into().expect("e_phoff")) as usize;
+    let (size, count) = (usize::from(u16_at(0x36)), usize::from(u16_at(0x38)));
+    let types: Vec<u32> = (0..count)
+        .map(|n| {
+            let at = phoff + n * size;
+            u32::from_le_bytes(elf[at..at + 4].try_into().expect("p_type"))
+        })
+        .collect();
+    assert!(!types.contains(&3), "a PT_INTERP: not static");
+    assert!(
+        types.contains(&2),
+        "no PT_DYNAMIC: nothing to relocate itself with"
+    );
+}
+
 #[test]
 fn repository_dockerfile_final_stage_is_scratch_with_only_the_binary() {
     let stage = pod::repository_final_stage()

@@ -89,11 +89,17 @@ fn lenient_answers_are_not_taken_for_ready() {
 
 #[test]
 fn memcached_nats_zookeeper_and_amqp_answers_that_mean_not_yet_are_named() {
-    let cases: [(&str, Says, &str); 7] = [
+    let cases: [(&str, Says, &str); 8] = [
         (
             "amqp",
             Says::Answer(b"AMQP\x00\x00\x09\x00".to_vec()),
             "the broker speaks AMQP 0-9-0 only, not 0-9-1",
+        ),
+        // Its own version's header back: a refusal, not another version.
+        (
+            "amqp",
+            Says::Answer(b"AMQP\x00\x00\x09\x01".to_vec()),
+            "protocol header, not Connection.Start: it refused the connection",
         ),
         (
             "memcached",
