@@ -6,7 +6,7 @@ use std::{
     io::Read,
     process::{Child, Command, ExitStatus, Output, Stdio},
     sync::{
-        Arc, Mutex,
+        Arc, Mutex, Once,
         atomic::{AtomicBool, Ordering},
     },
     thread,
@@ -19,8 +19,27 @@ use super::{FakeProxy, PROCESS_LIMIT, gate_bin, procfs};
 /// request, an exit): generous because tests run in parallel on 2 cores.
 pub const LIMIT: Duration = Duration::from_secs(10);
 
+/// The tests run as a login shell's children do: SIGHUP, SIGINT and SIGQUIT
+/// at their default dispositions, set once in this test process, whose
+/// children inherit them. Started in the background by a non-interactive
+/// shell (`cargo test &`) a test process inherits SIGINT and SIGQUIT ignored
+/// (POSIX: an asynchronous list ignores them), under `nohup` SIGHUP, and the
+/// gate and its app keep what they are given: a test of a death by SIGQUIT
+/// would see none. A test of an unusual parent sets its own (`parents`).
+pub fn usual_signal_state() {
+    static SET: Once = Once::new();
+    SET.call_once(|| {
+        for sig in [libc::SIGHUP, libc::SIGINT, libc::SIGQUIT] {
+            // SAFETY: signal(2) with SIG_DFL changes only this process's
+            // disposition of `sig`; no handler of ours is replaced.
+            unsafe { libc::signal(sig, libc::SIG_DFL) };
+        }
+    });
+}
+
 /// The gate as a command with a clean slate.
 pub fn gate() -> Command {
+    usual_signal_state();
     let mut cmd = Command::new(gate_bin());
     clean_slate(&mut cmd);
     cmd
@@ -63,6 +82,7 @@ pub struct Running {
 
 impl Running {
     pub fn spawn(cmd: &mut Command) -> Self {
+        usual_signal_state();
         let child = cmd.spawn().expect("spawn");
         Running {
             child,

@@ -90,6 +90,7 @@ impl Shell {
                 Ok(())
             });
         }
+        super::usual_signal_state();
         let bash = cmd.spawn().expect("start bash on the pty");
         // `cmd` holds the last copies of the slave in this process: close
         // them, so the master reads EIO once the session is gone.
