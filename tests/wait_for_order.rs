@@ -53,13 +53,7 @@ fn one_timeout_covers_the_proxy_and_the_targets_together() {
     // The proxy takes about 1 s of the 1.5 s; the target never turns ready:
     // the gate gives up 1.5 s after it started, not 1.5 s after the proxy.
     let started = Instant::now();
-    let proxy = FakeProxy::start(move |_, _| {
-        if started.elapsed() >= Duration::from_millis(1000) {
-            Reply::Status(200)
-        } else {
-            Reply::Status(503)
-        }
-    });
+    let proxy = ready_in(Duration::from_millis(1000));
     let down = RefusedPort::new();
     let mut cmd = gate_for(&proxy);
     cmd.args(["-t", SHORT, "--wait-for"])
@@ -136,14 +130,7 @@ fn with_the_proxy_wait_disabled_the_targets_are_still_waited_for() {
 fn every_time_a_line_gives_counts_from_the_start_of_the_wait() {
     // The proxy takes about 1.2 s; the target turns ready after a progress
     // line: its "ready after" is later than what that line said.
-    let started = Instant::now();
-    let proxy = FakeProxy::start(move |_, _| {
-        if started.elapsed() >= Duration::from_millis(1200) {
-            Reply::Status(200)
-        } else {
-            Reply::Status(503)
-        }
-    });
+    let proxy = ready_in(Duration::from_millis(1200));
     let dir = temp_dir();
     let mut cmd = gate_for(&proxy);
     cmd.args(["-t", "20s", "--wait-for"])

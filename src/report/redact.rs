@@ -134,31 +134,47 @@ fn redact_value(value: &str) -> String {
     shown
 }
 
-/// Whether an authority without userinfo can be `host[:port]`: a host
-/// (an IPv6 literal in brackets, or a name of letters, digits, `-`, `.`,
-/// `_`, `~` and `%`), then at most a `:` and digits. Anything else there
-/// may be a password that lost its `@host`, or a driver's own host syntax
-/// holding one (Connector/J's `address=(host=db)(password=...)`).
+/// Whether an authority without userinfo can be `host[:port]` ([`is_host`],
+/// or nothing, as in `file:///`), then at most a `:` and digits. Anything
+/// else there may be a password that lost its `@host`, or a driver's own
+/// host syntax holding one (Connector/J's `address=(host=db)(password=...)`).
 fn could_be_host_and_port(authority: &str) -> bool {
-    let (host, after_host) = match authority.strip_prefix('[') {
-        Some(v6) => match v6.split_once(']') {
-            Some((literal, after)) => (literal, after),
+    let host_end = match authority.strip_prefix('[') {
+        Some(v6) => match v6.find(']') {
+            Some(end) => end + 2,
             None => return false,
         },
-        None => match authority.split_once(':') {
-            Some(("", _)) => return false,
-            Some((host, _)) => (host, &authority[host.len()..]),
-            None => (authority, ""),
-        },
+        None => authority.find(':').unwrap_or(authority.len()),
     };
-    let host_chars =
-        |c: char| c.is_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '%' | ':');
-    if !host.chars().all(host_chars) {
+    let (host, after_host) = authority.split_at(host_end);
+    let nothing = host.is_empty() && after_host.is_empty();
+    if !(nothing || is_host(host)) {
         return false;
     }
     match after_host.strip_prefix(':') {
         Some(port) => port.bytes().all(|b| b.is_ascii_digit()),
         None => after_host.is_empty(),
+    }
+}
+
+/// Whether `host` is one as URLs write it: a name of letters, digits, `-`,
+/// `.`, `_`, `~` and `%`-escapes (an IPv4 address among them), or an IPv6
+/// literal in brackets. The one rule for what a printer shows as a host and
+/// what a `--wait-for` URL may name (`config::targets::network`).
+pub fn is_host(host: &str) -> bool {
+    match host.strip_prefix('[').and_then(|v6| v6.strip_suffix(']')) {
+        Some(v6) => {
+            !v6.is_empty()
+                && v6
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '.' | '%'))
+        }
+        None => {
+            !host.is_empty()
+                && host
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '%'))
+        }
     }
 }
 

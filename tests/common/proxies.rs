@@ -1,8 +1,11 @@
 //! The proxy scripts most tests need, on top of `FakeProxy`.
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicBool, Ordering},
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
 };
 
 use super::{FakeProxy, Reply, Request};
@@ -13,6 +16,19 @@ pub const ANNOTATION: &str = "config.linkerd.io/proxy-admin-shutdown";
 /// A proxy that never becomes ready (503 to everything).
 pub fn never_ready() -> FakeProxy {
     FakeProxy::start(|_, _| Reply::Status(503))
+}
+
+/// A proxy that answers 503 until `delay` has passed since it was made,
+/// then 200: a proxy that takes that long to turn ready.
+pub fn ready_in(delay: Duration) -> FakeProxy {
+    let made = Instant::now();
+    FakeProxy::start(move |_, _| {
+        if made.elapsed() >= delay {
+            Reply::Status(200)
+        } else {
+            Reply::Status(503)
+        }
+    })
 }
 
 /// A proxy that is ready at once and answers every other path with

@@ -64,7 +64,7 @@ pub(super) fn driver(rest: &str) -> Option<&str> {
 
 /// The authority and what follows it; parentheses (Connector/J's
 /// key=value hosts) may hold any character.
-fn split_authority(after: &str) -> (&str, &str) {
+pub(super) fn split_authority(after: &str) -> (&str, &str) {
     let mut depth = 0u32;
     for (at, c) in after.char_indices() {
         match c {

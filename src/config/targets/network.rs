@@ -18,8 +18,8 @@ pub(super) fn endpoint(mut url: Url, default_port: Option<u16>) -> Result<Endpoi
     Ok(Endpoint(url))
 }
 
-/// The URL's host, which must be one: a name of letters, digits, `-`,
-/// `.`, `_` (and `%`-escapes), or an IP address. The URL parser takes
+/// The URL's host, which must be one (`redact::is_host`): a name or an IP
+/// address. The URL parser takes
 /// almost anything as the host of a scheme it does not know
 /// (`mysql://address=(host=db)(password=...)`); the check would wait for
 /// a name that never resolves, and logs would show what it holds.
@@ -28,11 +28,7 @@ pub(super) fn host(url: &Url) -> Result<(), String> {
     if host.is_empty() {
         return Err(format!("missing host; {ACCEPTED}"));
     }
-    let name = host
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '%'));
-    let ipv6 = host.starts_with('[') && host.ends_with(']');
-    if !(name || ipv6) {
+    if !crate::report::redact::is_host(host) {
         return Err(format!(
             "the host is not a host name or an IP address (a driver's own host syntax? \
              give host:port); {ACCEPTED}"

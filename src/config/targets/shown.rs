@@ -35,9 +35,9 @@ fn jdbc_shown(rest: &str) -> String {
     let Some(after) = after.strip_prefix("://") else {
         return format!("{driver}:{HIDDEN}");
     };
-    let end = after.find(['/', '?', ';', '#']).unwrap_or(after.len());
-    let authority = redact_text(&format!("{driver}://{}", &after[..end]));
-    let more = if end < after.len() { "/***" } else { "" };
+    let (authority, tail) = super::jdbc::split_authority(after);
+    let authority = redact_text(&format!("{driver}://{authority}"));
+    let more = if tail.is_empty() { "" } else { "/***" };
     format!("{authority}{more}")
 }
 

@@ -60,7 +60,7 @@ pub async fn check(at: &Endpoint, attempt: Attempt) -> Result<(), NotReady> {
         .iter()
         .position(|&b| b == b'\n')
         .map_or(0, |n| n + 1);
-    if let Some(verdict) = next_word(&greeting[end..], false) {
+    if let Some(verdict) = next_word(&greeting[end..]) {
         return verdict;
     }
     if info.listen_only {
@@ -69,16 +69,16 @@ pub async fn check(at: &Endpoint, attempt: Attempt) -> Result<(), NotReady> {
         let grace = attempt.deadline.min(Instant::now() + REFUSAL_GRACE);
         let kept = NotReady::TimedOut(REFUSAL_GRACE);
         return match socket::exchange(&mut stream, b"", has_word, grace, kept.clone()).await {
-            Ok(answer) => next_word(&answer, false).unwrap_or(Ok(())),
+            Ok(answer) => next_word(&answer).unwrap_or(Ok(())),
             Err(reason) if reason == kept => Ok(()),
-            Err(NotReady::Closed) => next_word(b"", true).unwrap_or(Err(NotReady::Closed)),
+            Err(NotReady::Closed) => Err(closed_after_info()),
             Err(other) => Err(other),
         };
     }
     let silent = NotReady::TimedOut(attempt.timeout);
     match socket::exchange(&mut stream, b"PING\r\n", has_word, attempt.deadline, silent).await {
-        Ok(answer) => next_word(&answer, true).unwrap_or(Err(NotReady::Closed)),
-        Err(NotReady::Closed) => next_word(b"", true).unwrap_or(Err(NotReady::Closed)),
+        Ok(answer) => next_word(&answer).unwrap_or(Err(closed_after_info())),
+        Err(NotReady::Closed) => Err(closed_after_info()),
         Err(other) => Err(other),
     }
 }
@@ -113,14 +113,13 @@ pub(super) fn read_greeting(answer: &[u8]) -> Result<Info, NotReady> {
 /// Whether a line has come, past any `PING` or `INFO` the server sends
 /// on its own.
 fn has_word(bytes: &[u8]) -> bool {
-    next_word(bytes, false).is_some()
+    next_word(bytes).is_some()
 }
 
 /// The verdict of the server's next word, if a whole one has come: `PONG`
 /// is ready; `-ERR` is not, in its words, unless it only wants
 /// credentials (`Authorization Violation`): up, like Redis's `NOAUTH`.
-/// `closed`: the connection ended after `bytes` (or may have).
-fn next_word(bytes: &[u8], closed: bool) -> Option<Result<(), NotReady>> {
+fn next_word(bytes: &[u8]) -> Option<Result<(), NotReady>> {
     for line in bytes.split_inclusive(|&b| b == b'\n') {
         if !line.ends_with(b"\n") {
             break;
@@ -140,11 +139,12 @@ fn next_word(bytes: &[u8], closed: bool) -> Option<Result<(), NotReady>> {
             });
         }
     }
-    closed.then(|| {
-        Err(NotReady::Answer(
-            "the server closed the connection after its INFO (shutting down?)".to_string(),
-        ))
-    })
+    None
+}
+
+/// A server that closed the connection after its `INFO`, without a word.
+fn closed_after_info() -> NotReady {
+    NotReady::Answer("the server closed the connection after its INFO (shutting down?)".to_string())
 }
 
 #[cfg(test)]
@@ -183,19 +183,18 @@ mod tests {
 
     #[test]
     fn the_word_after_info() {
-        assert_eq!(next_word(b"PONG\r\n", false), Some(Ok(())));
-        assert_eq!(next_word(b"PING\r\nPONG\r\n", false), Some(Ok(())));
-        assert_eq!(next_word(b"PON", false), None);
+        assert_eq!(next_word(b"PONG\r\n"), Some(Ok(())));
+        assert_eq!(next_word(b"PING\r\nPONG\r\n"), Some(Ok(())));
+        assert_eq!(next_word(b"PON"), None);
         assert_eq!(
-            next_word(b"-ERR 'Authorization Violation'\r\n", false),
+            next_word(b"-ERR 'Authorization Violation'\r\n"),
             Some(Ok(()))
         );
         assert_eq!(
-            next_word(b"-ERR 'maximum connections exceeded'\r\n", false),
+            next_word(b"-ERR 'maximum connections exceeded'\r\n"),
             Some(Err(NotReady::Answer(
                 "-ERR 'maximum connections exceeded'".to_string()
             )))
         );
-        assert!(matches!(next_word(b"", true), Some(Err(_))));
     }
 }
