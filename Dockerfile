@@ -22,8 +22,9 @@
 # Runs on the build machine's own platform and cross-compiles for the platform
 # asked for (`docker buildx build --platform linux/amd64,linux/arm64 .`): no
 # emulation inside the build. rustup's musl targets ship their C runtime and
-# libc, and .cargo/config.toml links them with rustc's rust-lld, so no C
-# toolchain is involved for either architecture. Override the toolchain with
+# libc, and .cargo/config.toml links them with rustc's rust-lld; clang
+# compiles ring's C and assembly (rustls's crypto, for TLS targets) for
+# either architecture, so no cross toolchain is involved. Override the toolchain with
 # --build-arg RUST_IMAGE=rust:1.85 (the crate's rust-version) or a digest.
 ARG RUST_IMAGE=rust:1
 # hadolint ignore=DL3029
@@ -31,6 +32,10 @@ FROM --platform=$BUILDPLATFORM ${RUST_IMAGE} AS build
 # Set by BuildKit from --platform (amd64 when building without it).
 ARG TARGETARCH=amd64
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends clang \
+ && rm -rf /var/lib/apt/lists/*
 RUN case "$TARGETARCH" in \
       amd64) echo x86_64-unknown-linux-musl ;; \
       arm64) echo aarch64-unknown-linux-musl ;; \

@@ -15,19 +15,26 @@ TARGET=aarch64-unknown-linux-musl
 GATE="$PWD/target/$TARGET/release/linkerd-await"
 BINFMT=/proc/sys/fs/binfmt_misc
 # The size budget of every shipped gate (README, Benchmarks).
-MAX_BYTES=$((5 * 512 * 1024)) # 2.5 MiB: xtask/src/elf.rs SIZE_BUDGET
+MAX_BYTES=$((7 * 512 * 1024)) # 3.5 MiB with TLS: xtask/src/elf.rs SIZE_BUDGET
 
 log() { echo "== arm64: $*"; }
 
 setup() {
     log "target $TARGET and the static build"
     rustup target add "$TARGET" >/dev/null
-    # The linker (rust-lld) is set in .cargo/config.toml: no cross toolchain.
+    # The linker (rust-lld) is set in .cargo/config.toml; ring's C and
+    # assembly are compiled by clang (CC_aarch64_unknown_linux_musl there),
+    # which targets arm64 from this machine: no cross toolchain.
+    if ! command -v clang >/dev/null; then
+        log "installing clang (ring's C for the musl target)"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends clang >/dev/null
+    fi
     cargo build --release --locked --target "$TARGET" --bin linkerd-await
     local size
     size=$(stat -c %s "$GATE")
     log "size $size bytes (budget $MAX_BYTES)"
-    [ "$size" -le "$MAX_BYTES" ] || { echo "the arm64 gate is over its 2.5 MiB budget" >&2; exit 1; }
+    [ "$size" -le "$MAX_BYTES" ] || { echo "the arm64 gate is over its 3.5 MiB budget" >&2; exit 1; }
 
     if ! command -v qemu-aarch64-static >/dev/null; then
         log "installing qemu-user-static"

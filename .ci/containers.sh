@@ -48,6 +48,8 @@ install_tools() {
         # which need not be on PATH (e.g. under pyenv before a rehash).
         PATH="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$PATH"
     fi
+    # ring's C and assembly, for the musl target (.cargo/config.toml).
+    command -v clang >/dev/null || apt_install clang
     log "rustup target add $MUSL"
     rustup target add "$MUSL"
 }

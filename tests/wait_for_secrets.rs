@@ -319,7 +319,7 @@ fn a_password_in_a_target_is_never_sent_nor_shown() {
         pg.received()
     );
     // A rejected value does not show it either.
-    let out = output(gate().args(["--wait-for", "https://user:s3cr3t@db/x"]));
-    assert_usage_error(&out, &["--wait-for", "https://***@db/x"]);
+    let out = output(gate().args(["--wait-for", "gopher://user:s3cr3t@db/x"]));
+    assert_usage_error(&out, &["--wait-for", "gopher://***@db/x"]);
     assert!(!stderr_text(&out).contains("s3cr3t"));
 }

@@ -96,7 +96,7 @@ fn postgres_is_not_ready_until_the_real_server_answers_and_any_user_will_do() {
     // form (ready when one host is, the first one down), and env:.
     let dead = closed_port();
     for url in [
-        format!("jdbc:postgresql://127.0.0.1:{port}/orders?user=app&password=S3cr3t&ssl=true"),
+        format!("jdbc:postgresql://127.0.0.1:{port}/orders?user=app&password=S3cr3t&ssl=false"),
         format!(
             "postgres://app:S3cr3t@127.0.0.1:{dead},127.0.0.1:{port}/orders?sslmode=disable\
              &connect_timeout=5&application_name=orders&options=-c%20geqo%3Doff"

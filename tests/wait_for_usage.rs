@@ -9,12 +9,16 @@ use common::*;
 fn bad_targets_and_combinations_are_usage_errors_that_say_what_is_accepted() {
     let cases: [(&[&str], &[&str]); 7] = [
         (
-            &["--wait-for", "https://api/healthz"],
-            &["--wait-for", "https://api/healthz", "TLS", "use http://"],
+            &["--wait-for", "https://api/healthz#tls=off"],
+            &[
+                "--wait-for",
+                "https://api/healthz#***",
+                "expectation 1 (tls=...): unknown",
+            ],
         ),
         (
-            &["--wait-for", "rediss://cache"],
-            &["rediss://cache", "use redis://"],
+            &["--wait-for", "redis://cache#insecure"],
+            &["redis://cache#***", "#insecure applies to TLS targets only"],
         ),
         (
             // (amqp:// was the example until issue 24 made it a scheme.)

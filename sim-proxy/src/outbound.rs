@@ -21,7 +21,7 @@ use crate::Accepting;
 /// first name (not `postgresql`, `mariadb`, `zk`, `cql`). The tests go
 /// through them all, the benchmark's every-kind run too; a unit test of the
 /// gate holds this list to its table of schemes.
-pub const PROTOCOL_SCHEMES: [&str; 12] = [
+pub const PROTOCOL_SCHEMES: [&str; 13] = [
     "postgres",
     "redis",
     "mysql",
@@ -34,6 +34,7 @@ pub const PROTOCOL_SCHEMES: [&str; 12] = [
     "grpc",
     "mongodb",
     "cassandra",
+    "smtp",
 ];
 
 /// How long the simulated proxy tries the destination before giving up on

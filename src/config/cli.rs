@@ -97,6 +97,13 @@ pub struct Args {
           value_parser = Trimmed(parse_target), action = ArgAction::Append)]
     pub wait_for: Vec<Target>,
 
+    /// PEM file of CA certificates to trust for TLS --wait-for targets (https://, rediss://,
+    /// sslmode=verify-full, ...), beside the image's roots (or Mozilla's, built in); a URL's own
+    /// sslrootcert=, tlsCAFile= or ssl-ca= replaces both for its target
+    #[arg(long, env = "LINKERD_AWAIT_CA_FILE", value_name = "PEM",
+          value_parser = Trimmed(PathBufValueParser::new()))]
+    pub ca_file: Option<PathBuf>,
+
     /// Maximum delay between two checks of one --wait-for target, at least 100ms (steps from
     /// 200ms, doubling, each pause drawn from the upper half of its step so pods restarting
     /// together spread their checks)

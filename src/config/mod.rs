@@ -62,6 +62,8 @@ pub struct Config {
     pub disabled: Option<String>,
     /// `--wait-for`: what else to wait for, after the proxy.
     pub wait_for: Vec<Target>,
+    /// `--ca-file`: more roots for the TLS targets.
+    pub ca_file: Option<std::path::PathBuf>,
     /// How the `--wait-for` checks are paced: a schedule of their own, with
     /// jitter, whatever the proxy's `--backoff-*` say.
     pub wait_for_backoff: Backoff,
@@ -281,6 +283,7 @@ fn from_args(mut args: Args, env: impl Fn(&str) -> Option<OsString>) -> Result<C
             jitter: false,
         },
         wait_for: args.wait_for,
+        ca_file: args.ca_file,
         wait_for_backoff: Backoff::dependencies(args.wait_for_backoff),
         attempt_timeout: args.attempt_timeout.max(MIN_DELAY),
         timeout: args.timeout.filter(|t| !t.is_zero()),

@@ -27,6 +27,27 @@ use crate::report::error::Error;
 /// address that drops packets cannot eat every attempt of an `http://`
 /// target while another serves.
 pub fn client(connect_timeout: std::time::Duration) -> Result<Client, Error> {
+    builder(connect_timeout)
+        // Its URLs are http:// on loopback; reqwest wants a TLS config all
+        // the same, and this one trusts nothing.
+        .tls_backend_preconfigured(crate::wait::checks::tls::plaintext_only())
+        .build()
+        .map_err(Error::Client)
+}
+
+/// The client of one `https://` target, with its TLS (`checks::tls`): as
+/// the admin client in all else.
+pub fn tls_client(
+    connect_timeout: std::time::Duration,
+    tls: rustls::ClientConfig,
+) -> Result<Client, Error> {
+    builder(connect_timeout)
+        .tls_backend_preconfigured(tls)
+        .build()
+        .map_err(Error::Client)
+}
+
+fn builder(connect_timeout: std::time::Duration) -> reqwest::ClientBuilder {
     Client::builder()
         .connect_timeout(connect_timeout)
         // Apps often set HTTP_PROXY for their own traffic; a readiness check
@@ -42,8 +63,6 @@ pub fn client(connect_timeout: std::time::Duration) -> Result<Client, Error> {
         // One connection is all a sequential check loop ever uses.
         .pool_max_idle_per_host(1)
         .user_agent(concat!("linkerd-await/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(Error::Client)
 }
 
 /// Resolves `localhost` and `*.localhost` to the loopback addresses itself

@@ -57,6 +57,9 @@ pub async fn run(
 ) -> Result<Verdict, Error> {
     let started = Instant::now();
     let deadline = config.timeout.map(|t| started + t);
+    // Before any waiting: a CA file that cannot be used will not become
+    // usable by waiting. Nothing is read without a TLS target.
+    checks::tls::prepare(&config.wait_for, config.ca_file.as_deref()).map_err(Error::Usage)?;
     // Set once a timeout passed with --timeout-fatal=false: what is left
     // is not waited for, and the hand-off says the wait did not succeed.
     let mut anyway = false;
@@ -109,7 +112,7 @@ pub async fn run(
             .wait_for
             .iter()
             .map(|target| Dependency::new(target.clone(), &client, config.attempt_timeout))
-            .collect();
+            .collect::<Result<_, _>>()?;
         let names: Vec<String> = targets.iter().map(Check::describe).collect();
         let left = deadline.map_or_else(String::new, |at| {
             format!(

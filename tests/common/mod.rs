@@ -25,6 +25,7 @@
 //! allowances: what one file leaves unused, another uses).
 #![allow(dead_code, unused_imports)]
 
+mod certs;
 mod emulation;
 mod fake_servers;
 mod fuse;
@@ -40,6 +41,7 @@ mod targets;
 mod tools;
 mod usage;
 
+pub use certs::*;
 pub use emulation::*;
 pub use fake_servers::*;
 pub use fuse::*;

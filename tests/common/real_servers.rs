@@ -164,6 +164,16 @@ fn spawn(cmd: &mut Command, port: u16, stop_signal: i32, dir: tempfile::TempDir)
 /// as root: initdb and the server run as the `postgres` user the package
 /// creates, in a temp dir it owns. Not waited for: `until_ready`.
 pub fn postgres(test: &str, port: u16) -> Option<RealServer> {
+    postgres_with(test, port, None)
+}
+
+/// [`postgres`] with `ssl=on`, serving this certificate chain and key
+/// (copied where the server's user owns them, mode 0600, as it demands).
+pub fn postgres_tls(test: &str, port: u16, files: &super::ServerFiles) -> Option<RealServer> {
+    postgres_with(test, port, Some(files))
+}
+
+fn postgres_with(test: &str, port: u16, tls: Option<&super::ServerFiles>) -> Option<RealServer> {
     let initdb = server_binary(test, "initdb")?;
     let postgres = server_binary(test, "postgres")?;
     let (uid, gid) = user_ids("postgres")?;
@@ -190,6 +200,20 @@ pub fn postgres(test: &str, port: u16) -> Option<RealServer> {
         .env("LC_ALL", "C")
         .uid(uid)
         .gid(gid);
+    if let Some(files) = tls {
+        for (from, name, setting) in [
+            (&files.cert, "server.crt", "ssl_cert_file"),
+            (&files.key, "server.key", "ssl_key_file"),
+        ] {
+            let to = dir.path().join(name);
+            std::fs::copy(from, &to).expect("copy the TLS file");
+            chown(&to, Some(uid), Some(gid)).expect("chown the TLS file");
+            std::fs::set_permissions(&to, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+                .expect("chmod the TLS file");
+            cmd.args(["-c", &format!("{setting}={}", path_arg(&to))]);
+        }
+        cmd.args(["-c", "ssl=on"]);
+    }
     Some(spawn(&mut cmd, port, libc::SIGINT, dir))
 }
 
@@ -455,6 +479,17 @@ pub fn grpc_server(test: &str, port: u16, mode: &str) -> Option<RealServer> {
 /// `/actuator/health` says DOWN until [`RealServer::say`] `up`.
 pub fn health_server(test: &str, port: u16) -> Option<RealServer> {
     scripted(test, "health_server.py", "http.server", port, &[])
+}
+
+/// [`health_server`] speaking TLS with this certificate chain and key.
+pub fn health_server_tls(test: &str, port: u16, files: &super::ServerFiles) -> Option<RealServer> {
+    scripted(
+        test,
+        "health_server.py",
+        "http.server",
+        port,
+        &[path_arg(&files.cert), path_arg(&files.key)],
+    )
 }
 
 /// etcd on 127.0.0.1:`port` (its gRPC health service is on the client

@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 use super::{closed_port, gate, stderr_text, stdout_text};
 
 /// Every option with the variable that sets it (besides --help and --version).
-pub const OPTIONS: [(&str, &str); 22] = [
+pub const OPTIONS: [(&str, &str); 23] = [
     ("--port", "LINKERD_AWAIT_PORT"),
     ("--uri", "LINKERD_AWAIT_URI"),
     ("--mesh", "LINKERD_AWAIT_MESH"),
@@ -17,6 +17,7 @@ pub const OPTIONS: [(&str, &str); 22] = [
     ("--timeout", "LINKERD_AWAIT_TIMEOUT"),
     ("--timeout-fatal", "LINKERD_AWAIT_TIMEOUT_FATAL"),
     ("--wait-for", "LINKERD_AWAIT_WAIT_FOR"),
+    ("--ca-file", "LINKERD_AWAIT_CA_FILE"),
     ("--wait-for-backoff", "LINKERD_AWAIT_WAIT_FOR_BACKOFF"),
     ("--shutdown", "LINKERD_AWAIT_SHUTDOWN"),
     ("--shutdown-now", "LINKERD_AWAIT_SHUTDOWN_NOW"),

@@ -3,11 +3,13 @@ health document for the `http://` expectation tests: GET /actuator/health
 answers 200 with {"status":"DOWN"} (as Spring Boot does in some
 configurations) until a line "up" comes on stdin, then {"status":"UP"}.
 
-Usage: health_server.py PORT
-Listens on 127.0.0.1:PORT, prints "listening" once it does, until killed.
+Usage: health_server.py PORT [CERT KEY]
+Listens on 127.0.0.1:PORT (with TLS, when given a certificate chain and its
+key: the https:// tests), prints "listening" once it does, until killed.
 """
 
 import json
+import ssl
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -35,6 +37,10 @@ class Health(BaseHTTPRequestHandler):
 
 def main():
     server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Health)
+    if len(sys.argv) == 4:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(sys.argv[2], sys.argv[3])
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     print("listening", flush=True)
     for line in sys.stdin:

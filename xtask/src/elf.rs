@@ -12,10 +12,10 @@ use object::{
 };
 
 /// The size budget of the stripped static gate, for every architecture,
-/// with every `--wait-for` scheme: 2.5 MiB (2,621,440 B). The benchmark's
+/// with every `--wait-for` scheme and TLS: 3.5 MiB (3,670,016 B). The benchmark's
 /// verdicts and `cargo xtask dist` both read it here (`.ci/arm64.sh`
 /// repeats it in shell).
-pub const SIZE_BUDGET: u64 = 5 * 512 * 1024;
+pub const SIZE_BUDGET: u64 = 7 * 512 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct ElfFacts {

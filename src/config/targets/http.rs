@@ -1,11 +1,15 @@
-//! The `http://` family: a URL to GET (or HEAD), without credentials,
+//! The `http://` and `https://` family: a URL to GET (or HEAD), without credentials,
 //! and what "ready" means, from its fragment (`expect`).
 
 use reqwest::Url;
 
-use super::{expect, network, target::Target};
+use super::{expect, network, target::Target, tls};
 
-pub(super) fn target(mut url: Url, default_port: Option<u16>) -> Result<Target, String> {
+pub(super) fn target(
+    mut url: Url,
+    default_port: Option<u16>,
+    implicit: bool,
+) -> Result<Target, String> {
     network::no_at_after_host(&url)?;
     network::host(&url)?;
     // The port stays implicit when it is the default (the URL type leaves
@@ -16,7 +20,9 @@ pub(super) fn target(mut url: Url, default_port: Option<u16>) -> Result<Target, 
     // password given here as basic auth.
     let _ = url.set_password(None);
     let _ = url.set_username("");
+    // `#insecure` is the gate's, beside the expectations.
+    let tls = tls::read(&mut url, implicit)?;
     let expect = expect::parse(url.fragment().unwrap_or_default())?;
     url.set_fragment(None);
-    Ok(Target::Http { url, expect })
+    Ok(Target::Http { url, expect, tls })
 }

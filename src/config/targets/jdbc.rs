@@ -4,8 +4,10 @@
 //! `jdbc:mysql://` and `jdbc:mariadb://` with Connector/J's host forms
 //! (`address=(host=db)(port=3306)(...)`, `(host=db,port=3306,...)`). The
 //! JDBC properties, after `?` or `;` or among a host's key=value pairs,
-//! are the driver's (`user`, `password`, `ssl`, ...) and change nothing
-//! the check sends: they are dropped here, before anything can show them.
+//! are the driver's (`user`, `password`, ...) and change nothing the
+//! check sends: they are dropped here, before anything can show them; but
+//! those that say how TLS is used (`sslmode`, `sslrootcert`, `ssl`,
+//! `sslMode`), which are kept for the scheme's TLS reading.
 //!
 //! Invariant: no error repeats any part of the value but the driver's name.
 
@@ -30,7 +32,10 @@ pub(super) fn plain_url(rest: &str) -> Result<String, String> {
                 "mysql" | "mariadb" => connector_j_host(authority)?,
                 _ => authority.to_string(),
             };
-            Ok(format!("{driver}://{authority}{path}"))
+            Ok(format!(
+                "{driver}://{authority}{path}{}",
+                tls_properties(tail)
+            ))
         }
         // pgJDBC's `jdbc:postgresql:database` and `jdbc:postgresql:/`:
         // the server on localhost, at the default port.
@@ -46,6 +51,32 @@ pub(super) fn plain_url(rest: &str) -> Result<String, String> {
              load-balancing mode: one --wait-for per host)"
         ))),
         _ => Err(refused(&format!("not '{driver}'"))),
+    }
+}
+
+/// The JDBC properties that say how TLS is used, as a query the scheme's
+/// TLS reading takes (`tls.rs`): pgJDBC's `sslmode` and `sslrootcert`
+/// (its `ssl=true` alone means `verify-full`), Connector/J's and MariaDB's
+/// `sslMode`. Every other property is dropped.
+fn tls_properties(tail: &str) -> String {
+    let properties = tail.split_once(['?', ';']).map_or("", |(_, p)| p);
+    let mut kept: Vec<String> = Vec::new();
+    for pair in properties.split(['&', ';']) {
+        let Some((name, value)) = pair.split_once('=') else {
+            continue;
+        };
+        match name {
+            "sslmode" | "sslrootcert" | "sslMode" => kept.push(format!("{name}={value}")),
+            "ssl" if value.eq_ignore_ascii_case("true") && !properties.contains("sslmode=") => {
+                kept.push("sslmode=verify-full".to_string());
+            }
+            _ => {}
+        }
+    }
+    if kept.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", kept.join("&"))
     }
 }
 

@@ -1,9 +1,10 @@
 //! libpq's URL forms for `postgres://` targets: the query parameters that
 //! change what the check sends (`user`, `dbname`) or where it goes
 //! (`host`, `hostaddr`, `port`), the defaults libpq applies, and what the
-//! gate refuses by name (a socket directory, several hosts). Everything
-//! else libpq reads (`sslmode`, `connect_timeout`, `password`, ...) changes
-//! nothing the check does.
+//! gate refuses by name (a socket directory, several hosts); `sslmode`
+//! and `sslrootcert` (read with every scheme's TLS: `tls.rs`). Everything
+//! else libpq reads (`connect_timeout`, `password`, ...) changes nothing
+//! the check does.
 
 use std::net::IpAddr;
 
@@ -37,7 +38,7 @@ pub(super) fn target(mut url: Url, default_port: Option<u16>) -> Result<Target, 
     if host.starts_with('/') {
         return Err(socket_directory(&host));
     }
-    let at = network::endpoint(url, default_port)?;
+    let at = network::endpoint(url, default_port, false)?;
     let (user, database) = user_and_database(&at.0)?;
     Ok(Target::Postgres { at, user, database })
 }

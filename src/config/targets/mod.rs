@@ -16,6 +16,7 @@
 //! http.rs     the http:// family; expect.rs, the expectations in its
 //!             fragment; json_value.rs, the values a json= item may hold
 //! network.rs  host[:port] (every network scheme), grpc://'s service
+//! tls.rs      TLS as each family's URLs turn it on and verify it
 //! dns.rs      dns://name[?min=N]
 //! path.rs     file:// and unix://
 //! target.rs   what they all make: Target, Endpoint, and how logs show them
@@ -40,6 +41,7 @@ mod shown;
 mod target;
 #[cfg(test)]
 mod tests;
+pub mod tls;
 mod url;
 
 pub use self::{

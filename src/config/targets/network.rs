@@ -4,18 +4,27 @@
 
 use reqwest::Url;
 
-use super::target::{ACCEPTED, Endpoint, Target};
+use super::{
+    target::{ACCEPTED, Endpoint, Target},
+    tls,
+};
 use crate::config::values;
 
 /// The URL's host and port, the port made explicit (so logs say where
-/// the check goes).
-pub(super) fn endpoint(mut url: Url, default_port: Option<u16>) -> Result<Endpoint, String> {
+/// the check goes), and its TLS (`tls`: on from the first byte when the
+/// scheme says `implicit`).
+pub(super) fn endpoint(
+    mut url: Url,
+    default_port: Option<u16>,
+    implicit: bool,
+) -> Result<Endpoint, String> {
     no_at_after_host(&url)?;
     host(&url)?;
     let port = port(&url, default_port)?;
     url.set_port(Some(port))
         .map_err(|()| format!("cannot use port {port}"))?;
-    Ok(Endpoint(url))
+    let tls = tls::read(&mut url, implicit)?;
+    Ok(Endpoint(url, tls))
 }
 
 /// The URL's host, which must be one (`redact::is_host`): a name or an IP
@@ -87,19 +96,23 @@ pub(super) fn several_hosts(text: &str) -> bool {
 /// about (the path without its `/`; empty: the whole server); in the
 /// fragment, `#unimplemented=ready`, the one opt-in to take a server
 /// without the health service as ready; nothing after a `?`.
-pub(super) fn grpc(mut url: Url, default_port: Option<u16>) -> Result<Target, String> {
+pub(super) fn grpc(url: Url, default_port: Option<u16>, implicit: bool) -> Result<Target, String> {
+    let scheme = url.scheme().to_string();
     let refused = || {
-        "grpc:// takes host:port, a service name and #unimplemented=ready, e.g. \
-         grpc://orders:50051/orders.v1.Orders, and nothing after it"
-            .to_string()
+        format!(
+            "{scheme}:// takes host:port, a service name, #unimplemented=ready and (grpcs://) \
+             #insecure, e.g. {scheme}://orders:50051/orders.v1.Orders, and nothing after it"
+        )
     };
+    let at = endpoint(url, default_port, implicit)?;
+    let mut url = at.0;
     let unimplemented_ready = match url.fragment() {
         None => false,
         Some("unimplemented=ready") => true,
         Some(_) => return Err(refused()),
     };
     url.set_fragment(None);
-    let at = endpoint(url, default_port)?;
+    let at = Endpoint(url, at.1);
     if at.0.query().is_some() {
         return Err(refused());
     }

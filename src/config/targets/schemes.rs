@@ -4,6 +4,8 @@
 
 use reqwest::Url;
 
+#[cfg(test)]
+use super::tls::Tls;
 use super::{
     dns, http, libpq, network, path,
     target::{ACCEPTED, Endpoint, Target},
@@ -27,63 +29,99 @@ enum Family {
 }
 
 /// One row: the scheme, its default port (`None`: the port must be
-/// given; names and paths have none) and its family.
-struct Scheme(&'static str, Option<u16>, Family);
+/// given; names and paths have none), its family, and whether it speaks
+/// TLS from the first byte (`rediss://`; others turn TLS on with their
+/// drivers' parameters: `tls`).
+struct Scheme(&'static str, Option<u16>, Family, bool);
 
-const SCHEMES: [Scheme; 20] = [
-    Scheme("tcp", None, Family::Endpoint(Target::Tcp)),
-    Scheme("http", Some(80), Family::Http),
-    Scheme("postgres", Some(5432), Family::Postgres),
-    Scheme("postgresql", Some(5432), Family::Postgres),
-    Scheme("redis", Some(6379), Family::Endpoint(Target::Redis)),
-    Scheme("mysql", Some(3306), Family::Endpoint(Target::Mysql)),
-    Scheme("mariadb", Some(3306), Family::Endpoint(Target::Mysql)),
+const TLS: bool = true;
+const PLAIN: bool = false;
+
+const SCHEMES: [Scheme; 27] = [
+    Scheme("tcp", None, Family::Endpoint(Target::Tcp), PLAIN),
+    Scheme("http", Some(80), Family::Http, PLAIN),
+    Scheme("postgres", Some(5432), Family::Postgres, PLAIN),
+    Scheme("postgresql", Some(5432), Family::Postgres, PLAIN),
+    Scheme("redis", Some(6379), Family::Endpoint(Target::Redis), PLAIN),
+    Scheme("mysql", Some(3306), Family::Endpoint(Target::Mysql), PLAIN),
+    Scheme(
+        "mariadb",
+        Some(3306),
+        Family::Endpoint(Target::Mysql),
+        PLAIN,
+    ),
     Scheme(
         "memcached",
         Some(11211),
         Family::Endpoint(Target::Memcached),
+        PLAIN,
     ),
-    Scheme("nats", Some(4222), Family::Endpoint(Target::Nats)),
-    Scheme("zookeeper", Some(2181), Family::Endpoint(Target::Zookeeper)),
-    Scheme("zk", Some(2181), Family::Endpoint(Target::Zookeeper)),
-    Scheme("amqp", Some(5672), Family::Endpoint(Target::Amqp)),
-    Scheme("kafka", Some(9092), Family::Endpoint(Target::Kafka)),
-    Scheme("grpc", None, Family::Grpc),
-    Scheme("mongodb", Some(27017), Family::Endpoint(Target::Mongodb)),
-    Scheme("cassandra", Some(9042), Family::Endpoint(Target::Cassandra)),
-    Scheme("cql", Some(9042), Family::Endpoint(Target::Cassandra)),
-    Scheme("dns", None, Family::Name),
-    Scheme("file", None, Family::Path),
-    Scheme("unix", None, Family::Path),
+    Scheme("nats", Some(4222), Family::Endpoint(Target::Nats), PLAIN),
+    Scheme(
+        "zookeeper",
+        Some(2181),
+        Family::Endpoint(Target::Zookeeper),
+        PLAIN,
+    ),
+    Scheme("zk", Some(2181), Family::Endpoint(Target::Zookeeper), PLAIN),
+    Scheme("amqp", Some(5672), Family::Endpoint(Target::Amqp), PLAIN),
+    Scheme("kafka", Some(9092), Family::Endpoint(Target::Kafka), PLAIN),
+    Scheme("grpc", None, Family::Grpc, PLAIN),
+    Scheme(
+        "mongodb",
+        Some(27017),
+        Family::Endpoint(Target::Mongodb),
+        PLAIN,
+    ),
+    Scheme(
+        "cassandra",
+        Some(9042),
+        Family::Endpoint(Target::Cassandra),
+        PLAIN,
+    ),
+    Scheme(
+        "cql",
+        Some(9042),
+        Family::Endpoint(Target::Cassandra),
+        PLAIN,
+    ),
+    Scheme("dns", None, Family::Name, PLAIN),
+    Scheme("file", None, Family::Path, PLAIN),
+    Scheme("unix", None, Family::Path, PLAIN),
+    Scheme("https", Some(443), Family::Http, TLS),
+    Scheme("rediss", Some(6379), Family::Endpoint(Target::Redis), TLS),
+    Scheme("amqps", Some(5671), Family::Endpoint(Target::Amqp), TLS),
+    Scheme("grpcs", None, Family::Grpc, TLS),
+    Scheme("tls", Some(4222), Family::Endpoint(Target::Nats), TLS),
+    Scheme("smtp", Some(25), Family::Endpoint(Target::Smtp), PLAIN),
+    Scheme("smtps", Some(465), Family::Endpoint(Target::Smtp), TLS),
 ];
 
 /// A parsed URL as its scheme's family reads it.
 pub(super) fn read(url: Url) -> Result<Target, String> {
-    let Some(Scheme(_, default_port, family)) = SCHEMES.iter().find(|s| s.0 == url.scheme()) else {
+    let Some(Scheme(_, default_port, family, implicit)) =
+        SCHEMES.iter().find(|s| s.0 == url.scheme())
+    else {
         return Err(refused(url.scheme()));
     };
     match *family {
-        Family::Endpoint(make) => Ok(make(network::endpoint(url, *default_port)?)),
-        Family::Http => http::target(url, *default_port),
+        Family::Endpoint(make) => Ok(make(network::endpoint(url, *default_port, *implicit)?)),
+        Family::Http => http::target(url, *default_port, *implicit),
         Family::Postgres => libpq::target(url, *default_port),
-        Family::Grpc => network::grpc(url, *default_port),
+        Family::Grpc => network::grpc(url, *default_port, *implicit),
         Family::Name => dns::target(&url),
         Family::Path => path::target(&url),
     }
 }
 
-/// Why a scheme is not accepted: TLS ones get their own reason.
+/// Why a scheme is not accepted: the ones apps use but the gate does not
+/// read get their own reason.
 fn refused(scheme: &str) -> String {
     match scheme {
-        "mongodb+srv" => "mongodb+srv:// is not supported: it needs a DNS SRV lookup and TLS; \
-             name one member, e.g. mongodb://db-0.db:27017 (in a meshed pod the mesh adds \
-             TLS between proxies)"
+        "mongodb+srv" => "mongodb+srv:// is not supported yet: it needs DNS SRV and TXT \
+             lookups; name one member with TLS on, e.g. \
+             mongodb://db-0.example.net:27017/?tls=true"
             .to_string(),
-        "https" | "rediss" | "amqps" | "grpcs" => format!(
-            "{scheme}:// is not supported: checks do not speak TLS, which in a meshed pod \
-             the mesh adds between proxies (use {}:// through the proxy)",
-            scheme.strip_suffix('s').unwrap_or(scheme)
-        ),
         _ => format!("unknown scheme '{scheme}'; {ACCEPTED}"),
     }
 }
@@ -97,10 +135,10 @@ mod tests {
     /// schemes checked over TCP in their own protocol, each by its first name.
     #[test]
     fn the_shared_list_of_protocol_schemes_is_this_table_s() {
-        let at = || Endpoint(Url::parse("tcp://h:1").expect("a URL"));
+        let at = || Endpoint(Url::parse("tcp://h:1").expect("a URL"), Tls::Off);
         let mut first_names = Vec::new();
         let mut kinds = Vec::new();
-        for Scheme(name, _, family) in SCHEMES {
+        for Scheme(name, _, family, _) in SCHEMES {
             // What a scheme is checked as: its family, and for plain
             // endpoints the target it makes (tcp:// is no protocol check).
             let kind = match family {

@@ -7,7 +7,7 @@ use std::{fmt, path::PathBuf};
 
 use reqwest::Url;
 
-use super::expect::Expect;
+use super::{expect::Expect, tls::Tls};
 use crate::report::redact::Redacted;
 
 /// What to wait for, and how to reach it.
@@ -18,7 +18,7 @@ pub enum Target {
     /// An answer to a GET (or HEAD) that meets the expectations written in
     /// the URL's fragment (by default: any 2xx), under the readiness
     /// check's rules. The URL has no fragment left.
-    Http { url: Url, expect: Expect },
+    Http { url: Url, expect: Expect, tls: Tls },
     /// An answer to a StartupMessage, as libpq's `PQping` reads it.
     Postgres {
         at: Endpoint,
@@ -52,6 +52,8 @@ pub enum Target {
     Mongodb(Endpoint),
     /// `SUPPORTED` in answer to `OPTIONS`.
     Cassandra(Endpoint),
+    /// A `220` greeting (after `STARTTLS` when asked for).
+    Smtp(Endpoint),
     /// The name resolves to at least `min` addresses (a headless Service
     /// with all its peers, a StatefulSet's stable names).
     Dns { name: String, min: u16 },
@@ -77,9 +79,10 @@ pub const ACCEPTED: &str = "expected tcp://host:port, http://host[:port]/path[#e
      jdbc:postgresql|mysql|mariadb://... or env:NAME";
 
 /// A host and port, as a URL whose port is always explicit (what logs show,
-/// redacted) and that `wait::http::socket_addrs` resolves.
+/// redacted) and that `wait::http::socket_addrs` resolves, and whether
+/// (and how) the connection is secured.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Endpoint(pub Url);
+pub struct Endpoint(pub Url, pub Tls);
 
 impl Target {
     /// The host and port of a network target checked in its own protocol.
@@ -96,7 +99,8 @@ impl Target {
             | Target::Kafka(at)
             | Target::Grpc { at, .. }
             | Target::Mongodb(at)
-            | Target::Cassandra(at) => Some(at),
+            | Target::Cassandra(at)
+            | Target::Smtp(at) => Some(at),
             Target::Http { .. }
             | Target::Dns { .. }
             | Target::File(_)
@@ -112,9 +116,13 @@ impl Target {
     /// never shown, as nothing of that URL is but its redacted form.
     pub(super) fn with_hidden_values(self) -> Target {
         match self {
-            Target::Http { url, mut expect } => {
+            Target::Http {
+                url,
+                mut expect,
+                tls,
+            } => {
                 expect.hidden = true;
-                Target::Http { url, expect }
+                Target::Http { url, expect, tls }
             }
             other => other,
         }
@@ -126,7 +134,7 @@ impl fmt::Display for Target {
     /// port it is checked on.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Target::Http { url, expect } => write!(f, "{}{expect}", Redacted(url)),
+            Target::Http { url, expect, .. } => write!(f, "{}{expect}", Redacted(url)),
             Target::AnyOf(targets) => {
                 let shown: Vec<String> = targets.iter().map(Target::to_string).collect();
                 write!(f, "one of ({})", shown.join(", "))

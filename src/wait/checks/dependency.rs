@@ -3,7 +3,7 @@
 //! attempt, shows an `env:` target by its name, and checks a multi-host
 //! target host by host.
 
-use std::{future::Future, pin::Pin, time::Duration};
+use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 
 use reqwest::Client;
 use tokio::time::{Instant, timeout_at};
@@ -11,9 +11,15 @@ use tracing::warn;
 
 use super::{
     Check, NotReady, amqp, cassandra, dns, file, grpc, http::HttpCheck, kafka, memcached, mongodb,
-    mysql, nats, postgres, redis, socket::Attempt, tcp, unix, zookeeper,
+    mysql, nats, postgres, redis, smtp, socket::Attempt, tcp, tls, unix, zookeeper,
 };
-use crate::config::targets::Target;
+use crate::{
+    config::targets::{
+        Target,
+        tls::{Secure, Tls, Verify},
+    },
+    report::error::Error,
+};
 
 /// One `--wait-for` target with what its check needs.
 pub struct Dependency {
@@ -28,18 +34,36 @@ pub struct Dependency {
 }
 
 impl Dependency {
-    pub fn new(target: Target, client: &Client, attempt_timeout: Duration) -> Self {
+    /// An `https://` target gets a client of its own, with its TLS.
+    pub fn new(target: Target, client: &Client, attempt_timeout: Duration) -> Result<Self, Error> {
         let shown = target.to_string();
         let target = match target {
             Target::Env { target, .. } => *target,
             other => other,
         };
-        Dependency {
+        let client = match &target {
+            Target::Http {
+                tls: Tls::On(secure),
+                ..
+            } => {
+                let config = tls::reqwest_config(secure, Arc::default()).map_err(Error::Usage)?;
+                crate::wait::http::tls_client(attempt_timeout, config)?
+            }
+            _ => client.clone(),
+        };
+        if let Some(why) = skipped(&target) {
+            warn!(
+                "{shown}: the server's certificate will not be verified ({why}): anyone on \
+                 the path can answer as this server; give its CA instead (--ca-file, or the \
+                 URL's own CA parameter)"
+            );
+        }
+        Ok(Dependency {
             target,
             shown,
-            client: client.clone(),
+            client,
             attempt_timeout,
-        }
+        })
     }
 
     /// One attempt at `target` within `bound`. Boxed: a multi-host target
@@ -52,7 +76,7 @@ impl Dependency {
         Box::pin(async move {
             match target {
                 Target::Tcp(at) => tcp::check(at, bound).await,
-                Target::Http { url, expect } => {
+                Target::Http { url, expect, .. } => {
                     HttpCheck::new(self.client.clone(), url.clone(), bound.timeout)
                         .expecting(expect.clone())
                         .check()
@@ -90,6 +114,7 @@ impl Dependency {
                 },
                 Target::Mongodb(at) => mongodb::check(at, bound).await,
                 Target::Cassandra(at) => cassandra::check(at, bound).await,
+                Target::Smtp(at) => smtp::check(at, bound).await,
                 Target::Dns { name, min } => dns::check(name, *min).await,
                 Target::File(path) => file::check(path).await,
                 Target::Unix(path) => unix::check(path).await,
@@ -125,6 +150,23 @@ impl Dependency {
     }
 }
 
+/// Why a target's certificate is not verified, if it is not (the URL's
+/// own words: `sslmode=require`, `#insecure`).
+fn skipped(target: &Target) -> Option<&'static str> {
+    let tls = match target {
+        Target::Http { tls, .. } => tls,
+        Target::AnyOf(targets) => return targets.iter().find_map(skipped),
+        network => &network.endpoint()?.1,
+    };
+    match tls {
+        Tls::On(Secure {
+            verify: Verify::Skipped(why),
+            ..
+        }) => Some(why),
+        _ => None,
+    }
+}
+
 /// What an unfinished attempt at `target` was doing when cut off.
 fn cut_off(target: &Target) -> Option<NotReady> {
     let url = match target {
@@ -156,6 +198,17 @@ impl Check for Dependency {
         // Each exchange keeps its own deadline, to say what it was waiting
         // for; this bound is what holds whatever happens inside.
         match timeout_at(bound.deadline, self.attempt(&self.target, bound)).await {
+            // Ready: the server proved its identity before it asked. Said
+            // once (a ready target is not checked again).
+            Ok(Err(NotReady::ClientCertDemanded)) => {
+                warn!(
+                    "{}: the server demands a client certificate; the gate sends none (the \
+                     app will send its own): taken as ready, as the server answered TLS with \
+                     its verified certificate",
+                    self.shown
+                );
+                Ok(())
+            }
             Ok(result) => result,
             Err(_elapsed) => Err(self
                 .cut_off(self.attempt_timeout)

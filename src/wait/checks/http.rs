@@ -18,7 +18,7 @@ use std::time::Duration;
 use reqwest::{Client, Url};
 use tokio::time::{Instant, timeout_at};
 
-use super::{Check, NotReady, judge};
+use super::{Check, NotReady, judge, tls};
 use crate::{
     config::targets::expect::Expect,
     report::redact::Redacted,
@@ -103,7 +103,13 @@ impl Check for HttpCheck {
         };
         let mut response = match timeout_at(deadline, request.send()).await {
             Err(_elapsed) => return Err(self.unanswered(self.attempt_timeout)),
-            Ok(Err(e)) => return Err(NotReady::Request(e.into())),
+            Ok(Err(e)) => {
+                // TLS: rustls's reason, in words (`tls`).
+                if let Some(reason) = tls::request_failed(&e, self.url.scheme()) {
+                    return Err(reason);
+                }
+                return Err(NotReady::Request(e.into()));
+            }
             Ok(Ok(response)) => response,
         };
         let status = response.status();

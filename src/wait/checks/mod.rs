@@ -5,8 +5,8 @@
 //! each `--wait-for` scheme is a [`Dependency`], dispatched from the typed
 //! target (`config::targets`) to its file: `tcp`, `http`, `postgres`,
 //! `redis`, `mysql`, `memcached`, `nats`, `zookeeper`, `amqp`, `kafka`,
-//! `grpc`, `mongodb`, `cassandra`, `dns`, `file`, `unix`. What the network ones share (connect,
-//! one bounded exchange): `socket`.
+//! `grpc`, `mongodb`, `cassandra`, `smtp`, `dns`, `file`, `unix`. What the network ones share
+//! (connect, TLS where the URL asks, one bounded exchange): `socket`, `tls`.
 //!
 //! Invariant: a check never panics and never runs past its own attempt
 //! timeout; whatever its peer sends is a reason, not an error of the gate.
@@ -26,8 +26,10 @@ mod mysql;
 mod nats;
 mod postgres;
 mod redis;
+mod smtp;
 mod socket;
 mod tcp;
+pub mod tls;
 mod unix;
 mod zookeeper;
 
@@ -81,6 +83,16 @@ pub enum NotReady {
     /// An answer that does not meet the target's expectations: what
     /// differed (`/status is "DOWN", expected "UP"`).
     Unmet(String),
+    /// [`NotReady::Closed`] on plaintext, where the scheme has a TLS form
+    /// (the hint names it): a TLS port closes so on plaintext.
+    ClosedOnPlaintext(&'static str),
+    /// TLS failed, in words that point at the fix (`tls::words`).
+    Tls(String),
+    /// The server asked for a client certificate and, given none, ended
+    /// the session: it proved its identity first, so it is up. Never
+    /// leaves a check's caller: `Dependency` takes it as ready, with a
+    /// WARN that the gate sends no certificate (the app will).
+    ClientCertDemanded,
 }
 
 impl fmt::Display for NotReady {
@@ -120,6 +132,14 @@ impl fmt::Display for NotReady {
             ),
             NotReady::Missing(path) => write!(f, "{} does not exist", path.display()),
             NotReady::Unmet(what) => f.write_str(what),
+            NotReady::ClosedOnPlaintext(form) => write!(
+                f,
+                "connection closed without an answer (if the port speaks TLS, use {form})"
+            ),
+            NotReady::Tls(what) => f.write_str(what),
+            NotReady::ClientCertDemanded => {
+                f.write_str("the server demands a client certificate, which the gate never sends")
+            }
         }
     }
 }

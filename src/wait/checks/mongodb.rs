@@ -10,11 +10,10 @@
 //! protocol detection passes it through as TCP. (Protocol: MongoDB's
 //! "OP_MSG" wire protocol and the `hello` command; the BSON spec.)
 
-use tokio::net::TcpStream;
-
 use super::{
     NotReady,
     socket::{self, Attempt},
+    tls::Stream,
 };
 use crate::config::targets::Endpoint;
 
@@ -26,7 +25,7 @@ const IS_MASTER_ID: i32 = HELLO_ID + 1;
 const COMMAND_NOT_FOUND: i64 = 59;
 
 pub async fn check(at: &Endpoint, attempt: Attempt) -> Result<(), NotReady> {
-    let mut stream = socket::connect(at, attempt.deadline).await?;
+    let mut stream = socket::open(at, attempt).await?;
     match ask(&mut stream, attempt, "hello", HELLO_ID).await? {
         Reply::UnknownCommand(_) => {
             match ask(&mut stream, attempt, "isMaster", IS_MASTER_ID).await? {
@@ -39,7 +38,7 @@ pub async fn check(at: &Endpoint, attempt: Attempt) -> Result<(), NotReady> {
 }
 
 async fn ask(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     attempt: Attempt,
     command: &str,
     id: i32,

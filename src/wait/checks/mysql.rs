@@ -12,7 +12,9 @@ use super::{
     NotReady,
     socket::{self, Attempt},
 };
-use crate::config::targets::Endpoint;
+use tokio::{io::AsyncWriteExt, time::timeout_at};
+
+use crate::config::targets::{Endpoint, tls::Tls};
 
 const HANDSHAKE_V10: u8 = 10;
 
@@ -22,18 +24,65 @@ const PORT_NOTE: &str = "Linkerd's default opaque ports include 3306; for anothe
 const ERR_PACKET: u8 = 0xff;
 
 pub async fn check(at: &Endpoint, attempt: Attempt) -> Result<(), NotReady> {
-    let answer = socket::ask(
-        at,
-        attempt,
-        b"",
-        packet_complete,
-        NotReady::NoGreeting {
-            after: attempt.timeout,
-            port: PORT_NOTE,
-        },
-    )
-    .await?;
-    read_greeting(&answer)
+    let silent = NotReady::NoGreeting {
+        after: attempt.timeout,
+        port: PORT_NOTE,
+    };
+    if at.1 == Tls::Off {
+        let answer = socket::ask(at, attempt, b"", packet_complete, silent).await?;
+        return read_greeting(&answer);
+    }
+    // `ssl-mode`: the greeting in plaintext, then the SSL request (a
+    // handshake response cut short), then the handshake.
+    let mut tcp = socket::connect(at, attempt.deadline).await?;
+    let greeting =
+        socket::exchange(&mut tcp, b"", packet_complete, attempt.deadline, silent).await?;
+    read_greeting(&greeting)?;
+    if !offers_tls(&greeting) {
+        return Err(NotReady::Tls(
+            "the server does not offer TLS (no CLIENT_SSL in its greeting): turn TLS on in \
+             the server, or use ssl-mode=DISABLED"
+                .to_string(),
+        ));
+    }
+    if timeout_at(attempt.deadline, tcp.write_all(&ssl_request()))
+        .await
+        .is_err()
+    {
+        return Err(NotReady::TimedOut(attempt.timeout));
+    }
+    socket::secure(tcp, at, attempt).await.map(drop)
+}
+
+/// The capability flags the SSL request sets: long password, protocol
+/// 4.1, SSL, secure connection, plugin auth.
+const CLIENT_SSL: u32 = 0x0800;
+const CAPABILITIES: u32 = 0x0001 | 0x0200 | CLIENT_SSL | 0x8000 | 0x0008_0000;
+
+/// Whether a greeting (whole, already read) sets CLIENT_SSL: after the
+/// version's NUL, the connection id (4), the scramble (8), a filler (1),
+/// the low 16 bits of the capabilities.
+fn offers_tls(greeting: &[u8]) -> bool {
+    let Some(payload) = greeting.get(5..) else {
+        return false;
+    };
+    let Some(end) = payload.iter().position(|&b| b == 0) else {
+        return false;
+    };
+    payload
+        .get(end + 14..end + 16)
+        .is_some_and(|low| u32::from(u16::from_le_bytes([low[0], low[1]])) & CLIENT_SSL != 0)
+}
+
+/// SSLRequest: capabilities, the largest packet, utf8, 23 zero bytes;
+/// sequence number 1.
+fn ssl_request() -> Vec<u8> {
+    let mut packet = vec![32, 0, 0, 1];
+    packet.extend_from_slice(&CAPABILITIES.to_le_bytes());
+    packet.extend_from_slice(&(16u32 << 20).to_le_bytes());
+    packet.push(33);
+    packet.extend_from_slice(&[0; 23]);
+    packet
 }
 
 /// A packet is a 3-byte little-endian length, a sequence number, then the

@@ -26,8 +26,12 @@ use tokio::time::Instant;
 use super::{
     NotReady,
     socket::{self, Attempt},
+    tls::{self, Stream},
 };
-use crate::config::targets::Endpoint;
+use crate::config::targets::{
+    Endpoint,
+    tls::{Secure, Tls},
+};
 
 /// What a silent connection's reason adds: where the port stands.
 const PORT_NOTE: &str = "4222 is not among Linkerd's default opaque ports: set \
@@ -42,24 +46,58 @@ const REFUSAL_GRACE: Duration = Duration::from_millis(50);
 /// What the `INFO` object says that decides the next step.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) struct Info {
-    /// Credentials or TLS required: no `PING` is sent.
+    /// Credentials required: no `PING` is sent.
     listen_only: bool,
+    /// TLS required: the client upgrades after `INFO`, as NATS clients do.
+    tls: bool,
 }
 
 pub async fn check(at: &Endpoint, attempt: Attempt) -> Result<(), NotReady> {
-    let mut stream = socket::connect(at, attempt.deadline).await?;
+    let mut tcp = socket::connect(at, attempt.deadline).await?;
     let silent = NotReady::NoGreeting {
         after: attempt.timeout,
         port: PORT_NOTE,
     };
     let greeting =
-        socket::exchange(&mut stream, b"", socket::has_line, attempt.deadline, silent).await?;
+        socket::exchange(&mut tcp, b"", socket::has_line, attempt.deadline, silent).await?;
+    if tls::is_tls_record(&greeting) {
+        // handshake_first: the server wants TLS before its INFO.
+        return Err(NotReady::Tls(
+            "the server wants TLS first (handshake_first), which the check does not \
+             speak: set the server's TLS to send INFO first (the default)"
+                .to_string(),
+        ));
+    }
     let info = read_greeting(&greeting)?;
+    // `tls://`, or a server that requires TLS of a `nats://` client: the
+    // upgrade comes now, verified (with the default roots for the latter).
+    let mut stream = match (&at.1, info.tls) {
+        (Tls::On(_), _) => socket::secure(tcp, at, attempt).await?,
+        (Tls::Off, true) => {
+            let verified = Endpoint(at.0.clone(), Tls::On(Secure::verified()));
+            socket::secure(tcp, &verified, attempt).await?
+        }
+        (Tls::Off, false) => Stream::Plain(tcp),
+    };
+    if matches!(stream, Stream::Tls(_)) {
+        return after_info(&mut stream, &info, attempt, b"").await;
+    }
+    after_info(&mut stream, &info, attempt, &greeting).await
+}
+
+/// What follows the `INFO`: the server's next word (`greeting`: what came
+/// with the `INFO` in plaintext).
+async fn after_info(
+    stream: &mut Stream,
+    info: &Info,
+    attempt: Attempt,
+    greeting: &[u8],
+) -> Result<(), NotReady> {
     // The refusal may have come with the INFO, in the same read.
     let end = greeting
         .iter()
         .position(|&b| b == b'\n')
-        .map_or(0, |n| n + 1);
+        .map_or(greeting.len(), |n| n + 1);
     if let Some(verdict) = next_word(&greeting[end..]) {
         return verdict;
     }
@@ -68,7 +106,7 @@ pub async fn check(at: &Endpoint, attempt: Attempt) -> Result<(), NotReady> {
         // that kept the connection.
         let grace = attempt.deadline.min(Instant::now() + REFUSAL_GRACE);
         let kept = NotReady::TimedOut(REFUSAL_GRACE);
-        return match socket::exchange(&mut stream, b"", has_word, grace, kept.clone()).await {
+        return match socket::exchange(stream, b"", has_word, grace, kept.clone()).await {
             Ok(answer) => next_word(&answer).unwrap_or(Ok(())),
             Err(reason) if reason == kept => Ok(()),
             Err(NotReady::Closed) => Err(closed_after_info()),
@@ -76,7 +114,7 @@ pub async fn check(at: &Endpoint, attempt: Attempt) -> Result<(), NotReady> {
         };
     }
     let silent = NotReady::TimedOut(attempt.timeout);
-    match socket::exchange(&mut stream, b"PING\r\n", has_word, attempt.deadline, silent).await {
+    match socket::exchange(stream, b"PING\r\n", has_word, attempt.deadline, silent).await {
         Ok(answer) => next_word(&answer).unwrap_or(Err(closed_after_info())),
         Err(NotReady::Closed) => Err(closed_after_info()),
         Err(other) => Err(other),
@@ -106,7 +144,8 @@ pub(super) fn read_greeting(answer: &[u8]) -> Result<Info, NotReady> {
         ));
     }
     Ok(Info {
-        listen_only: flag("auth_required") || flag("tls_required"),
+        listen_only: flag("auth_required"),
+        tls: flag("tls_required"),
     })
 }
 
@@ -154,10 +193,19 @@ mod tests {
     #[test]
     fn greetings() {
         let info = b"INFO {\"server_id\":\"N\",\"version\":\"2.9.10\",\"auth_required\":true} \r\n";
-        assert_eq!(read_greeting(info), Ok(Info { listen_only: true }));
         assert_eq!(
-            read_greeting(b"INFO {\"server_id\":\"N\"}\r\n"),
-            Ok(Info { listen_only: false })
+            read_greeting(info),
+            Ok(Info {
+                listen_only: true,
+                tls: false
+            })
+        );
+        assert_eq!(
+            read_greeting(b"INFO {\"server_id\":\"N\",\"tls_required\":true}\r\n"),
+            Ok(Info {
+                listen_only: false,
+                tls: true
+            })
         );
         assert_eq!(
             read_greeting(b"-ERR 'maximum connections exceeded'\r\n"),

@@ -5,6 +5,8 @@
 //! `pg_hba.conf` entry is the server speaking: only SQLSTATE 57P03
 //! (cannot connect now: starting up, shutting down, in recovery) is "not
 //! ready". No password is ever sent: the check leaves at the first answer.
+//! With `sslmode=require` and above: SSLRequest, `S`, the handshake, then
+//! the StartupMessage inside TLS, as libpq does.
 //! (Protocol: PostgreSQL's "Message Flow", "Start-up", and "Message
 //! Formats"; libpq's `internal_ping` explains the reading.)
 
@@ -12,7 +14,7 @@ use super::{
     NotReady,
     socket::{self, Attempt},
 };
-use crate::config::targets::Endpoint;
+use crate::config::targets::{Endpoint, tls::Tls};
 
 /// Protocol 3.0, the only one servers since 7.4 speak.
 const PROTOCOL_3_0: u32 = 3 << 16;
@@ -29,9 +31,53 @@ pub async fn check(
 ) -> Result<(), NotReady> {
     let request = startup_message(user, database);
     let silent = NotReady::TimedOut(attempt.timeout);
-    let answer = socket::ask(at, attempt, &request, first_message_complete, silent).await?;
+    if at.1 == Tls::Off {
+        let answer = socket::ask(at, attempt, &request, first_message_complete, silent).await?;
+        return read_answer(&answer);
+    }
+    let mut tcp = socket::connect(at, attempt.deadline).await?;
+    let said = socket::exchange(
+        &mut tcp,
+        &SSL_REQUEST,
+        |b| !b.is_empty(),
+        attempt.deadline,
+        silent.clone(),
+    )
+    .await?;
+    match said.as_slice() {
+        b"S" => {}
+        b"N" => {
+            return Err(NotReady::Tls(
+                "the server does not accept TLS (it answered N to SSLRequest): turn ssl on \
+                 in the server, or use sslmode=disable"
+                    .to_string(),
+            ));
+        }
+        // libpq refuses bytes after the `S` (CVE-2021-23222): they would
+        // be read as if they came inside TLS.
+        [b'S', ..] => {
+            return Err(NotReady::Tls(
+                "the server sent more than S in answer to SSLRequest (CVE-2021-23222: \
+                 a man in the middle?)"
+                    .to_string(),
+            ));
+        }
+        other => return Err(socket::not_a(other, "a PostgreSQL server")),
+    }
+    let mut stream = socket::secure(tcp, at, attempt).await?;
+    let answer = socket::exchange(
+        &mut stream,
+        &request,
+        first_message_complete,
+        attempt.deadline,
+        silent,
+    )
+    .await?;
     read_answer(&answer)
 }
+
+/// "Encrypt this connection": length 8, code 1234 5679.
+const SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
 
 /// Length, protocol version, then `name\0value\0` pairs and a final NUL.
 fn startup_message(user: &str, database: &str) -> Vec<u8> {

@@ -14,8 +14,14 @@ use tokio::{
     time::{Instant, timeout_at},
 };
 
-use super::NotReady;
-use crate::{config::targets::Endpoint, wait::http::RequestError};
+use super::{
+    NotReady,
+    tls::{self, Stream},
+};
+use crate::{
+    config::targets::{Endpoint, tls::Tls},
+    wait::http::RequestError,
+};
 
 /// The most any first answer is read. A greeting, an error packet or a
 /// start-up error message are a few hundred bytes, but a NATS `INFO`
@@ -81,8 +87,26 @@ pub fn refused(e: &io::Error) -> RequestError {
     }
 }
 
-/// One question to a target, the whole of most checks: connect, then
-/// [`exchange`] within the attempt's deadline.
+/// A connection to the target, secured when its URL asks for TLS from the
+/// first byte (`rediss://`, `?tls=true`).
+pub async fn open(at: &Endpoint, attempt: Attempt) -> Result<Stream, NotReady> {
+    let tcp = connect(at, attempt.deadline).await?;
+    secure(tcp, at, attempt).await
+}
+
+/// `tcp`, secured as the target's URL asks: now, for a protocol that
+/// speaks TLS from the first byte; after its own request (PostgreSQL's
+/// SSLRequest, MySQL's, NATS's `INFO`, SMTP's `STARTTLS`) for the others.
+pub async fn secure(tcp: TcpStream, at: &Endpoint, attempt: Attempt) -> Result<Stream, NotReady> {
+    match &at.1 {
+        Tls::Off => Ok(Stream::Plain(tcp)),
+        Tls::On(secure) => tls::handshake(tcp, at, secure, attempt.deadline, attempt.timeout).await,
+    }
+}
+
+/// One question to a target, the whole of most checks: [`open`], then
+/// [`exchange`] within the attempt's deadline. A TLS alert in answer to
+/// plaintext is a TLS port: the reason names the scheme to use.
 pub async fn ask(
     at: &Endpoint,
     attempt: Attempt,
@@ -90,8 +114,16 @@ pub async fn ask(
     complete: impl Fn(&[u8]) -> bool,
     silent: NotReady,
 ) -> Result<Vec<u8>, NotReady> {
-    let mut stream = connect(at, attempt.deadline).await?;
-    exchange(&mut stream, request, complete, attempt.deadline, silent).await
+    let mut stream = open(at, attempt).await?;
+    let plain = matches!(stream, Stream::Plain(_));
+    let answer = match exchange(&mut stream, request, complete, attempt.deadline, silent).await {
+        Err(NotReady::Closed) if plain => return Err(tls::closed_on_plaintext(at.0.scheme())),
+        other => other?,
+    };
+    if plain && tls::is_tls_record(&answer) {
+        return Err(tls::speaks_tls(at.0.scheme()));
+    }
+    Ok(answer)
 }
 
 /// An answer whose first line has ended: whole, for a line protocol.
@@ -153,6 +185,11 @@ pub(super) async fn exchange(
 /// A reset or a broken pipe before any answer is the same as a close: the
 /// server (or the proxy in front of it) went away without a word.
 pub(super) fn closed_or(e: &io::Error) -> NotReady {
+    // Inside TLS: an alert (a demand for a client certificate) or a
+    // record that is not TLS.
+    if let Some(error) = tls::rustls_error(e) {
+        return tls::reason(error, "", false);
+    }
     match e.kind() {
         io::ErrorKind::ConnectionReset
         | io::ErrorKind::BrokenPipe

@@ -42,7 +42,7 @@ fn jdbc_and_libpq_multi_host_urls_are_read_as_the_app_reads_them() {
     let cases = [
         (
             "jdbc:postgresql://db:5432/orders?user=app&password=S3cr3t&ssl=true",
-            "postgresql://db:5432/orders",
+            "postgresql://db:5432/orders?sslmode=***",
         ),
         (
             "jdbc:mysql://db/orders;useSSL=false",
@@ -127,7 +127,7 @@ fn libpq_parameters_that_change_what_is_sent_or_where_are_honoured() {
     for (given, at, user, database) in cases {
         match parse_target(given) {
             Ok(Target::Postgres {
-                at: Endpoint(url),
+                at: Endpoint(url, _),
                 user: u,
                 database: d,
             }) => {

@@ -56,11 +56,6 @@ fn bad_values_say_what_is_accepted() {
     let cases = [
         ("db:5432", "not a URL (no scheme://)"),
         ("db", "not a URL"),
-        (
-            "https://api/healthz",
-            "https:// is not supported: checks do not speak TLS",
-        ),
-        ("rediss://cache", "use redis://"),
         ("ftp://x", "unknown scheme 'ftp'; expected tcp://host:port"),
         ("tcp://db", "tcp:// needs a port"),
         ("postgres://", "missing host"),
@@ -75,7 +70,14 @@ fn bad_values_say_what_is_accepted() {
             "grpc://orders",
             "grpc:// needs a port, e.g. grpc://orders:50051",
         ),
-        ("grpcs://orders:443", "grpcs:// is not supported"),
+        ("grpcs://orders:443/x#tls=off", "grpcs:// takes host:port"),
+        (
+            "redis://cache#insecure",
+            "#insecure applies to TLS targets only",
+        ),
+        ("postgres://db/x?sslmode=verify", "sslmode= takes disable"),
+        ("mysql://db?ssl-mode=on", "ssl-mode= takes DISABLED"),
+        ("kafka://k?tls=yes", "tls= takes true or false"),
         ("grpc://orders:50051/x?y=1", "nothing after it"),
         (
             "mongodb+srv://u:pw@cluster0.example",
@@ -140,7 +142,7 @@ fn paths_the_kernel_cannot_take_are_refused() {
 #[test]
 fn http_expectations_come_from_the_fragment_which_is_not_sent() {
     match parse_target("http://search:9200/_cluster/health?local=true#json=/status=green,yellow") {
-        Ok(Target::Http { url, expect }) => {
+        Ok(Target::Http { url, expect, .. }) => {
             assert_eq!(url.fragment(), None);
             assert_eq!(expect.json.len(), 1);
         }
@@ -218,3 +220,5 @@ proptest! {
 
 mod app_urls;
 mod refusals;
+
+mod tls;

@@ -72,7 +72,7 @@ pub async fn check(
     unimplemented_ready: bool,
     attempt: Attempt,
 ) -> Result<Serving, NotReady> {
-    let stream = socket::connect(at, attempt.deadline).await?;
+    let stream = socket::open(at, attempt).await?;
     // Every task hyper spawns for this connection ends with the attempt,
     // whatever the peer does: a check never outlives its own bound.
     let tasks = AttemptTasks::default();

@@ -1,0 +1,78 @@
+//! Certificates for the TLS tests, made by rcgen in a temp dir: a CA the
+//! gate is told to trust, server certificates it signs (for the names the
+//! test connects by, for other names, expired), and a second CA the gate
+//! knows nothing of. PEM files, as servers and `--ca-file` take them.
+
+use std::path::{Path, PathBuf};
+
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, date_time_ymd,
+};
+
+/// A CA and the files of what it signed.
+pub struct Pki {
+    dir: tempfile::TempDir,
+    ca: CertifiedIssuer<'static, KeyPair>,
+}
+
+/// A server's certificate and key files.
+pub struct ServerFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+impl Pki {
+    /// A CA named `name` (its CN).
+    pub fn new(name: &str) -> Pki {
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, "linkerd-await tests");
+        let key = KeyPair::generate().expect("CA key");
+        let ca = CertifiedIssuer::self_signed(params, key).expect("CA certificate");
+        let dir = super::temp_dir();
+        std::fs::write(dir.path().join("ca.pem"), ca.pem()).expect("write the CA");
+        Pki { dir, ca }
+    }
+
+    /// The CA's certificate (PEM).
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    /// A server certificate for `names` (DNS names or IP addresses),
+    /// valid from 2020 to 2100, or expired (2020 to 2021).
+    pub fn server(&self, file: &str, names: &[&str], expired: bool) -> ServerFiles {
+        let names: Vec<String> = names.iter().map(ToString::to_string).collect();
+        let mut params = CertificateParams::new(names.clone()).expect("server params");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, &names[0]);
+        params.not_before = date_time_ymd(2020, 1, 1);
+        params.not_after = if expired {
+            date_time_ymd(2021, 1, 1)
+        } else {
+            date_time_ymd(2100, 1, 1)
+        };
+        let key = KeyPair::generate().expect("server key");
+        let cert = params
+            .signed_by(&key, &self.ca)
+            .expect("server certificate");
+        let files = ServerFiles {
+            cert: self.dir.path().join(format!("{file}.crt")),
+            key: self.dir.path().join(format!("{file}.key")),
+        };
+        // The CA after the server's own: a server that sends its chain.
+        std::fs::write(&files.cert, cert.pem() + &self.ca.pem()).expect("write the cert");
+        std::fs::write(&files.key, key.serialize_pem()).expect("write the key");
+        files
+    }
+
+    /// Where the files are (for servers that want them readable by their
+    /// own user).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
