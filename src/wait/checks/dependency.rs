@@ -46,7 +46,7 @@ impl Dependency {
                 tls: Tls::On(secure),
                 ..
             } => {
-                let config = tls::reqwest_config(secure, Arc::default()).map_err(Error::Usage)?;
+                let config = tls::client_config(secure, Arc::default()).map_err(Error::Usage)?;
                 crate::wait::http::tls_client(attempt_timeout, config)?
             }
             _ => client.clone(),

@@ -1,13 +1,14 @@
 //! TLS for the checks of dependencies outside the mesh: the handshake over
-//! a connected socket, verified as the target's URL says (`config::targets::tls`),
-//! against the roots read once when the wait begins (`trust.rs`), and its
-//! failures in words that point at the fix (`words.rs`).
+//! a connected socket, verified as the target's URL says (`config::targets::tls`,
+//! `verify.rs`) against the roots read once when the wait begins
+//! (`trust.rs`), and its failures in words that point at the fix (`words.rs`).
 //!
 //! No credential is ever sent: no client certificate (a server that demands
 //! one has proved its identity by then: ready, with a WARN), no SNI-less
 //! trickery, nothing but the handshake and the protocol's first exchange.
 
 mod trust;
+mod verify;
 mod words;
 
 use std::{
@@ -27,7 +28,7 @@ use tokio::{
     time::{Instant, timeout_at},
 };
 
-pub use self::trust::{plaintext_only, prepare, reqwest_config};
+pub use self::trust::{client_config, plaintext_only, prepare};
 use super::NotReady;
 use crate::config::targets::{Endpoint, tls::Secure};
 

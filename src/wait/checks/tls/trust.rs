@@ -14,19 +14,16 @@ use std::{
 };
 
 use rustls::{
-    ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
-    client::{
-        WebPkiServerVerifier,
-        danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier},
-    },
+    ClientConfig, RootCertStore,
+    client::WebPkiServerVerifier,
     crypto::{CryptoProvider, ring},
-    pki_types::{CertificateDer, ServerName, UnixTime, pem::PemObject},
+    pki_types::{CertificateDer, pem::PemObject},
 };
 
-use super::{NoClientCert, NotReady, words};
+use super::{NoClientCert, NotReady, verify::Worded};
 use crate::config::targets::{
     Target,
-    tls::{Secure, Tls, Verify},
+    tls::{Secure, Tls},
 };
 
 /// The roots, read.
@@ -175,12 +172,9 @@ pub(super) fn config(
     Ok(Arc::new(config))
 }
 
-/// The rustls config reqwest uses for an `https://` target.
-pub fn reqwest_config(secure: &Secure, asked: Arc<AtomicBool>) -> Result<ClientConfig, String> {
-    client_config(secure, asked)
-}
-
-fn client_config(secure: &Secure, asked: Arc<AtomicBool>) -> Result<ClientConfig, String> {
+/// A connection's config, without ALPN: as such, the one reqwest uses for
+/// an `https://` target.
+pub fn client_config(secure: &Secure, asked: Arc<AtomicBool>) -> Result<ClientConfig, String> {
     let trust = trust()?;
     let roots = match &secure.ca_file {
         Some(file) => trust
@@ -220,82 +214,4 @@ pub fn plaintext_only() -> ClientConfig {
                 .with_root_certificates(RootCertStore::empty())
                 .with_no_client_auth()
         })
-}
-
-/// webpki's verification, as the target's URL asks for it, its failures
-/// in words ([`words::certificate`]).
-#[derive(Debug)]
-struct Worded {
-    webpki: Arc<WebPkiServerVerifier>,
-    verify: Verify,
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for Worded {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        use rustls::{CertificateError as C, Error as E};
-        if let Verify::Skipped(_) = self.verify {
-            return Ok(ServerCertVerified::assertion());
-        }
-        match self.webpki.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        ) {
-            // webpki checks the chain before the name: a name error is of
-            // a certificate whose chain holds (`verify-ca`).
-            Err(E::InvalidCertificate(C::NotValidForName | C::NotValidForNameContext { .. }))
-                if self.verify == Verify::Chain =>
-            {
-                Ok(ServerCertVerified::assertion())
-            }
-            Err(E::InvalidCertificate(e)) => Err(E::InvalidCertificate(C::Other(
-                rustls::OtherError(Arc::new(words::Refused(words::refused(&e, end_entity)))),
-            ))),
-            other => other,
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
 }
