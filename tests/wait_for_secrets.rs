@@ -2,8 +2,9 @@
 //! what the gate prints: log lines (`-v` included), progress lines, usage
 //! errors, the termination message (kept in the pod's status), `--help`;
 //! and none is sent. Secrets hide in a URL's userinfo, in its query
-//! string (`?password=`, `?token=`), and in a password whose `@host` is
-//! missing or that holds a `/` after digits.
+//! string (`?password=`, `?token=`, the TLS keys' `sslpassword=`,
+//! `tlsCertificateKeyFile=`), and in a password whose `@host` is missing
+//! or that holds a `/` after digits.
 
 mod common;
 use common::*;
@@ -211,6 +212,23 @@ fn app_url_forms(secret: &str, port: u16) -> Vec<String> {
     ]
 }
 
+/// The TLS parameters of the drivers that name a client's key, its
+/// password or its certificate: never used (no client certificate is
+/// sent), hidden as every query value is.
+fn tls_url_forms(secret: &str, port: u16) -> Vec<String> {
+    vec![
+        format!("postgres://127.0.0.1:{port}/db?sslmode=require&sslpassword={secret}"),
+        format!("postgres://127.0.0.1:{port}/db?sslmode=verify-full&sslkey=/run/{secret}.key"),
+        format!("mongodb://127.0.0.1:{port}/?tls=true&tlsCertificateKeyFile=/k/{secret}.pem"),
+        format!("mongodb://127.0.0.1:{port}/?tls=true&tlsCertificateKeyFilePassword={secret}"),
+        format!(
+            "mysql://127.0.0.1:{port}/?ssl-mode=REQUIRED&ssl-key=/k/{secret}&password={secret}"
+        ),
+        format!("rediss://u:{secret}@127.0.0.1:{port}"),
+        format!("jdbc:postgresql://127.0.0.1:{port}/db?sslmode=require&sslpassword={secret}"),
+    ]
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
 
@@ -219,14 +237,15 @@ proptest! {
     /// refused: the secret never shows.
     #[test]
     fn no_secret_in_any_url_form_reaches_any_output(
-        scheme in "(postgres|redis|mysql|http|tcp|memcached|nats|zk|amqp|kafka|grpc|mongodb|cassandra)",
+        scheme in "(postgres|redis|mysql|http|tcp|memcached|nats|zk|amqp|kafka|grpc|mongodb|cassandra|smtp|https|rediss|amqps|grpcs|smtps|tls)",
         secret in "[a-zA-Z0-9._~+/-]{4,16}".prop_map(|s| format!("S3cr{s}")),
     ) {
         let port = closed_port();
         let mut runs = Vec::new();
         let forms = url_forms(&scheme, &secret, port)
             .into_iter()
-            .chain(app_url_forms(&secret, port));
+            .chain(app_url_forms(&secret, port))
+            .chain(tls_url_forms(&secret, port));
         for (n, value) in forms.enumerate() {
             // Plain and JSON logs, in turn.
             let format = if n % 2 == 0 { "plain" } else { "json" };

@@ -2,8 +2,12 @@
 //! gate is told to trust, server certificates it signs (for the names the
 //! test connects by, for other names, expired), and a second CA the gate
 //! knows nothing of. PEM files, as servers and `--ca-file` take them.
+//! And the gate for one TLS target, with what ready and not ready look like.
 
-use std::path::{Path, PathBuf};
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
 
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, date_time_ymd,
@@ -75,4 +79,47 @@ impl Pki {
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
+}
+
+/// The gate, unmeshed, for `target`, trusting `ca` (if any); the app
+/// echoes `started`.
+pub fn gate_tls(target: &str, ca: Option<&Path>) -> Command {
+    let mut cmd = super::waiting_for(&[target]);
+    cmd.args(["--attempt-timeout", "500ms"]);
+    if let Some(ca) = ca {
+        cmd.arg("--ca-file").arg(ca);
+    }
+    super::app(&mut cmd, "echo started", &[]);
+    cmd
+}
+
+/// Runs the gate: ready, its app started; its stderr.
+pub fn ready(cmd: &mut Command) -> String {
+    let out = super::output(cmd);
+    let err = super::stderr_text(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(out.stdout, b"started\n", "{err}");
+    err
+}
+
+/// Runs the gate: not ready (69), the app not started, `needle` in its
+/// stderr; its stderr.
+pub fn not_ready(cmd: &mut Command, needle: &str) -> String {
+    let out = super::output(cmd);
+    let err = super::stderr_text(&out);
+    assert_eq!(out.status.code(), Some(69), "{err}");
+    assert!(out.stdout.is_empty(), "the app started: {err}");
+    assert!(err.contains(needle), "{needle:?} not in:\n{err}");
+    err
+}
+
+/// Runs each `(target, refused)` at once: ready where `refused` is `None`,
+/// else not ready with it in the reason.
+pub fn ready_or_refused<'a>(
+    cases: impl IntoIterator<Item = (String, Option<&'a Path>, Option<&'a str>)>,
+) {
+    super::at_once(cases, |(target, ca, refused)| match refused {
+        None => drop(ready(&mut gate_tls(&target, ca))),
+        Some(needle) => drop(not_ready(&mut gate_tls(&target, ca), needle)),
+    });
 }

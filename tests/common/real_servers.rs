@@ -201,20 +201,33 @@ fn postgres_with(test: &str, port: u16, tls: Option<&super::ServerFiles>) -> Opt
         .uid(uid)
         .gid(gid);
     if let Some(files) = tls {
-        for (from, name, setting) in [
-            (&files.cert, "server.crt", "ssl_cert_file"),
-            (&files.key, "server.key", "ssl_key_file"),
-        ] {
-            let to = dir.path().join(name);
-            std::fs::copy(from, &to).expect("copy the TLS file");
-            chown(&to, Some(uid), Some(gid)).expect("chown the TLS file");
-            std::fs::set_permissions(&to, std::os::unix::fs::PermissionsExt::from_mode(0o600))
-                .expect("chmod the TLS file");
-            cmd.args(["-c", &format!("{setting}={}", path_arg(&to))]);
-        }
-        cmd.args(["-c", "ssl=on"]);
+        let files = owned_copy(files, dir.path(), (uid, gid));
+        cmd.args(["-c", &format!("ssl_cert_file={}", path_arg(&files.cert))])
+            .args(["-c", &format!("ssl_key_file={}", path_arg(&files.key))])
+            .args(["-c", "ssl=on"]);
     }
     Some(spawn(&mut cmd, port, libc::SIGINT, dir))
+}
+
+/// A copy of a server's certificate and key in `dir`, owned by the
+/// server's user, mode 0600 (PostgreSQL refuses a key others can read).
+pub(super) fn owned_copy(
+    files: &super::ServerFiles,
+    dir: &std::path::Path,
+    (uid, gid): (u32, u32),
+) -> super::ServerFiles {
+    let copy = |from: &std::path::Path, name: &str| {
+        let to = dir.join(name);
+        std::fs::copy(from, &to).expect("copy the TLS file");
+        chown(&to, Some(uid), Some(gid)).expect("chown the TLS file");
+        std::fs::set_permissions(&to, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .expect("chmod the TLS file");
+        to
+    };
+    super::ServerFiles {
+        cert: copy(&files.cert, "server.crt"),
+        key: copy(&files.key, "server.key"),
+    }
 }
 
 /// What PostgreSQL's log says once it takes connections.
@@ -245,6 +258,11 @@ pub const REDIS_READY: &str = "Ready to accept connections";
 /// MariaDB on 127.0.0.1:`port`, its data created first (as root, which
 /// `--user=root` allows).
 pub fn mariadb(test: &str, port: u16) -> Option<RealServer> {
+    mariadb_with(test, port, &[])
+}
+
+/// [`mariadb`] with more of its options (`--ssl-cert`, ...).
+pub fn mariadb_with(test: &str, port: u16, extra: &[String]) -> Option<RealServer> {
     let install = server_binary(test, "mariadb-install-db")?;
     let server = server_binary(test, "mariadbd")?;
     let dir = temp_dir();
@@ -269,7 +287,8 @@ pub fn mariadb(test: &str, port: u16) -> Option<RealServer> {
         .arg(format!("--port={port}"))
         .arg(format!("--socket={}", at("sock")))
         .arg(format!("--pid-file={}", at("pid")))
-        .args(["--user=root", "--bind-address=127.0.0.1", "--skip-log-bin"]);
+        .args(["--user=root", "--bind-address=127.0.0.1", "--skip-log-bin"])
+        .args(extra);
     Some(spawn(&mut cmd, port, libc::SIGKILL, dir))
 }
 
@@ -343,6 +362,19 @@ pub fn zookeeper(test: &str, port: u16) -> Option<RealServer> {
 /// a free port. Both are stopped when the guard drops: the broker by the
 /// PID it writes, epmd by its `-kill`.
 pub fn rabbitmq(test: &str, port: u16) -> Option<RealServer> {
+    rabbitmq_with(test, port, None)
+}
+
+/// [`rabbitmq`] with a TLS listener on `tls.0` too, serving `tls.1`.
+pub fn rabbitmq_tls(test: &str, port: u16, tls: (u16, &super::ServerFiles)) -> Option<RealServer> {
+    rabbitmq_with(test, port, Some(tls))
+}
+
+fn rabbitmq_with(
+    test: &str,
+    port: u16,
+    tls: Option<(u16, &super::ServerFiles)>,
+) -> Option<RealServer> {
     let server = server_binary(test, "rabbitmq-server")?;
     let (uid, gid) = user_ids("rabbitmq")?;
     let dir = temp_dir();
@@ -351,6 +383,23 @@ pub fn rabbitmq(test: &str, port: u16) -> Option<RealServer> {
     let epmd_port = super::closed_port();
     let pid_file = dir.path().join("rabbit.pid");
     let mut cmd = Command::new(server);
+    if let Some((tls_port, files)) = tls {
+        let files = owned_copy(files, dir.path(), (uid, gid));
+        let config = dir.path().join("rabbitmq.conf");
+        std::fs::write(
+            &config,
+            format!(
+                "listeners.ssl.default = 127.0.0.1:{tls_port}\n\
+                 ssl_options.certfile = {}\nssl_options.keyfile = {}\n\
+                 ssl_options.verify = verify_none\nssl_options.fail_if_no_peer_cert = false\n",
+                files.cert.display(),
+                files.key.display()
+            ),
+        )
+        .expect("rabbitmq.conf");
+        chown(&config, Some(uid), Some(gid)).expect("chown rabbitmq.conf");
+        cmd.env("RABBITMQ_CONFIG_FILE", &config);
+    }
     cmd.env("HOME", dir.path())
         .env("RABBITMQ_NODE_IP_ADDRESS", "127.0.0.1")
         .env("RABBITMQ_NODE_PORT", port.to_string())
@@ -410,6 +459,19 @@ fn scripted(
     port: u16,
     args: &[&str],
 ) -> Option<RealServer> {
+    scripted_with(test, script, module, port, args, None)
+}
+
+/// [`scripted`], over TLS with this certificate chain and key when given
+/// (`TLS_CERT`, `TLS_KEY`: `tests/servers/scripted.py`).
+pub(super) fn scripted_with(
+    test: &str,
+    script: &str,
+    module: &str,
+    port: u16,
+    args: &[&str],
+    tls: Option<&super::ServerFiles>,
+) -> Option<RealServer> {
     if !super::tool_available(test, "python3", &["-c", &format!("import {module}")]) {
         return None;
     }
@@ -418,6 +480,9 @@ fn scripted(
         .join(script);
     let mut cmd = Command::new("python3");
     cmd.arg(script).arg(port.to_string()).args(args);
+    if let Some(files) = tls {
+        cmd.env("TLS_CERT", &files.cert).env("TLS_KEY", &files.key);
+    }
     Some(spawn(&mut cmd, port, libc::SIGKILL, temp_dir()))
 }
 
@@ -463,6 +528,39 @@ pub fn cassandra_node(test: &str, port: u16, state: &str) -> Option<RealServer> 
     )
 }
 
+/// A scripted server of the tests (`kafka`, `mongodb`, `cassandra`) in its
+/// ready state, speaking TLS only with this certificate chain and key.
+pub fn scripted_tls(
+    test: &str,
+    kind: &str,
+    port: u16,
+    files: &super::ServerFiles,
+) -> Option<RealServer> {
+    let (script, module, state) = match kind {
+        "kafka" => ("kafka_broker.py", "kafka.protocol.old.api_versions", "0"),
+        "mongodb" => ("mongodb_server.py", "bson.objectid, pymongo", "primary"),
+        "cassandra" => ("cassandra_node.py", "cassandra.protocol", "up"),
+        other => panic!("no scripted server {other}"),
+    };
+    scripted_with(test, script, module, port, &[state], Some(files))
+}
+
+/// An SMTP server on aiosmtpd (PyPI; `.ci/run` installs it): `plain`,
+/// `starttls` or `tls` (implicit, as on 465), with this certificate chain
+/// and key for the last two.
+pub fn smtp_server(
+    test: &str,
+    port: u16,
+    mode: &str,
+    files: Option<&super::ServerFiles>,
+) -> Option<RealServer> {
+    let mut args = vec![mode];
+    if let Some(files) = files {
+        args.extend([path_arg(&files.cert), path_arg(&files.key)]);
+    }
+    scripted(test, "smtp_server.py", "aiosmtpd.controller", port, &args)
+}
+
 /// A gRPC server on grpcio: `health` (its health service NOT_SERVING
 /// until [`RealServer::say`] `serve`) or `bare` (no health service).
 pub fn grpc_server(test: &str, port: u16, mode: &str) -> Option<RealServer> {
@@ -495,9 +593,19 @@ pub fn health_server_tls(test: &str, port: u16, files: &super::ServerFiles) -> O
 /// etcd on 127.0.0.1:`port` (its gRPC health service is on the client
 /// port), a one-member cluster on a free peer port, its data in a temp dir.
 pub fn etcd(test: &str, port: u16) -> Option<RealServer> {
+    etcd_with(test, port, None)
+}
+
+/// [`etcd`] serving its clients (gRPC health among them) over TLS only.
+pub fn etcd_tls(test: &str, port: u16, files: &super::ServerFiles) -> Option<RealServer> {
+    etcd_with(test, port, Some(files))
+}
+
+fn etcd_with(test: &str, port: u16, tls: Option<&super::ServerFiles>) -> Option<RealServer> {
     let server = server_binary(test, "etcd")?;
     let dir = temp_dir();
-    let client = format!("http://127.0.0.1:{port}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let client = format!("{scheme}://127.0.0.1:{port}");
     let peer = format!("http://127.0.0.1:{}", super::closed_port());
     let mut cmd = Command::new(server);
     cmd.arg("--data-dir")
@@ -515,6 +623,12 @@ pub fn etcd(test: &str, port: u16) -> Option<RealServer> {
             &peer,
         ])
         .args(["--initial-cluster", &format!("default={peer}")]);
+    if let Some(files) = tls {
+        cmd.arg("--cert-file")
+            .arg(&files.cert)
+            .arg("--key-file")
+            .arg(&files.key);
+    }
     Some(spawn(&mut cmd, port, libc::SIGKILL, dir))
 }
 

@@ -146,8 +146,11 @@ fn parameter(scheme: &str, name: &str, value: &str) -> Result<Option<Said>, Stri
                 _ => return Err(format!("{name}= takes true or false")),
             }
         }
-        ("mongodb", "tlsInsecure" | "tlsAllowInvalidCertificates") if lower == "true" => {
+        ("mongodb", "tlsInsecure") if lower == "true" => {
             Said::Verify(Verify::Skipped("tlsInsecure=true"))
+        }
+        ("mongodb", "tlsAllowInvalidCertificates") if lower == "true" => {
+            Said::Verify(Verify::Skipped("tlsAllowInvalidCertificates=true"))
         }
         ("mongodb", "tlsAllowInvalidHostnames") if lower == "true" => Said::Verify(Verify::Chain),
         ("postgres" | "postgresql", "sslrootcert")

@@ -83,9 +83,10 @@ pub enum NotReady {
     /// An answer that does not meet the target's expectations: what
     /// differed (`/status is "DOWN", expected "UP"`).
     Unmet(String),
-    /// [`NotReady::Closed`] on plaintext, where the scheme has a TLS form
-    /// (the hint names it): a TLS port closes so on plaintext.
-    ClosedOnPlaintext(&'static str),
+    /// [`NotReady::Closed`] where the other form of the scheme may be
+    /// the cause, and the hint names it: a TLS port closes so on
+    /// plaintext, and a plaintext one (etcd's) on a ClientHello.
+    ClosedHinting(String),
     /// TLS failed, in words that point at the fix (`tls::words`).
     Tls(String),
     /// The server asked for a client certificate and, given none, ended
@@ -132,10 +133,9 @@ impl fmt::Display for NotReady {
             ),
             NotReady::Missing(path) => write!(f, "{} does not exist", path.display()),
             NotReady::Unmet(what) => f.write_str(what),
-            NotReady::ClosedOnPlaintext(form) => write!(
-                f,
-                "connection closed without an answer (if the port speaks TLS, use {form})"
-            ),
+            NotReady::ClosedHinting(hint) => {
+                write!(f, "connection closed without an answer ({hint})")
+            }
             NotReady::Tls(what) => f.write_str(what),
             NotReady::ClientCertDemanded => {
                 f.write_str("the server demands a client certificate, which the gate never sends")

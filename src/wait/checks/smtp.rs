@@ -21,9 +21,17 @@ pub async fn check(at: &Endpoint, attempt: Attempt) -> Result<(), NotReady> {
     } else {
         socket::open(at, attempt).await?
     };
+    // A port of implicit TLS (465) waits for a ClientHello as the check
+    // waits for a greeting: silence is all either side sees.
+    let port = if matches!(stream, Stream::Plain(_)) {
+        "Linkerd treats 25 and 587 as opaque by default; if the port speaks TLS at once, \
+         as 465 does, use smtps://"
+    } else {
+        "Linkerd treats 25 and 587 as opaque by default"
+    };
     let silent = NotReady::NoGreeting {
         after: attempt.timeout,
-        port: "Linkerd treats 25 and 587 as opaque by default",
+        port,
     };
     let greeting =
         socket::exchange(&mut stream, b"", reply_complete, attempt.deadline, silent).await?;

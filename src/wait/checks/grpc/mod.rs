@@ -42,6 +42,7 @@ use self::{
 use super::{
     NotReady,
     socket::{self, Attempt},
+    tls,
 };
 use crate::config::targets::Endpoint;
 
@@ -73,6 +74,7 @@ pub async fn check(
     attempt: Attempt,
 ) -> Result<Serving, NotReady> {
     let stream = socket::open(at, attempt).await?;
+    let plain = matches!(stream, tls::Stream::Plain(_));
     // Every task hyper spawns for this connection ends with the attempt,
     // whatever the peer does: a check never outlives its own bound.
     let tasks = AttemptTasks::default();
@@ -118,6 +120,8 @@ pub async fn check(
         verdict(status, &trailers, &body.to_bytes(), answer)
     };
     match timeout_at(attempt.deadline, ask).await {
+        // A TLS port (Go's among them) closes on the plaintext preface.
+        Ok(Err(NotReady::Closed)) if plain => Err(tls::closed_on_plaintext(at.0.scheme())),
         Ok(answer) => answer,
         Err(_elapsed) => Err(NotReady::TimedOut(attempt.timeout)),
     }

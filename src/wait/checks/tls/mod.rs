@@ -74,7 +74,10 @@ pub async fn handshake(
 /// carries rustls's; `asked`: the server asked for a client certificate.
 pub fn failed(e: &io::Error, at: &Endpoint, asked: bool) -> NotReady {
     let Some(error) = rustls_error(e) else {
-        return super::socket::closed_or(e);
+        return match super::socket::closed_or(e) {
+            NotReady::Closed => closed_in_handshake(at.0.scheme()),
+            other => other,
+        };
     };
     reason(error, at.0.scheme(), asked)
 }
@@ -114,7 +117,17 @@ pub fn request_failed(e: &reqwest::Error, scheme: &str) -> Option<NotReady> {
             .downcast_ref::<io::Error>()
             .is_some_and(|io| io.kind() == io::ErrorKind::UnexpectedEof)
     });
-    (closed && scheme == "https").then_some(NotReady::Closed)
+    (closed && scheme == "https").then(|| closed_in_handshake(scheme))
+}
+
+/// A close in answer to the ClientHello: through the mesh, a target that
+/// is down; straight to a plaintext port, what some servers (etcd's) do
+/// with a ClientHello: both.
+fn closed_in_handshake(scheme: &str) -> NotReady {
+    NotReady::ClosedHinting(format!(
+        "to the TLS handshake; if the port speaks plaintext, use {}",
+        words::plaintext_form(scheme)
+    ))
 }
 
 /// A rustls error as a reason.
@@ -152,7 +165,7 @@ pub fn reason(error: &rustls::Error, scheme: &str, asked: bool) -> NotReady {
 /// a TLS form.
 pub fn closed_on_plaintext(scheme: &str) -> NotReady {
     match words::tls_form(scheme) {
-        Some(form) => NotReady::ClosedOnPlaintext(form),
+        Some(form) => NotReady::ClosedHinting(format!("if the port speaks TLS, use {form}")),
         None => NotReady::Closed,
     }
 }
