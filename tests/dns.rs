@@ -91,16 +91,6 @@ impl SilentDns {
     }
 }
 
-/// Root, and a private mount namespace can be made; else a visible skip
-/// (a failure when the run requires these tests).
-fn private_resolver_available(test: &str) -> bool {
-    unshare_available(
-        test,
-        &["--mount"],
-        "needs root and unshare --mount for a private resolv.conf",
-    )
-}
-
 /// Runs the gate to its end: `$?`, how long it took, its stderr.
 fn run(cmd: &mut Command) -> (i32, Duration, String) {
     let started = Instant::now();

@@ -17,6 +17,8 @@
 //! - `real_servers`: real PostgreSQL, Redis and MariaDB on loopback, or a
 //!   visible skip; `fake_servers`: scripted TCP servers for the answers
 //!   real ones cannot give on demand (`--wait-for`);
+//! - `resolver`: a resolv.conf of the test's own for one gate, in a
+//!   private mount namespace;
 //! - `fuse`: a mount whose every lookup hangs (a stuck filesystem);
 //! - `targets`: the gate waiting for `--wait-for` targets without a proxy,
 //!   the scripted answers that mean ready, and several gates at once.
@@ -36,6 +38,7 @@ mod procfs;
 mod proxies;
 pub mod pty;
 mod real_servers;
+mod resolver;
 mod scratch;
 mod targets;
 mod tools;
@@ -51,6 +54,7 @@ pub use process::*;
 pub use procfs::*;
 pub use proxies::*;
 pub use real_servers::*;
+pub use resolver::*;
 pub use scratch::*;
 pub use targets::*;
 pub use tools::*;

@@ -132,7 +132,7 @@ pub fn server_binary(test: &str, name: &str) -> Option<PathBuf> {
             "{test}: {name} is not installed, and CI=true (.ci/run installs it)"
         );
         eprintln!(
-            "SKIPPED {test}: {name} is not installed (apt-get install postgresql redis-server mariadb-server memcached nats-server zookeeper rabbitmq-server etcd-server)"
+            "SKIPPED {test}: {name} is not installed (apt-get install postgresql redis-server mariadb-server memcached nats-server zookeeper rabbitmq-server etcd-server dnsmasq-base)"
         );
     }
     found
@@ -634,6 +634,30 @@ fn etcd_with(test: &str, port: u16, tls: Option<&super::ServerFiles>) -> Option<
 
 /// What etcd's log says once it takes client requests.
 pub const ETCD_READY: &str = "ready to serve client requests";
+
+/// dnsmasq on 127.0.0.`n`:53 answering for the names under `domain` from
+/// its `records` alone (`--srv-host=`, `--txt-record=`, `--host-record=`
+/// options), NXDOMAIN for the rest of `domain`, asking no one else; it
+/// logs each query. Port 53 needs root, as the private resolver does.
+pub fn dnsmasq(test: &str, n: u8, domain: &str, records: &[String]) -> Option<RealServer> {
+    let server = server_binary(test, "dnsmasq")?;
+    let mut cmd = Command::new(server);
+    cmd.args(["--keep-in-foreground", "--log-facility=-", "--log-queries"])
+        .args([
+            "--conf-file=/dev/null",
+            "--no-resolv",
+            "--no-hosts",
+            "--user=root",
+        ])
+        .arg(format!("--listen-address=127.0.0.{n}"))
+        .args(["--bind-interfaces", "--port=53"])
+        .arg(format!("--local=/{domain}/"))
+        .args(records);
+    Some(spawn(&mut cmd, 53, libc::SIGKILL, temp_dir()))
+}
+
+/// What dnsmasq logs once it answers.
+pub const DNSMASQ_READY: &str = "started, version";
 
 /// A system user's uid and gid (`id`), or a visible skip.
 fn user_ids(user: &str) -> Option<(u32, u32)> {

@@ -46,7 +46,8 @@ pub struct Expect {
 
 const ACCEPTED: &str = "expected items joined by '&': status=200-299,401 (codes and ranges), \
      body=TEXT, json=/pointer=VALUE[,VALUE...] (null, true, false, a number, text, \"text\"), \
-     header=NAME or header=NAME:VALUE, method=HEAD (percent-encode a literal & , = as %26 %2C %3D)";
+     header=NAME or header=NAME:VALUE, method=HEAD, insecure (https:// only: the certificate is \
+     not verified) (percent-encode a literal & , = as %26 %2C %3D)";
 
 /// What stands in for a hidden value.
 const HIDDEN: &str = "***";

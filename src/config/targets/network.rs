@@ -123,3 +123,35 @@ pub(super) fn grpc(url: Url, default_port: Option<u16>, implicit: bool) -> Resul
         unimplemented_ready,
     })
 }
+
+/// `mongodb+srv://name[/db][?options]`: one name, no port (its SRV
+/// records give each member's), TLS on unless `tls=false`, as the drivers
+/// read it; `srvServiceName=` names another service than `mongodb`.
+pub(super) fn mongodb_srv(mut url: Url) -> Result<Target, String> {
+    no_at_after_host(&url)?;
+    host(&url)?;
+    let name = url.host_str().unwrap_or_default();
+    if url.port().is_some() || name.parse::<std::net::IpAddr>().is_ok() || name.starts_with('[') {
+        return Err(
+            "mongodb+srv:// takes a name and no port: its SRV records give each member \
+             and port (for one member, mongodb://host:port/?tls=true)"
+                .to_string(),
+        );
+    }
+    let service = url
+        .query_pairs()
+        .find(|(key, _)| key == "srvServiceName")
+        .map_or_else(|| "mongodb".to_string(), |(_, value)| value.into_owned());
+    if service.is_empty()
+        || !service
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        return Err("srvServiceName= takes a service name (letters, digits, '-')".to_string());
+    }
+    let tls = tls::read(&mut url, true)?;
+    Ok(Target::MongodbSrv {
+        at: Endpoint(url, tls),
+        service,
+    })
+}

@@ -22,6 +22,8 @@ enum Family {
     Postgres,
     /// `grpc://host:port[/service]`.
     Grpc,
+    /// `mongodb+srv://name`: its members from DNS.
+    Srv,
     /// `dns://name[?min=N]`.
     Name,
     /// `file://` and `unix://` paths.
@@ -37,7 +39,7 @@ struct Scheme(&'static str, Option<u16>, Family, bool);
 const TLS: bool = true;
 const PLAIN: bool = false;
 
-const SCHEMES: [Scheme; 27] = [
+const SCHEMES: [Scheme; 28] = [
     Scheme("tcp", None, Family::Endpoint(Target::Tcp), PLAIN),
     Scheme("http", Some(80), Family::Http, PLAIN),
     Scheme("postgres", Some(5432), Family::Postgres, PLAIN),
@@ -95,6 +97,7 @@ const SCHEMES: [Scheme; 27] = [
     Scheme("tls", Some(4222), Family::Endpoint(Target::Nats), TLS),
     Scheme("smtp", Some(25), Family::Endpoint(Target::Smtp), PLAIN),
     Scheme("smtps", Some(465), Family::Endpoint(Target::Smtp), TLS),
+    Scheme("mongodb+srv", None, Family::Srv, TLS),
 ];
 
 /// A parsed URL as its scheme's family reads it.
@@ -109,21 +112,15 @@ pub(super) fn read(url: Url) -> Result<Target, String> {
         Family::Http => http::target(url, *default_port, *implicit),
         Family::Postgres => libpq::target(url, *default_port),
         Family::Grpc => network::grpc(url, *default_port, *implicit),
+        Family::Srv => network::mongodb_srv(url),
         Family::Name => dns::target(&url),
         Family::Path => path::target(&url),
     }
 }
 
-/// Why a scheme is not accepted: the ones apps use but the gate does not
-/// read get their own reason.
+/// Why a scheme is not accepted.
 fn refused(scheme: &str) -> String {
-    match scheme {
-        "mongodb+srv" => "mongodb+srv:// is not supported yet: it needs DNS SRV and TXT \
-             lookups; name one member with TLS on, e.g. \
-             mongodb://db-0.example.net:27017/?tls=true"
-            .to_string(),
-        _ => format!("unknown scheme '{scheme}'; {ACCEPTED}"),
-    }
+    format!("unknown scheme '{scheme}'; {ACCEPTED}")
 }
 
 #[cfg(test)]
@@ -149,7 +146,7 @@ mod tests {
                 Family::Http => "http".to_string(),
                 Family::Postgres => "postgres".to_string(),
                 Family::Grpc => "grpc".to_string(),
-                Family::Name | Family::Path => continue,
+                Family::Srv | Family::Name | Family::Path => continue,
             };
             if !kinds.contains(&kind) {
                 kinds.push(kind);

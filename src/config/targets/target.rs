@@ -50,6 +50,10 @@ pub enum Target {
     },
     /// A `hello` answer from a primary, a secondary or a standalone.
     Mongodb(Endpoint),
+    /// `mongodb+srv://`: the members the SRV records of
+    /// `_{service}._tcp.{host}` name, each as [`Target::Mongodb`], ready
+    /// when one is (the endpoint has no port).
+    MongodbSrv { at: Endpoint, service: String },
     /// `SUPPORTED` in answer to `OPTIONS`.
     Cassandra(Endpoint),
     /// A `220` greeting (after `STARTTLS` when asked for).
@@ -75,7 +79,7 @@ pub const ACCEPTED: &str = "expected tcp://host:port, http://host[:port]/path[#e
      postgres://[user@]host[:port][,host2[:port]][/db], redis://host[:port], mysql://host[:port], \
      memcached://host[:port], nats://host[:port], zookeeper://host[:port], amqp://host[:port], \
      kafka://host[:port], grpc://host:port[/service], mongodb://host[:port], \
-     cassandra://host[:port], dns://name[?min=N], file:///path, unix:///path, \
+     mongodb+srv://name, cassandra://host[:port], dns://name[?min=N], file:///path, unix:///path, \
      jdbc:postgresql|mysql|mariadb://... or env:NAME";
 
 /// A host and port, as a URL whose port is always explicit (what logs show,
@@ -99,6 +103,7 @@ impl Target {
             | Target::Kafka(at)
             | Target::Grpc { at, .. }
             | Target::Mongodb(at)
+            | Target::MongodbSrv { at, .. }
             | Target::Cassandra(at)
             | Target::Smtp(at) => Some(at),
             Target::Http { .. }

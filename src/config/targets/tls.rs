@@ -71,9 +71,11 @@ enum Said {
 /// the fragment item it read.
 pub(super) fn read(url: &mut Url, implicit: bool) -> Result<Tls, String> {
     let scheme = url.scheme().to_string();
+    // The SRV form takes the parameters of the plain one.
+    let family = scheme.strip_suffix("+srv").unwrap_or(&scheme);
     let (mut on, mut verify, mut ca_file) = (implicit, Verify::Full, None);
     for (name, value) in url.query_pairs() {
-        match parameter(&scheme, &name, &value)? {
+        match parameter(family, &name, &value)? {
             Some(Said::Off) => on = false,
             Some(Said::On) => on = true,
             Some(Said::Verify(v)) => (on, verify) = (true, v),

@@ -11,7 +11,7 @@ use tracing::warn;
 
 use super::{
     Check, NotReady, amqp, cassandra, dns, file, grpc, http::HttpCheck, kafka, memcached, mongodb,
-    mysql, nats, postgres, redis, smtp, socket::Attempt, tcp, tls, unix, zookeeper,
+    mongodb_srv, mysql, nats, postgres, redis, smtp, socket::Attempt, tcp, tls, unix, zookeeper,
 };
 use crate::{
     config::targets::{
@@ -113,6 +113,10 @@ impl Dependency {
                     }
                 },
                 Target::Mongodb(at) => mongodb::check(at, bound).await,
+                Target::MongodbSrv { at, service } => {
+                    let members = mongodb_srv::members(at, service, bound.deadline).await?;
+                    self.any_of(&members, bound).await
+                }
                 Target::Cassandra(at) => cassandra::check(at, bound).await,
                 Target::Smtp(at) => smtp::check(at, bound).await,
                 Target::Dns { name, min } => dns::check(name, *min).await,

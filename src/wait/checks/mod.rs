@@ -22,6 +22,7 @@ mod judge;
 mod kafka;
 mod memcached;
 mod mongodb;
+mod mongodb_srv;
 mod mysql;
 mod nats;
 mod postgres;

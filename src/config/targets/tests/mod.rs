@@ -80,8 +80,16 @@ fn bad_values_say_what_is_accepted() {
         ("kafka://k?tls=yes", "tls= takes true or false"),
         ("grpc://orders:50051/x?y=1", "nothing after it"),
         (
-            "mongodb+srv://u:pw@cluster0.example",
-            "mongodb+srv:// is not supported",
+            "mongodb+srv://u:pw@cluster0.example:27017",
+            "mongodb+srv:// takes a name and no port",
+        ),
+        (
+            "mongodb+srv://10.0.0.7/",
+            "mongodb+srv:// takes a name and no port",
+        ),
+        (
+            "mongodb+srv://c.example.net/?srvServiceName=a.b",
+            "srvServiceName= takes a service name",
         ),
         ("mongodb://a,b,c/?replicaSet=rs0", "one host per URL"),
         ("mongodb://u:p,w@a:1,b:2/db", "one host per URL"),

@@ -67,6 +67,13 @@ fn tls_is_on_by_the_scheme_or_the_drivers_own_parameters_and_verified_by_default
             on(Skipped("ssl-mode=REQUIRED"), None),
         ),
         ("mongodb://db:27017/?tls=true", on(Full, None)),
+        // The SRV form: TLS on unless turned off, as the drivers do.
+        ("mongodb+srv://c0.example.net/db", on(Full, None)),
+        ("mongodb+srv://c0.example.net/db?tls=false", Tls::Off),
+        (
+            "mongodb+srv://c0.example.net/?tlsCAFile=/atlas.pem",
+            on(Full, Some("/atlas.pem")),
+        ),
         (
             "mongodb://db:27017/?ssl=true&tlsCAFile=/rds.pem",
             on(Full, Some("/rds.pem")),

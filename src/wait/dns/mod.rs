@@ -11,7 +11,10 @@
 //! lookup of the same name still under way.
 //!
 //! [`resolving`] tells a caller that gave up whether a lookup was what it
-//! was waiting for, so the message can say so.
+//! was waiting for, so the message can say so. SRV and TXT records, which
+//! the system resolver does not ask, are `records`'.
+
+pub mod records;
 
 use std::{
     io,
