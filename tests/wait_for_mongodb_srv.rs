@@ -46,6 +46,18 @@ fn mongodb_srv_finds_its_members_in_dns_and_checks_them_over_tls() {
         srv("odd", "db-0.odd.lkaw.test", member.port),
         format!("--txt-record=odd.{DOMAIN},ssl=false"),
     ];
+    // big: more records than a UDP answer holds (512 bytes without EDNS):
+    // the truncated answer is asked again over TCP. The one member up is
+    // asked first (priority 0); its certificate is for cluster0's names.
+    let mut records = records.to_vec();
+    records.push(srv("big", "db-up.big.lkaw.test", member.port));
+    records.push("--host-record=db-up.big.lkaw.test,127.0.0.1".to_string());
+    for n in 0..30 {
+        records.push(format!(
+            "--srv-host=_mongodb._tcp.big.{DOMAIN},db-{n:02}-of-a-long-statefulset-name.big.{DOMAIN},{},1,0",
+            down.port
+        ));
+    }
     let Some(dns) = dnsmasq(test, 79, DOMAIN, &records) else {
         return;
     };
@@ -77,6 +89,14 @@ fn mongodb_srv_finds_its_members_in_dns_and_checks_them_over_tls() {
                 Some(&*ca),
                 Some("the TXT record of odd.lkaw.test sets ssl, which the drivers refuse"),
             ),
+            (
+                url("big", "?tlsAllowInvalidHostnames=true"),
+                Some(&*ca),
+                None,
+            ),
+            // None up: three reasons shown, the rest counted.
+            (url("big", ""), None, Some("no member is ready: ")),
+            (url("big", ""), None, Some(" (and 28 more)")),
             (
                 url("none", ""),
                 Some(&*ca),

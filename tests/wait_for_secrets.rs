@@ -237,7 +237,7 @@ proptest! {
     /// refused: the secret never shows.
     #[test]
     fn no_secret_in_any_url_form_reaches_any_output(
-        scheme in "(postgres|redis|mysql|http|tcp|memcached|nats|zk|amqp|kafka|grpc|mongodb|cassandra|smtp|https|rediss|amqps|grpcs|smtps|tls)",
+        scheme in "(postgres|redis|mysql|http|tcp|memcached|nats|zk|amqp|kafka|grpc|mongodb|cassandra|smtp|https|rediss|amqps|grpcs|smtps|tls|mongodb\\+srv)",
         secret in "[a-zA-Z0-9._~+/-]{4,16}".prop_map(|s| format!("S3cr{s}")),
     ) {
         let port = closed_port();

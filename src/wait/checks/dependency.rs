@@ -113,10 +113,7 @@ impl Dependency {
                     }
                 },
                 Target::Mongodb(at) => mongodb::check(at, bound).await,
-                Target::MongodbSrv { at, service } => {
-                    let members = mongodb_srv::members(at, service, bound.deadline).await?;
-                    self.any_of(&members, bound).await
-                }
+                Target::MongodbSrv { at, service } => mongodb_srv::check(at, service, bound).await,
                 Target::Cassandra(at) => cassandra::check(at, bound).await,
                 Target::Smtp(at) => smtp::check(at, bound).await,
                 Target::Dns { name, min } => dns::check(name, *min).await,

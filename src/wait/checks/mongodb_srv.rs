@@ -1,16 +1,17 @@
 //! `mongodb+srv://name`: the members the SRV records of `_mongodb._tcp.name`
 //! list (the drivers' seed list), each checked as `mongodb://` is, with TLS
-//! on by default and verified against the member's own name; ready when
-//! one is. The drivers' rules are kept, so the gate is not ready where the
+//! on by default and verified against the member's own name; all at once,
+//! each with the whole attempt, as the drivers monitor their seeds: ready
+//! as soon as one is. The drivers' rules are kept, so the gate is not ready where the
 //! app's driver would refuse to start: each member must be under the
 //! name's parent domain (a mistaken or forged record cannot send the app
 //! elsewhere), and the name's TXT record, if any, is one and holds only
 //! `authSource`, `replicaSet` and `loadBalanced`. (MongoDB's "Initial DNS
 //! Seedlist Discovery" specification.)
 
-use tokio::time::Instant;
+use tokio::{task::JoinSet, time::Instant};
 
-use super::NotReady;
+use super::{NotReady, mongodb, socket::Attempt};
 use crate::{
     config::targets::{Endpoint, Target},
     wait::{
@@ -22,12 +23,50 @@ use crate::{
 /// What a TXT record may set: anything else makes the drivers refuse it.
 const TXT_OPTIONS: [&str; 3] = ["authSource", "replicaSet", "loadBalanced"];
 
+/// How many members' reasons a refusal shows (the rest are counted).
+const SHOWN: usize = 3;
+
+pub async fn check(at: &Endpoint, service: &str, attempt: Attempt) -> Result<(), NotReady> {
+    let members = members(at, service, attempt.deadline).await?;
+    let mut checks = JoinSet::new();
+    for member in members {
+        if let Target::Mongodb(member) = member {
+            // Dropped with the set when one is ready: the others end there.
+            checks.spawn(async move {
+                let reason = mongodb::check(&member, attempt).await.err();
+                (Target::Mongodb(member), reason)
+            });
+        }
+    }
+    let mut reasons = Vec::new();
+    let mut demanded = false;
+    while let Some(done) = checks.join_next().await {
+        match done {
+            Ok((_, None)) => return Ok(()),
+            // Up, having proved itself: `Dependency` says so once.
+            Ok((_, Some(NotReady::ClientCertDemanded))) => demanded = true,
+            Ok((member, Some(reason))) => reasons.push(format!("{member}: {reason}")),
+            Err(e) => reasons.push(format!("a member's check ended: {e}")),
+        }
+    }
+    if demanded {
+        return Err(NotReady::ClientCertDemanded);
+    }
+    let more = reasons.len().saturating_sub(SHOWN);
+    reasons.truncate(SHOWN);
+    let more = if more > 0 {
+        format!(" (and {more} more)")
+    } else {
+        String::new()
+    };
+    Err(NotReady::Unmet(format!(
+        "no member is ready: {}{more}",
+        reasons.join("; ")
+    )))
+}
+
 /// The members to check, as `mongodb://` targets, from DNS.
-pub async fn members(
-    at: &Endpoint,
-    service: &str,
-    deadline: Instant,
-) -> Result<Vec<Target>, NotReady> {
+async fn members(at: &Endpoint, service: &str, deadline: Instant) -> Result<Vec<Target>, NotReady> {
     let name = at.0.host_str().unwrap_or_default().trim_end_matches('.');
     let srv_name = format!("_{service}._tcp.{name}");
     let (srv, txt) = tokio::join!(
