@@ -123,6 +123,17 @@ struct WaitFor<'a> {
     memory: Memory<'a>,
     every_kind: Option<Memory<'a>>,
     runs: Vec<WaitForRun>,
+    tls: Option<Tls<'a>>,
+}
+
+/// One TLS target against one plaintext one.
+#[derive(Serialize)]
+struct Tls<'a> {
+    waiting_https: Memory<'a>,
+    waiting_http: Memory<'a>,
+    /// CPU (user+sys) of a run to ready.
+    cpu_https_ms: Option<Stats>,
+    cpu_http_ms: Option<Stats>,
 }
 
 #[derive(Serialize)]
@@ -273,6 +284,12 @@ impl<'a> Report<'a> {
                         lag_ms: stats(&run.lag_ms),
                     })
                     .collect(),
+                tls: w.tls.as_ref().map(|t| Tls {
+                    waiting_https: Memory::of(&t.waiting_https),
+                    waiting_http: Memory::of(&t.waiting_http),
+                    cpu_https_ms: stats(&t.cpu_https_ms),
+                    cpu_http_ms: stats(&t.cpu_http_ms),
+                }),
             }),
             took_s: Num(results.took_s),
         }

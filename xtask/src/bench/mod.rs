@@ -26,6 +26,7 @@ mod rows;
 mod runs;
 mod stamps;
 mod stats;
+mod tls;
 mod verdicts;
 mod wait_for;
 

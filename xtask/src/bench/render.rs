@@ -6,7 +6,7 @@ use crate::bench::{
     MUSL_ARM64,
     report::{Results, fmt_kib},
     rows::*,
-    wait_for,
+    tls, wait_for,
 };
 
 pub fn console(results: &Results) -> String {
@@ -69,6 +69,9 @@ pub fn console(results: &Results) -> String {
     if let Some(w) = &results.wait_for {
         let _ = writeln!(out, "\n6. --wait-for, three PostgreSQL targets");
         for line in wait_for::lines(w) {
+            let _ = writeln!(out, "   {line}");
+        }
+        for line in w.tls.iter().flat_map(tls::lines) {
             let _ = writeln!(out, "   {line}");
         }
         let _ = writeln!(out, "   memory: {}", fmt_kib(w.memory.peak.vm_hwm_kib));
@@ -147,6 +150,9 @@ pub fn markdown(results: &Results) -> String {
     if let Some(w) = &results.wait_for {
         out += "\n#### --wait-for, three PostgreSQL targets\n\n";
         for line in wait_for::lines(w) {
+            let _ = writeln!(out, "- {line}");
+        }
+        for line in w.tls.iter().flat_map(tls::lines) {
             let _ = writeln!(out, "- {line}");
         }
         let _ = writeln!(

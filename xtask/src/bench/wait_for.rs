@@ -18,12 +18,13 @@ use crate::bench::{
     proxy::Proxy,
     stamps::read_stamp,
     stats::Summary,
+    tls::{self, TlsCost},
 };
 
 /// When the three targets turn ready after the gate's spawn; the last one
 /// also gets a fraction of its backoff step (stratified, as for the proxy).
 const READY_AFTER_MS: [u64; 3] = [150, 300, 450];
-const LIMIT: Duration = Duration::from_secs(30);
+pub(super) const LIMIT: Duration = Duration::from_secs(30);
 
 pub struct LagRun {
     pub label: &'static str,
@@ -39,6 +40,9 @@ pub struct WaitFor {
     /// with `--gate`) that does not know them all.
     pub every_kind: Option<Memory>,
     pub runs: Vec<LagRun>,
+    /// One TLS target against one plaintext one; `None` for a gate that
+    /// has no `--ca-file`.
+    pub tls: Option<TlsCost>,
 }
 
 /// Runs both lag settings (`trials` each) and the memory sample.
@@ -71,10 +75,16 @@ pub fn measure(ctx: &Ctx, trials: usize, stand_in_ms: f64) -> Result<WaitFor, St
     .into_iter()
     .map(|(label, cap_ms)| lag(ctx, label, cap_ms, trials, stand_in_ms))
     .collect::<Result<_, _>>()?;
+    let tls = if speaks_tls(&ctx.gate) {
+        Some(tls::measure(ctx, trials)?)
+    } else {
+        None
+    };
     Ok(WaitFor {
         memory: three,
         every_kind,
         runs,
+        tls,
     })
 }
 
@@ -188,7 +198,7 @@ impl Closing {
 
 /// The gate waiting for targets that never turn ready (and checking them
 /// as often as the gate allows: at the least cap, 100 ms), sampled for 1.5 s.
-fn memory(
+pub(super) fn memory(
     ctx: &Ctx,
     label: &'static str,
     targets: Vec<String>,
@@ -235,6 +245,14 @@ pub fn lines(w: &WaitFor) -> Vec<String> {
             None => format!("{}: no trials", run.label),
         })
         .collect()
+}
+
+/// Whether `gate` checks TLS targets (it has `--ca-file`).
+fn speaks_tls(gate: &Path) -> bool {
+    std::process::Command::new(gate)
+        .arg("--help")
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains("--ca-file"))
 }
 
 /// Whether `path` names a gate that knows `--wait-for` (an older binary
