@@ -104,10 +104,9 @@ fn mongodb_srv_finds_its_members_in_dns_and_checks_them_over_tls() {
             ),
         ],
         |(target, ca, refused)| {
-            let mut cmd = resolver.around(&gate_tls(&target, ca));
             let err = match refused {
-                None => ready(&mut cmd),
-                Some(needle) => not_ready(&mut cmd, needle),
+                None => ready(&mut resolver.around(&gate_tls_ready(&target, ca))),
+                Some(needle) => not_ready(&mut resolver.around(&gate_tls(&target, ca)), needle),
             };
             assert!(!err.contains("S3cr3t"), "{err}");
         },

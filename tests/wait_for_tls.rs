@@ -74,7 +74,7 @@ fn the_opt_out_is_ready_with_a_warning_naming_the_target() {
     };
     server.until_ready("listening");
     let target = format!("https://127.0.0.1:{}/actuator/health#insecure", server.port);
-    let err = ready(&mut gate_tls(&target, None));
+    let err = ready(&mut gate_tls_ready(&target, None));
     let warning = err
         .lines()
         .find(|l| l.contains("WARN"))
@@ -146,7 +146,7 @@ fn rediss_is_ready_on_a_real_redis_and_redis_to_its_tls_port_says_use_rediss() {
     };
     server.until_ready(REDIS_READY);
     strict.until_ready(REDIS_READY);
-    ready(&mut gate_tls(
+    ready(&mut gate_tls_ready(
         &format!("rediss://localhost:{port}"),
         Some(&ca),
     ));
@@ -155,7 +155,7 @@ fn rediss_is_ready_on_a_real_redis_and_redis_to_its_tls_port_says_use_rediss() {
         "use rediss://",
     );
     // Redis with --tls-auth-clients yes: it proved itself, then asked.
-    let err = ready(&mut gate_tls(
+    let err = ready(&mut gate_tls_ready(
         &format!("rediss://127.0.0.1:{demanding}"),
         Some(&ca),
     ));

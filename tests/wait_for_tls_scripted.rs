@@ -102,7 +102,7 @@ fn kafka_mongodb_and_cql_over_tls_on_the_reference_codecs() {
             (
                 url(plain.port, "?tls=true"),
                 Some(&*ca),
-                Some("does not speak TLS on this port (it answered in plaintext)"),
+                Some(plaintext_port(kind)),
             ),
         ]);
     }
@@ -138,7 +138,7 @@ fn the_drivers_opt_outs_are_ready_with_a_warning_naming_the_target() {
         ],
         |(query, said)| {
             let target = format!("mongodb://127.0.0.1:{port}/?tls=true&{query}");
-            let err = ready(&mut gate_tls(&target, None));
+            let err = ready(&mut gate_tls_ready(&target, None));
             let warning = err
                 .lines()
                 .find(|l| l.contains("WARN"))
@@ -151,4 +151,15 @@ fn the_drivers_opt_outs_are_ready_with_a_warning_naming_the_target() {
             );
         },
     );
+}
+
+/// What the gate says of a ClientHello sent to each kind's plaintext port:
+/// Kafka and Cassandra close on it (a frame size too large to read, a
+/// header that is none), MongoDB reads its first bytes as a length under
+/// its limit and waits for the rest.
+fn plaintext_port(kind: &str) -> &'static str {
+    match kind {
+        "mongodb" => "a TLS server answers a ClientHello at once: is this port TLS?",
+        _ => "if the port speaks plaintext, use",
+    }
 }

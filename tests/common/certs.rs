@@ -81,11 +81,24 @@ impl Pki {
     }
 }
 
-/// The gate, unmeshed, for `target`, trusting `ca` (if any); the app
-/// echoes `started`.
+/// The gate, unmeshed, for `target` that must end not ready, trusting `ca`
+/// (if any); the app echoes `started`. Each attempt may take 2 s and the
+/// wait 5 s: a handshake under qemu on a loaded machine can take most of
+/// a second, and the reason shown is the last attempt's, which must be the
+/// refusal, not a timeout.
 pub fn gate_tls(target: &str, ca: Option<&Path>) -> Command {
-    let mut cmd = super::waiting_for(&[target]);
-    cmd.args(["--attempt-timeout", "500ms"]);
+    gate_tls_within(target, ca, "5s")
+}
+
+/// [`gate_tls`] for a target that must be ready: the wait ends as soon as
+/// it is, so its bound only bounds a failure.
+pub fn gate_tls_ready(target: &str, ca: Option<&Path>) -> Command {
+    gate_tls_within(target, ca, "20s")
+}
+
+fn gate_tls_within(target: &str, ca: Option<&Path>, timeout: &str) -> Command {
+    let mut cmd = super::unmeshed(timeout);
+    cmd.args(["--wait-for", target, "--attempt-timeout", "2s"]);
     if let Some(ca) = ca {
         cmd.arg("--ca-file").arg(ca);
     }
@@ -119,7 +132,7 @@ pub fn ready_or_refused<'a>(
     cases: impl IntoIterator<Item = (String, Option<&'a Path>, Option<&'a str>)>,
 ) {
     super::at_once(cases, |(target, ca, refused)| match refused {
-        None => drop(ready(&mut gate_tls(&target, ca))),
+        None => drop(ready(&mut gate_tls_ready(&target, ca))),
         Some(needle) => drop(not_ready(&mut gate_tls(&target, ca), needle)),
     });
 }

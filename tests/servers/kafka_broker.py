@@ -16,13 +16,20 @@ from kafka.protocol.old.api_versions import ApiVersionsRequest_v0, ApiVersionsRe
 
 from scripted import read_exactly, serve
 
+# The broker's socket.request.max.bytes default.
+MAX_REQUEST = 104_857_600
+
 
 def main():
     port, error = int(sys.argv[1]), int(sys.argv[2])
 
     def handle(conn):
         size = read_exactly(conn, 4)
-        request = size and read_exactly(conn, struct.unpack(">i", size)[0])
+        if size is None or not 0 < struct.unpack(">i", size)[0] <= MAX_REQUEST:
+            # The broker closes on a size it will not read (a ClientHello to
+            # this plaintext port reads as 369 MB).
+            return
+        request = read_exactly(conn, struct.unpack(">i", size)[0])
         if request is None:
             return
         header = ApiVersionsRequest_v0.parse_header(io.BytesIO(request))

@@ -25,6 +25,8 @@ from bson.timestamp import Timestamp
 from scripted import read_exactly, serve
 
 OP_MSG = 2013
+# mongod's maxMessageSizeBytes.
+MAX_MESSAGE = 48_000_000
 
 
 def reply(state, command):
@@ -71,6 +73,11 @@ def main():
             if header is None:
                 return
             length, request_id, _, opcode = struct.unpack("<iiii", header)
+            if not 16 <= length <= MAX_MESSAGE:
+                # mongod closes on a length it will not read (a ClientHello
+                # to this plaintext port reads as one).
+                print(f"closing: a message of {length} bytes", flush=True)
+                return
             rest = read_exactly(conn, length - 16)
             if rest is None or opcode != OP_MSG or rest[4] != 0:
                 print(f"not an OP_MSG with a body section: {header + (rest or b'')!r}", flush=True)

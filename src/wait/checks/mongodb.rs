@@ -26,9 +26,9 @@ const COMMAND_NOT_FOUND: i64 = 59;
 
 pub async fn check(at: &Endpoint, attempt: Attempt) -> Result<(), NotReady> {
     let mut stream = socket::open(at, attempt).await?;
-    match ask(&mut stream, attempt, "hello", HELLO_ID).await? {
+    match ask(&mut stream, at, attempt, "hello", HELLO_ID).await? {
         Reply::UnknownCommand(_) => {
-            match ask(&mut stream, attempt, "isMaster", IS_MASTER_ID).await? {
+            match ask(&mut stream, at, attempt, "isMaster", IS_MASTER_ID).await? {
                 Reply::UnknownCommand(said) => Err(NotReady::Answer(said)),
                 Reply::Judged(verdict) => verdict,
             }
@@ -39,6 +39,7 @@ pub async fn check(at: &Endpoint, attempt: Attempt) -> Result<(), NotReady> {
 
 async fn ask(
     stream: &mut Stream,
+    at: &Endpoint,
     attempt: Attempt,
     command: &str,
     id: i32,
@@ -50,8 +51,8 @@ async fn ask(
         attempt.deadline,
         NotReady::TimedOut(attempt.timeout),
     )
-    .await?;
-    read_answer(&answer, id)
+    .await;
+    read_answer(&socket::heard(stream, at, answer)?, id)
 }
 
 /// What one reply says: a verdict, or that the server does not know the

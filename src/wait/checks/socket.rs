@@ -115,8 +115,20 @@ pub async fn ask(
     silent: NotReady,
 ) -> Result<Vec<u8>, NotReady> {
     let mut stream = open(at, attempt).await?;
+    let answer = exchange(&mut stream, request, complete, attempt.deadline, silent).await;
+    heard(&stream, at, answer)
+}
+
+/// What a first exchange heard, read for the sign of a TLS port where it
+/// went in plaintext: a TLS alert in answer, or a close (what OpenSSL's
+/// servers do with plaintext): the reason names the scheme to use.
+pub fn heard(
+    stream: &Stream,
+    at: &Endpoint,
+    answer: Result<Vec<u8>, NotReady>,
+) -> Result<Vec<u8>, NotReady> {
     let plain = matches!(stream, Stream::Plain(_));
-    let answer = match exchange(&mut stream, request, complete, attempt.deadline, silent).await {
+    let answer = match answer {
         Err(NotReady::Closed) if plain => return Err(tls::closed_on_plaintext(at.0.scheme())),
         other => other?,
     };

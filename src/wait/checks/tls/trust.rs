@@ -192,18 +192,28 @@ pub fn client_config(secure: &Secure, asked: Arc<AtomicBool>) -> Result<ClientCo
         verify: secure.verify,
         provider: trust.provider.clone(),
     };
-    Ok(ClientConfig::builder_with_provider(trust.provider.clone())
+    let mut config = ClientConfig::builder_with_provider(trust.provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS: {e}"))?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_client_cert_resolver(Arc::new(NoClientCert(asked))))
+        .with_client_cert_resolver(Arc::new(NoClientCert(asked)));
+    without_resumption(&mut config);
+    Ok(config)
+}
+
+/// No session cache: each check's config is its own (it records its own
+/// certificate request), so a cache would never be read again, and
+/// rustls's default one is a map sized for 256 servers, allocated for
+/// every config, the admin client's included.
+fn without_resumption(config: &mut ClientConfig) {
+    config.resumption = rustls::client::Resumption::disabled();
 }
 
 /// The config of the admin client, which never speaks TLS (its URLs are
 /// `http://` on loopback): reqwest wants one; this one trusts nothing.
 pub fn plaintext_only() -> ClientConfig {
-    ClientConfig::builder_with_provider(provider())
+    let mut config = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map(|b| b.with_root_certificates(RootCertStore::empty()))
         .map(|b| b.with_no_client_auth())
@@ -213,5 +223,7 @@ pub fn plaintext_only() -> ClientConfig {
             ClientConfig::builder()
                 .with_root_certificates(RootCertStore::empty())
                 .with_no_client_auth()
-        })
+        });
+    without_resumption(&mut config);
+    config
 }
