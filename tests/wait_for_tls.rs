@@ -224,8 +224,25 @@ fn a_tls_target_down_behind_the_outbound_proxy_is_not_ready() {
     let pki = Pki::new("test CA");
     let down = RefusedPort::new();
     let outbound = Outbound::start(local(down.port)).expect("outbound");
-    at_once(["https", "rediss", "amqps", "smtps", "grpcs"], |scheme| {
-        let target = format!("{scheme}://127.0.0.1:{}", outbound.port());
+    // TLS by the scheme, and by the drivers' parameters (where the
+    // protocol's first bytes come before the handshake: closed there).
+    let forms = [
+        "https://",
+        "rediss://",
+        "amqps://",
+        "smtps://",
+        "grpcs://",
+        "tls://",
+        "smtp://?starttls=true",
+        "postgres://?sslmode=verify-full",
+        "mysql://?ssl-mode=VERIFY_IDENTITY",
+        "mongodb://?tls=true",
+        "kafka://?tls=true",
+        "cassandra://?tls=true",
+    ];
+    at_once(forms, |form| {
+        let (scheme, query) = form.split_once("://").expect("a form");
+        let target = format!("{scheme}://127.0.0.1:{}{query}", outbound.port());
         let err = not_ready(
             &mut gate_tls(&target, Some(&pki.ca_file())),
             "1 dependency not ready",
