@@ -14,7 +14,7 @@ use common::*;
 fn smtp_plain_starttls_and_implicit_tls_on_a_real_smtp_server() {
     let test = "smtp_plain_starttls_and_implicit_tls_on_a_real_smtp_server";
     let pki = Pki::new("test CA");
-    let files = pki.server("smtp", &["localhost", "127.0.0.1"], false);
+    let files = pki.server("smtp", &["localhost"], false);
     let ca = pki.ca_file();
     let mut servers = Vec::new();
     for (mode, files) in [
@@ -34,23 +34,28 @@ fn smtp_plain_starttls_and_implicit_tls_on_a_real_smtp_server() {
         // Its 220 greeting comes in plaintext before any STARTTLS.
         (format!("smtp://127.0.0.1:{starttls}"), None, None),
         (
-            format!("smtp://127.0.0.1:{starttls}?starttls=true"),
+            format!("smtp://localhost:{starttls}?starttls=true"),
             Some(&*ca),
             None,
         ),
         (
-            format!("smtp://127.0.0.1:{starttls}?starttls=true"),
+            format!("smtp://localhost:{starttls}?starttls=true"),
             None,
             Some("is issued by CN=test CA"),
+        ),
+        (
+            format!("smtp://127.0.0.1:{starttls}?starttls=true"),
+            Some(&*ca),
+            Some("is not for 127.0.0.1: it names localhost"),
         ),
         (
             format!("smtp://127.0.0.1:{plain}?starttls=true"),
             Some(&*ca),
             Some("does not offer STARTTLS"),
         ),
-        (format!("smtps://127.0.0.1:{implicit}"), Some(&*ca), None),
+        (format!("smtps://localhost:{implicit}"), Some(&*ca), None),
         (
-            format!("smtps://127.0.0.1:{implicit}"),
+            format!("smtps://localhost:{implicit}"),
             None,
             Some("is issued by CN=test CA"),
         ),
@@ -71,7 +76,7 @@ fn smtp_plain_starttls_and_implicit_tls_on_a_real_smtp_server() {
 fn kafka_mongodb_and_cql_over_tls_on_the_reference_codecs() {
     let test = "kafka_mongodb_and_cql_over_tls_on_the_reference_codecs";
     let pki = Pki::new("test CA");
-    let files = pki.server("scripted", &["localhost", "127.0.0.1"], false);
+    let files = pki.server("scripted", &["localhost"], false);
     let ca = pki.ca_file();
     let mut servers = Vec::new();
     for kind in ["kafka", "mongodb", "cassandra"] {
@@ -91,12 +96,14 @@ fn kafka_mongodb_and_cql_over_tls_on_the_reference_codecs() {
     let mut cases = Vec::new();
     for (kind, tls, plain) in &servers {
         let url = |port: u16, query: &str| format!("{kind}://127.0.0.1:{port}{query}");
+        let by_name = format!("{kind}://localhost:{}?tls=true", tls.port);
         cases.extend([
-            (url(tls.port, "?tls=true"), Some(&*ca), None),
+            (by_name.clone(), Some(&*ca), None),
+            (by_name, None, Some("is issued by CN=test CA")),
             (
                 url(tls.port, "?tls=true"),
-                None,
-                Some("is issued by CN=test CA"),
+                Some(&*ca),
+                Some("is not for 127.0.0.1: it names localhost"),
             ),
             (url(tls.port, ""), Some(&*ca), Some("?tls=true")),
             (
@@ -109,7 +116,7 @@ fn kafka_mongodb_and_cql_over_tls_on_the_reference_codecs() {
     let mongodb = servers[1].1.port;
     cases.push((
         format!(
-            "mongodb://127.0.0.1:{mongodb}/?ssl=true&tlsCAFile={}",
+            "mongodb://localhost:{mongodb}/?ssl=true&tlsCAFile={}",
             path_arg(&ca)
         ),
         None,

@@ -3,18 +3,24 @@
 //! `tls` block (`tls://`, and `nats://` upgrading when `INFO` says
 //! `tls_required`), etcd serving gRPC health over TLS (`grpcs://`) and
 //! RabbitMQ's TLS listener (`amqps://`). For each: trusted is ready; a CA
-//! the gate was not given is not, naming the issuer; plaintext to the TLS
-//! port names the TLS form, and TLS to a plaintext port the plaintext one.
+//! the gate was not given is not, naming the issuer, nor a name the
+//! certificate does not hold; plaintext to the TLS port names the TLS form,
+//! and TLS to a plaintext port the plaintext one. (An expired certificate
+//! is refused in the same words whatever the protocol: `wait_for_tls.rs`.)
 
 mod common;
 
 use common::*;
 
+/// Each certificate names `localhost` only: by that name it is trusted, by
+/// the address the name resolves to it is not.
+const WRONG_NAME: &str = "is not for 127.0.0.1: it names localhost";
+
 #[test]
 fn mysql_ssl_mode_on_a_real_mariadb_with_tls() {
     let test = "mysql_ssl_mode_on_a_real_mariadb_with_tls";
     let pki = Pki::new("test CA");
-    let files = pki.server("mariadb", &["localhost", "127.0.0.1"], false);
+    let files = pki.server("mariadb", &["localhost"], false);
     let ca = pki.ca_file();
     let options = [
         format!("--ssl-cert={}", files.cert.display()),
@@ -31,11 +37,16 @@ fn mysql_ssl_mode_on_a_real_mariadb_with_tls() {
     plain.until_ready(MARIADB_READY);
     let at = |port: u16, query: &str| format!("mysql://127.0.0.1:{port}/?{query}");
     let ca_arg = format!("ssl-ca={}", path_arg(&ca));
+    let by_name = format!(
+        "mysql://localhost:{}/?ssl-mode=VERIFY_IDENTITY",
+        server.port
+    );
     ready_or_refused([
+        (by_name.clone(), Some(&*ca), None),
         (
             at(server.port, "ssl-mode=VERIFY_IDENTITY"),
             Some(&*ca),
-            None,
+            Some(WRONG_NAME),
         ),
         (
             at(server.port, &format!("sslMode=VERIFY_CA&{ca_arg}")),
@@ -43,11 +54,7 @@ fn mysql_ssl_mode_on_a_real_mariadb_with_tls() {
             None,
         ),
         (at(server.port, "ssl-mode=REQUIRED"), None, None),
-        (
-            at(server.port, "ssl-mode=VERIFY_IDENTITY"),
-            None,
-            Some("is issued by CN=test CA"),
-        ),
+        (by_name, None, Some("is issued by CN=test CA")),
         (
             at(plain.port, "ssl-mode=VERIFY_IDENTITY"),
             Some(&*ca),
@@ -60,7 +67,7 @@ fn mysql_ssl_mode_on_a_real_mariadb_with_tls() {
 fn nats_tls_and_tls_required_on_a_real_nats_server() {
     let test = "nats_tls_and_tls_required_on_a_real_nats_server";
     let pki = Pki::new("test CA");
-    let files = pki.server("nats", &["localhost", "127.0.0.1"], false);
+    let files = pki.server("nats", &["localhost"], false);
     let ca = pki.ca_file();
     let block = format!(
         "tls {{\n  cert_file: \"{}\"\n  key_file: \"{}\"\n}}",
@@ -77,13 +84,18 @@ fn nats_tls_and_tls_required_on_a_real_nats_server() {
     plain.until_ready(NATS_READY);
     let (tls, plain) = (server.port, plain.port);
     ready_or_refused([
-        (format!("tls://127.0.0.1:{tls}"), Some(&*ca), None),
+        (format!("tls://localhost:{tls}"), Some(&*ca), None),
         // The INFO says tls_required: nats:// upgrades, as clients do.
-        (format!("nats://127.0.0.1:{tls}"), Some(&*ca), None),
+        (format!("nats://localhost:{tls}"), Some(&*ca), None),
         (
-            format!("tls://127.0.0.1:{tls}"),
+            format!("tls://localhost:{tls}"),
             None,
             Some("is issued by CN=test CA"),
+        ),
+        (
+            format!("tls://127.0.0.1:{tls}"),
+            Some(&*ca),
+            Some(WRONG_NAME),
         ),
         (
             format!("tls://127.0.0.1:{plain}"),
@@ -97,7 +109,7 @@ fn nats_tls_and_tls_required_on_a_real_nats_server() {
 fn grpcs_on_a_real_etcd_serving_its_clients_over_tls() {
     let test = "grpcs_on_a_real_etcd_serving_its_clients_over_tls";
     let pki = Pki::new("test CA");
-    let files = pki.server("etcd", &["localhost", "127.0.0.1"], false);
+    let files = pki.server("etcd", &["localhost"], false);
     let ca = pki.ca_file();
     let Some(server) = etcd_tls(test, closed_port(), &files) else {
         return;
@@ -109,11 +121,16 @@ fn grpcs_on_a_real_etcd_serving_its_clients_over_tls() {
     plain.until_ready(ETCD_READY);
     let port = server.port;
     ready_or_refused([
-        (format!("grpcs://127.0.0.1:{port}"), Some(&*ca), None),
+        (format!("grpcs://localhost:{port}"), Some(&*ca), None),
         (
-            format!("grpcs://127.0.0.1:{port}"),
+            format!("grpcs://localhost:{port}"),
             None,
             Some("is issued by CN=test CA"),
+        ),
+        (
+            format!("grpcs://127.0.0.1:{port}"),
+            Some(&*ca),
+            Some(WRONG_NAME),
         ),
         (
             format!("grpc://127.0.0.1:{port}"),
@@ -132,7 +149,7 @@ fn grpcs_on_a_real_etcd_serving_its_clients_over_tls() {
 fn amqps_on_a_real_rabbitmq_tls_listener() {
     let test = "amqps_on_a_real_rabbitmq_tls_listener";
     let pki = Pki::new("test CA");
-    let files = pki.server("rabbitmq", &["localhost", "127.0.0.1"], false);
+    let files = pki.server("rabbitmq", &["localhost"], false);
     let ca = pki.ca_file();
     let tls = closed_port();
     let Some(server) = rabbitmq_tls(test, closed_port(), (tls, &files)) else {
@@ -141,11 +158,16 @@ fn amqps_on_a_real_rabbitmq_tls_listener() {
     server.until_ready(RABBITMQ_READY);
     let plain = server.port;
     ready_or_refused([
-        (format!("amqps://127.0.0.1:{tls}"), Some(&*ca), None),
+        (format!("amqps://localhost:{tls}"), Some(&*ca), None),
         (
-            format!("amqps://127.0.0.1:{tls}"),
+            format!("amqps://localhost:{tls}"),
             None,
             Some("is issued by CN=test CA"),
+        ),
+        (
+            format!("amqps://127.0.0.1:{tls}"),
+            Some(&*ca),
+            Some(WRONG_NAME),
         ),
         (
             format!("amqp://127.0.0.1:{tls}"),
