@@ -168,6 +168,9 @@ async fn ask(server: SocketAddr, message: &[u8], id: u16) -> std::io::Result<Vec
     let length = tcp.read_u16().await?;
     let mut answer = vec![0; usize::from(length)];
     tcp.read_exact(&mut answer).await?;
+    if answer.len() < 12 || answer[..2] != id.to_be_bytes() {
+        return Err(std::io::Error::other("an answer over TCP to another query"));
+    }
     Ok(answer)
 }
 
