@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! cargo xtask bench [--quick] [--json PATH] [--markdown PATH] ...
+//! cargo xtask bench fleet [--gates N]
 //! cargo xtask dist
 //! cargo xtask docs DIR
 //! ```

@@ -134,7 +134,7 @@ pub fn lag_cdf(gate: &LagRun, poll_1s: &LagRun) -> Option<String> {
     Some(svg)
 }
 
-fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -13,6 +13,7 @@
 //! overwrites the committed full results).
 
 mod chart;
+mod fleet;
 mod footprint;
 mod json;
 mod json_lag;
@@ -36,7 +37,7 @@ use std::{
     process::ExitCode,
 };
 
-use clap::{Args, ValueEnum};
+use clap::{Args, Subcommand, ValueEnum};
 
 use crate::bench::{measure::Ctx, process::now_ns};
 
@@ -48,6 +49,8 @@ const MUSL_ARM64: &str = "aarch64-unknown-linux-musl";
 /// write under target/bench/ unless `--json`/`--markdown` say otherwise.
 #[derive(Debug, Args)]
 pub struct Options {
+    #[command(subcommand)]
+    mode: Option<Mode>,
     /// Short run (well under a minute)
     #[arg(long)]
     quick: bool,
@@ -66,6 +69,15 @@ pub struct Options {
     /// Run only these sections (size always runs)
     #[arg(long, value_name = "LIST", value_enum, value_delimiter = ',')]
     only: Option<Vec<Section>>,
+}
+
+/// Benchmarks other than the gate's own figures.
+#[derive(Debug, Subcommand)]
+enum Mode {
+    /// A fleet of gates restarting together, all waiting for one database
+    /// that refuses, then starts up, then is ready (issue 30): the load the
+    /// database sees and when the apps start
+    Fleet(fleet::FleetOptions),
 }
 
 /// The parts of the benchmark that `--only` can pick.
@@ -113,6 +125,9 @@ pub fn stand_in_app(args: &[OsString]) -> Option<ExitCode> {
 }
 
 pub fn run(options: Options) -> Result<(), String> {
+    if let Some(Mode::Fleet(fleet)) = &options.mode {
+        return run_fleet(&options, fleet);
+    }
     let began = now_ns();
     let plan = runs::Plan::new(options.quick);
     let manifest = crate::workspace();
@@ -176,6 +191,22 @@ pub fn run(options: Options) -> Result<(), String> {
         println!("wrote {}", svg_path.display());
     }
     Ok(())
+}
+
+/// `cargo xtask bench fleet`: the gate users get (or `--gate`), this
+/// executable as every gate's app, a scratch dir for their stamps.
+fn run_fleet(options: &Options, fleet: &fleet::FleetOptions) -> Result<(), String> {
+    let gate = match &options.gate {
+        Some(path) => path.clone(),
+        None => machine::build_gate(crate::workspace(), MUSL)?,
+    };
+    let me = std::env::current_exe()
+        .map_err(|e| format!("cannot find this benchmark's executable: {e}"))?;
+    let tmp = std::env::temp_dir().join(format!("linkerd-await-fleet-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    let result = fleet::run(&gate, &me, &tmp, fleet);
+    let _ = std::fs::remove_dir_all(&tmp);
+    result
 }
 
 fn write(path: &Path, text: &str) -> Result<(), String> {

@@ -1,0 +1,112 @@
+//! The fleet's chart: connections per 100 ms at the database over time,
+//! one line per schedule, with the server's phases marked. Plain SVG, as
+//! the lag chart (`bench/chart.rs`); the count axis is logarithmic, so the
+//! 1 s schedules and the 100 ms one read on one chart.
+
+use std::fmt::Write as _;
+
+use super::figures::{BUCKET_MS, READY_AT_MS, REFUSING_MS};
+use crate::bench::chart::escape;
+
+const WIDTH: f64 = 760.0;
+const HEIGHT: f64 = 420.0;
+const LEFT: f64 = 60.0;
+const RIGHT: f64 = 20.0;
+const TOP: f64 = 94.0;
+const BOTTOM: f64 = 50.0;
+/// The time axis: the phases and the last apps' start after them.
+const END_MS: f64 = 18_000.0;
+const COLOURS: [&str; 4] = ["#1f77b4", "#ff7f0e", "#d62728", "#2ca02c"];
+
+/// One schedule's line: its label and counts per 100 ms.
+pub struct Line<'a> {
+    pub label: &'a str,
+    pub counts: &'a [u64],
+}
+
+pub fn connections(title: &str, lines: &[Line]) -> String {
+    let plot_w = WIDTH - LEFT - RIGHT;
+    let plot_h = HEIGHT - TOP - BOTTOM;
+    let top = lines
+        .iter()
+        .flat_map(|l| l.counts.iter().copied())
+        .max()
+        .unwrap_or(1)
+        .max(10);
+    // Decades up to the busiest bucket: 1, 10, 100, ...
+    let decades = (top as f64).log10().ceil().max(1.0);
+    let x = |ms: f64| LEFT + ms.clamp(0.0, END_MS) / END_MS * plot_w;
+    let y = |count: u64| TOP + (1.0 - ((count as f64) + 1.0).log10() / decades) * plot_h;
+    let mut svg = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="12">
+<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>
+<text x="{LEFT}" y="22" font-size="14">{}</text>
+"#,
+        escape(title)
+    );
+    for decade in 0..=decades as u32 {
+        let count = 10u64.pow(decade).saturating_sub(1);
+        let gy = y(count);
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{LEFT}" y1="{gy:.1}" x2="{:.1}" y2="{gy:.1}" stroke="#ddd"/><text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"##,
+            LEFT + plot_w,
+            LEFT - 6.0,
+            gy + 4.0,
+            10u64.pow(decade)
+        );
+    }
+    for s in (0..=END_MS as u64 / 1000).step_by(2) {
+        let gx = x(s as f64 * 1000.0);
+        let _ = writeln!(
+            svg,
+            r#"<text x="{gx:.1}" y="{:.1}" text-anchor="middle">{s}s</text>"#,
+            TOP + plot_h + 16.0
+        );
+    }
+    // The server's phases.
+    for (at, name) in [
+        (0, "refusing"),
+        (REFUSING_MS, "starting up"),
+        (READY_AT_MS, "ready"),
+    ] {
+        let gx = x(at as f64);
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{gx:.1}" y1="{TOP}" x2="{gx:.1}" y2="{:.1}" stroke="#999" stroke-dasharray="4 3"/><text x="{:.1}" y="{:.1}" fill="#555">{name}</text>"##,
+            TOP + plot_h,
+            gx + 4.0,
+            TOP + 12.0
+        );
+    }
+    let _ = writeln!(
+        svg,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">time since the first gate started (connections per 100 ms, log scale)</text>"#,
+        LEFT + plot_w / 2.0,
+        HEIGHT - 10.0
+    );
+    for (n, line) in lines.iter().enumerate() {
+        let colour = COLOURS[n % COLOURS.len()];
+        let points: Vec<String> = line
+            .counts
+            .iter()
+            .enumerate()
+            .map(|(i, &count)| format!("{:.1},{:.1}", x((i as u64 * BUCKET_MS) as f64), y(count)))
+            .collect();
+        let ly = 44.0 + 16.0 * n as f64;
+        let _ = writeln!(
+            svg,
+            r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="1.5"/>
+<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{colour}" stroke-width="2"/><text x="{:.1}" y="{ly:.1}">{}</text>"#,
+            points.join(" "),
+            LEFT + 10.0,
+            ly - 4.0,
+            LEFT + 30.0,
+            ly - 4.0,
+            LEFT + 36.0,
+            escape(line.label)
+        );
+    }
+    svg.push_str("</svg>\n");
+    svg
+}

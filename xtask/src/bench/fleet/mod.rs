@@ -1,0 +1,208 @@
+//! `cargo xtask bench fleet`: a fleet restarting after an outage, all of it
+//! waiting for one database. N real gates (`--gates`, default 500) start
+//! within one second, each with `--mesh none --wait-for <db>`, against one
+//! server on loopback that refuses for 10 s, answers "starting up" for 5 s,
+//! then answers ready (`server.rs`), and counts every connection per
+//! 100 ms. Each gate's app is this executable's stand-in, which stamps its
+//! start. For PostgreSQL and Redis, three schedules in the same run: the
+//! gate's default, `--wait-for-backoff 100ms`, and a fixed 1 s poll without
+//! jitter (what wait-for-it loops and linkerd-await 0.3 do: a loop of the
+//! bench's own, not an option of the gate). Figures: `figures.rs`.
+
+mod chart;
+mod figures;
+mod pods;
+mod server;
+
+use std::{path::Path, time::Duration};
+
+use clap::Args;
+
+use self::{
+    figures::{Load, READY_AT_MS, REFUSING_MS, Spread, load, spread},
+    pods::{fixed_poll, gates},
+    server::{PhasedServer, Protocol},
+};
+use crate::bench::process::now_ns;
+
+/// `cargo xtask bench fleet` options.
+#[derive(Debug, Args)]
+pub struct FleetOptions {
+    /// How many gates start together
+    #[arg(long, default_value_t = 500)]
+    gates: usize,
+}
+
+/// How long a fleet may take to start its apps before the run is cut.
+pub(super) const LIMIT: Duration = Duration::from_secs(45);
+
+/// The waiting schedules compared.
+#[derive(Debug, Clone, Copy)]
+enum Schedule {
+    Default,
+    Backoff100ms,
+    FixedPoll,
+}
+
+impl Schedule {
+    fn label(self) -> &'static str {
+        match self {
+            Schedule::Default => "gate, default (--wait-for-backoff 1s)",
+            Schedule::Backoff100ms => "gate, --wait-for-backoff 100ms",
+            Schedule::FixedPoll => "fixed 1 s poll, no jitter (bench loop)",
+        }
+    }
+}
+
+/// One run's figures.
+struct Run {
+    protocol: Protocol,
+    schedule: Schedule,
+    refusing: Load,
+    starting: Load,
+    apps: Option<Spread>,
+    /// The gates' CPU (user+sys), all together; `None` for the bench loop.
+    cpu_ms: Option<f64>,
+    /// The most the gates held at once, all together (VmRSS, RssAnon).
+    peak_kib: Option<(u64, u64)>,
+    /// Connections per 100 ms at the server.
+    counts: Vec<u64>,
+}
+
+pub fn run(gate: &Path, me: &Path, tmp: &Path, options: &FleetOptions) -> Result<(), String> {
+    let n = options.gates.max(1);
+    let mut runs = Vec::new();
+    for protocol in [Protocol::Postgres, Protocol::Redis] {
+        for schedule in [
+            Schedule::Default,
+            Schedule::Backoff100ms,
+            Schedule::FixedPoll,
+        ] {
+            eprintln!(
+                "bench fleet: {n} × {} against {}",
+                schedule.label(),
+                protocol.scheme()
+            );
+            runs.push(fleet(gate, me, tmp, protocol, schedule, n)?);
+        }
+    }
+    let table = table(&runs, n);
+    print!("{table}");
+    // The default fleet's figures are the ones the docs show.
+    let dir = if n == 500 {
+        crate::workspace().join("bench")
+    } else {
+        crate::workspace().join("target").join("bench")
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let lines: Vec<chart::Line> = runs
+        .iter()
+        .filter(|run| run.protocol == Protocol::Postgres)
+        .map(|run| chart::Line {
+            label: run.schedule.label(),
+            counts: &run.counts,
+        })
+        .collect();
+    let title = format!("{n} gates waiting for one PostgreSQL: connections at the server");
+    for (name, text) in [
+        ("FLEET.md", table),
+        ("fleet.svg", chart::connections(&title, &lines)),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+fn fleet(
+    gate: &Path,
+    me: &Path,
+    tmp: &Path,
+    protocol: Protocol,
+    schedule: Schedule,
+    n: usize,
+) -> Result<Run, String> {
+    let started_ns = now_ns() + 50_000_000;
+    let server = PhasedServer::start(protocol, started_ns)?;
+    let url = format!("{}://{}", protocol.scheme(), server.addr);
+    let ready_ns = started_ns + READY_AT_MS * 1_000_000;
+    let dir = tmp.join(format!("fleet-{}", protocol.scheme()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    // The fleet starts over one second, evenly.
+    let start_of = |i: usize| started_ns + (i as u64 * 1_000_000_000) / n as u64;
+    let (apps_ns, cpu_ms, peak_kib) = match schedule {
+        Schedule::FixedPoll => (fixed_poll(protocol, server.addr, n, start_of)?, None, None),
+        _ => {
+            let backoff: &[&str] = match schedule {
+                Schedule::Backoff100ms => &["--wait-for-backoff", "100ms"],
+                _ => &[],
+            };
+            let ran = gates(gate, me, &dir, &url, backoff, n, start_of)?;
+            (ran.apps_ns, Some(ran.cpu_ms), Some(ran.peak_kib))
+        }
+    };
+    if let Some(early) = apps_ns.iter().find(|&&at| at < ready_ns) {
+        return Err(format!(
+            "an app started {:.1} ms before the server was ready",
+            (ready_ns - early) as f64 / 1e6
+        ));
+    }
+    let after_ready: Vec<f64> = apps_ns
+        .iter()
+        .map(|&at| (at - ready_ns) as f64 / 1e6)
+        .collect();
+    let counts = server.counts();
+    Ok(Run {
+        protocol,
+        schedule,
+        refusing: load(&counts, 0, REFUSING_MS),
+        starting: load(&counts, REFUSING_MS, READY_AT_MS),
+        apps: spread(&after_ready),
+        cpu_ms,
+        peak_kib,
+        counts,
+    })
+}
+
+/// The table: one row per run.
+fn table(runs: &[Run], n: usize) -> String {
+    use std::fmt::Write as _;
+    let mut out = format!(
+        "\nfleet of {n}: connections per second at the server (busiest 100 ms / mean), \
+         app starts after the server turned ready\n\n"
+    );
+    let _ = writeln!(
+        out,
+        "| db | schedule | refusing (0–10 s): conn/s, peak/mean | starting (10–15 s): conn/s, peak/mean | per pod /s (refusing) | apps after ready: p50 / p99 / max | gates' CPU | gates' peak RSS / RssAnon |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
+    for run in runs {
+        let apps = run.apps.map_or("–".to_string(), |s| {
+            format!("{:.0} / {:.0} / {:.0} ms", s.p50, s.p99, s.max)
+        });
+        let cpu = run
+            .cpu_ms
+            .map_or("–".to_string(), |ms| format!("{:.2} s", ms / 1e3));
+        let peak = run.peak_kib.map_or("–".to_string(), |(rss, anon)| {
+            format!(
+                "{:.0} / {:.0} MiB",
+                rss as f64 / 1024.0,
+                anon as f64 / 1024.0
+            )
+        });
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.0}, {:.1}× | {:.0}, {:.1}× | {:.2} | {apps} | {cpu} | {peak} |",
+            run.protocol.scheme(),
+            run.schedule.label(),
+            run.refusing.per_s,
+            run.refusing.peak_ratio(),
+            run.starting.per_s,
+            run.starting.peak_ratio(),
+            run.refusing.per_s / n as f64,
+        );
+    }
+    out
+}
