@@ -12,7 +12,7 @@ use super::NotReady;
 use crate::wait::http::RequestError;
 
 pub async fn check(name: &str, min: u16) -> Result<(), NotReady> {
-    let addrs = crate::wait::dns::lookup(name).await.map_err(|e| {
+    let addrs = crate::wait::dns::lookup_fresh(name).await.map_err(|e| {
         NotReady::Request(RequestError::Other(format!(
             "the name {name} does not resolve (yet): {e}"
         )))

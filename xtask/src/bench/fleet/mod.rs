@@ -10,6 +10,7 @@
 //! bench's own, not an option of the gate). Figures: `figures.rs`.
 
 mod chart;
+mod dns;
 mod figures;
 mod pods;
 mod server;
@@ -67,6 +68,8 @@ struct Run {
     peak_kib: Option<(u64, u64)>,
     /// Connections per 100 ms at the server.
     counts: Vec<u64>,
+    /// From the first gate's start to the last app's.
+    wall_s: f64,
 }
 
 pub fn run(gate: &Path, me: &Path, tmp: &Path, options: &FleetOptions) -> Result<(), String> {
@@ -83,10 +86,14 @@ pub fn run(gate: &Path, me: &Path, tmp: &Path, options: &FleetOptions) -> Result
                 schedule.label(),
                 protocol.scheme()
             );
-            runs.push(fleet(gate, me, tmp, protocol, schedule, n)?);
+            runs.push(fleet(gate, me, tmp, (protocol, schedule), n, None)?);
         }
     }
-    let table = table(&runs, n);
+    let mut table = table(&runs, n);
+    match lookups(gate, me, tmp, n) {
+        Ok(line) => table += &line,
+        Err(e) => table += &format!("\nname lookups: not measured ({e})\n"),
+    }
     print!("{table}");
     // The default fleet's figures are the ones the docs show.
     let dir = if n == 500 {
@@ -115,17 +122,50 @@ pub fn run(gate: &Path, me: &Path, tmp: &Path, options: &FleetOptions) -> Result
     Ok(())
 }
 
+/// The same fleet (the default schedule, PostgreSQL) with the database
+/// by name, as a pod names it, each gate's resolver a pod's (`dns.rs`):
+/// lookups and queries per gate per second. Last, as this thread stays in
+/// the private mount namespace.
+fn lookups(gate: &Path, me: &Path, tmp: &Path, n: usize) -> Result<String, String> {
+    let server = dns::CountingDns::start()?;
+    dns::pod_resolver(tmp)?;
+    eprintln!(
+        "bench fleet: {n} × gate, default, against postgres://{}, through a pod's resolv.conf",
+        dns::NAME
+    );
+    let schedule = (Protocol::Postgres, Schedule::Default);
+    server.reset();
+    let run = fleet(gate, me, tmp, schedule, n, Some(dns::NAME))?;
+    let per_gate_s = (n as f64 * run.wall_s).max(f64::MIN_POSITIVE);
+    let (lookups, queries) = (server.lookups() as f64, server.total() as f64);
+    Ok(format!(
+        "\nname lookups ({n} gates, default schedule, `postgres://{}` through a pod's \
+         resolv.conf: ndots:5, three search domains; {:.1} s from the first start to the \
+         last app): {:.2} lookups and {:.2} DNS queries per gate per second ({:.1} queries \
+         a lookup); {:.0} queries a second at the resolver in all\n",
+        dns::NAME,
+        run.wall_s,
+        lookups / per_gate_s,
+        queries / per_gate_s,
+        queries / lookups.max(1.0),
+        queries / run.wall_s.max(f64::MIN_POSITIVE),
+    ))
+}
+
 fn fleet(
     gate: &Path,
     me: &Path,
     tmp: &Path,
-    protocol: Protocol,
-    schedule: Schedule,
+    (protocol, schedule): (Protocol, Schedule),
     n: usize,
+    name: Option<&str>,
 ) -> Result<Run, String> {
     let started_ns = now_ns() + 50_000_000;
     let server = PhasedServer::start(protocol, started_ns)?;
-    let url = format!("{}://{}", protocol.scheme(), server.addr);
+    let url = match name {
+        Some(name) => format!("{}://{name}:{}", protocol.scheme(), server.addr.port()),
+        None => format!("{}://{}", protocol.scheme(), server.addr),
+    };
     let ready_ns = started_ns + READY_AT_MS * 1_000_000;
     let dir = tmp.join(format!("fleet-{}", protocol.scheme()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -154,7 +194,9 @@ fn fleet(
         .map(|&at| (at - ready_ns) as f64 / 1e6)
         .collect();
     let counts = server.counts();
+    let last_ns = apps_ns.iter().copied().max().unwrap_or(started_ns);
     Ok(Run {
+        wall_s: (last_ns.saturating_sub(started_ns)) as f64 / 1e9,
         protocol,
         schedule,
         refusing: load(&counts, 0, REFUSING_MS),
