@@ -15,7 +15,7 @@ const RIGHT: f64 = 20.0;
 const TOP: f64 = 94.0;
 const BOTTOM: f64 = 50.0;
 /// The time axis: the phases and the last apps' start after them.
-const END_MS: f64 = 18_000.0;
+const END_MS: f64 = 21_000.0;
 const COLOURS: [&str; 4] = ["#1f77b4", "#ff7f0e", "#d62728", "#2ca02c"];
 
 /// One schedule's line: its label and counts per 100 ms.

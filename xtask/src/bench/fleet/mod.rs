@@ -41,6 +41,9 @@ pub(super) const LIMIT: Duration = Duration::from_secs(45);
 #[derive(Debug, Clone, Copy)]
 enum Schedule {
     Default,
+    /// What a large fleet would set (PostgreSQL only: the load is the
+    /// schedule's, not the protocol's).
+    Backoff5s,
     Backoff100ms,
     FixedPoll,
 }
@@ -49,6 +52,7 @@ impl Schedule {
     fn label(self) -> &'static str {
         match self {
             Schedule::Default => "gate, default (--wait-for-backoff 1s)",
+            Schedule::Backoff5s => "gate, --wait-for-backoff 5s",
             Schedule::Backoff100ms => "gate, --wait-for-backoff 100ms",
             Schedule::FixedPoll => "fixed 1 s poll, no jitter (bench loop)",
         }
@@ -80,7 +84,11 @@ pub fn run(gate: &Path, me: &Path, tmp: &Path, options: &FleetOptions) -> Result
             Schedule::Default,
             Schedule::Backoff100ms,
             Schedule::FixedPoll,
+            Schedule::Backoff5s,
         ] {
+            if matches!(schedule, Schedule::Backoff5s) && protocol != Protocol::Postgres {
+                continue;
+            }
             eprintln!(
                 "bench fleet: {n} × {} against {}",
                 schedule.label(),
@@ -177,6 +185,7 @@ fn fleet(
         _ => {
             let backoff: &[&str] = match schedule {
                 Schedule::Backoff100ms => &["--wait-for-backoff", "100ms"],
+                Schedule::Backoff5s => &["--wait-for-backoff", "5s"],
                 _ => &[],
             };
             let ran = gates(gate, me, &dir, &url, backoff, n, start_of)?;
