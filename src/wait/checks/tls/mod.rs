@@ -70,7 +70,7 @@ pub async fn handshake(
     }
 }
 
-/// Why a handshake (or a read inside TLS) failed, from the I/O error that
+/// Why a handshake failed, from the I/O error that
 /// carries rustls's; `asked`: the server asked for a client certificate.
 pub fn failed(e: &io::Error, at: &Endpoint, asked: bool) -> NotReady {
     let Some(error) = rustls_error(e) else {
