@@ -75,10 +75,7 @@ fn the_opt_out_is_ready_with_a_warning_naming_the_target() {
     server.until_ready("listening");
     let target = format!("https://127.0.0.1:{}/actuator/health#insecure", server.port);
     let err = ready(&mut gate_tls_ready(&target, None));
-    let warning = err
-        .lines()
-        .find(|l| l.contains("WARN"))
-        .unwrap_or_else(|| panic!("no WARN in:\n{err}"));
+    let warning = warn_line(&err);
     assert!(
         warning.contains(&format!(
             "https://127.0.0.1:{}/actuator/health: the server's certificate will not be verified (#insecure)",

@@ -146,10 +146,7 @@ fn the_drivers_opt_outs_are_ready_with_a_warning_naming_the_target() {
         |(query, said)| {
             let target = format!("mongodb://127.0.0.1:{port}/?tls=true&{query}");
             let err = ready(&mut gate_tls_ready(&target, None));
-            let warning = err
-                .lines()
-                .find(|l| l.contains("WARN"))
-                .unwrap_or_else(|| panic!("no WARN in:\n{err}"));
+            let warning = warn_line(&err);
             assert!(
                 warning.contains(&format!("mongodb://127.0.0.1:{port}"))
                     && warning.contains("will not be verified")

@@ -126,6 +126,14 @@ pub fn not_ready(cmd: &mut Command, needle: &str) -> String {
     err
 }
 
+/// The WARN line of a gate's stderr (the opt-outs', the client
+/// certificate's).
+pub fn warn_line(err: &str) -> &str {
+    err.lines()
+        .find(|l| l.contains("WARN"))
+        .unwrap_or_else(|| panic!("no WARN in:\n{err}"))
+}
+
 /// Runs each `(target, refused)` at once: ready where `refused` is `None`,
 /// else not ready with it in the reason.
 pub fn ready_or_refused<'a>(
