@@ -30,13 +30,11 @@ pub async fn check(at: &Endpoint, service: &str, attempt: Attempt) -> Result<(),
     let members = members(at, service, attempt.deadline).await?;
     let mut checks = JoinSet::new();
     for member in members {
-        if let Target::Mongodb(member) = member {
-            // Dropped with the set when one is ready: the others end there.
-            checks.spawn(async move {
-                let reason = mongodb::check(&member, attempt).await.err();
-                (Target::Mongodb(member), reason)
-            });
-        }
+        // Dropped with the set when one is ready: the others end there.
+        checks.spawn(async move {
+            let reason = mongodb::check(&member, attempt).await.err();
+            (Target::Mongodb(member), reason)
+        });
     }
     let mut reasons = Vec::new();
     let mut demanded = false;
@@ -65,8 +63,12 @@ pub async fn check(at: &Endpoint, service: &str, attempt: Attempt) -> Result<(),
     )))
 }
 
-/// The members to check, as `mongodb://` targets, from DNS.
-async fn members(at: &Endpoint, service: &str, deadline: Instant) -> Result<Vec<Target>, NotReady> {
+/// The members to check, as `mongodb://` endpoints, from DNS.
+async fn members(
+    at: &Endpoint,
+    service: &str,
+    deadline: Instant,
+) -> Result<Vec<Endpoint>, NotReady> {
     let name = at.0.host_str().unwrap_or_default().trim_end_matches('.');
     let srv_name = format!("_{service}._tcp.{name}");
     let (srv, txt) = tokio::join!(
@@ -91,12 +93,12 @@ async fn members(at: &Endpoint, service: &str, deadline: Instant) -> Result<Vec<
         refused_txt(name, &txt).map_or(Ok(()), Err)?;
     }
     srv.iter()
-        .map(|member| as_target(at, name, member))
+        .map(|member| as_member(at, name, member))
         .collect()
 }
 
 /// `mongodb://member:port` with the URL's own query (its TLS, its CA).
-fn as_target(at: &Endpoint, name: &str, member: &Srv) -> Result<Target, NotReady> {
+fn as_member(at: &Endpoint, name: &str, member: &Srv) -> Result<Endpoint, NotReady> {
     let host = member.host.trim_end_matches('.');
     if !under(host, name) {
         return Err(NotReady::Answer(format!(
@@ -116,7 +118,7 @@ fn as_target(at: &Endpoint, name: &str, member: &Srv) -> Result<Target, NotReady
             member.port
         )));
     }
-    Ok(Target::Mongodb(Endpoint(url, at.1.clone())))
+    Ok(Endpoint(url, at.1.clone()))
 }
 
 /// Whether `member` is under `name`'s parent domain (the name itself when
@@ -198,9 +200,8 @@ mod tests {
             host: "db-0.abc.example.net.".to_string(),
             port: 27017,
         };
-        let Ok(Target::Mongodb(member)) = as_target(&at, "cluster0.abc.example.net", &member)
-        else {
-            panic!("not a mongodb target");
+        let Ok(member) = as_member(&at, "cluster0.abc.example.net", &member) else {
+            panic!("not a member");
         };
         assert_eq!(
             member.0.as_str(),
@@ -210,6 +211,6 @@ mod tests {
             host: "db.elsewhere.org".to_string(),
             port: 27017,
         };
-        assert!(as_target(&at, "cluster0.abc.example.net", &outside).is_err());
+        assert!(as_member(&at, "cluster0.abc.example.net", &outside).is_err());
     }
 }
