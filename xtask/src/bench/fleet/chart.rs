@@ -1,5 +1,6 @@
 //! The fleet's chart: connections per 100 ms at the database over time,
-//! one line per schedule, with the server's phases marked. Plain SVG, as
+//! one line per schedule (dashed: the `--baseline` gate's), with the
+//! server's phases marked. Plain SVG, as
 //! the lag chart (`bench/chart.rs`); the count axis is logarithmic, so the
 //! 1 s schedules and the 100 ms one read on one chart.
 
@@ -9,10 +10,9 @@ use super::figures::{BUCKET_MS, READY_AT_MS, REFUSING_MS};
 use crate::bench::chart::escape;
 
 const WIDTH: f64 = 760.0;
-const HEIGHT: f64 = 420.0;
+const PLOT_H: f64 = 276.0;
 const LEFT: f64 = 60.0;
 const RIGHT: f64 = 20.0;
-const TOP: f64 = 94.0;
 const BOTTOM: f64 = 50.0;
 /// The time axis: the phases and the last apps' start after them.
 const END_MS: f64 = 21_000.0;
@@ -22,11 +22,17 @@ const COLOURS: [&str; 4] = ["#1f77b4", "#ff7f0e", "#d62728", "#2ca02c"];
 pub struct Line<'a> {
     pub label: &'a str,
     pub counts: &'a [u64],
+    /// The schedule's, so that a baseline's line has its counterpart's.
+    pub colour: usize,
+    pub dashed: bool,
 }
 
 pub fn connections(title: &str, lines: &[Line]) -> String {
     let plot_w = WIDTH - LEFT - RIGHT;
-    let plot_h = HEIGHT - TOP - BOTTOM;
+    let plot_h = PLOT_H;
+    // Below the title and one legend row a line.
+    let top_y = 46.0 + 16.0 * lines.len() as f64;
+    let height = top_y + PLOT_H + BOTTOM;
     let top = lines
         .iter()
         .flat_map(|l| l.counts.iter().copied())
@@ -36,10 +42,10 @@ pub fn connections(title: &str, lines: &[Line]) -> String {
     // Decades up to the busiest bucket: 1, 10, 100, ...
     let decades = (top as f64).log10().ceil().max(1.0);
     let x = |ms: f64| LEFT + ms.clamp(0.0, END_MS) / END_MS * plot_w;
-    let y = |count: u64| TOP + (1.0 - ((count as f64) + 1.0).log10() / decades) * plot_h;
+    let y = |count: u64| top_y + (1.0 - ((count as f64) + 1.0).log10() / decades) * plot_h;
     let mut svg = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="12">
-<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12">
+<rect width="{WIDTH}" height="{height}" fill="white"/>
 <text x="{LEFT}" y="22" font-size="14">{}</text>
 "#,
         escape(title)
@@ -61,7 +67,7 @@ pub fn connections(title: &str, lines: &[Line]) -> String {
         let _ = writeln!(
             svg,
             r#"<text x="{gx:.1}" y="{:.1}" text-anchor="middle">{s}s</text>"#,
-            TOP + plot_h + 16.0
+            top_y + plot_h + 16.0
         );
     }
     // The server's phases.
@@ -73,20 +79,25 @@ pub fn connections(title: &str, lines: &[Line]) -> String {
         let gx = x(at as f64);
         let _ = writeln!(
             svg,
-            r##"<line x1="{gx:.1}" y1="{TOP}" x2="{gx:.1}" y2="{:.1}" stroke="#999" stroke-dasharray="4 3"/><text x="{:.1}" y="{:.1}" fill="#555">{name}</text>"##,
-            TOP + plot_h,
+            r##"<line x1="{gx:.1}" y1="{top_y}" x2="{gx:.1}" y2="{:.1}" stroke="#999" stroke-dasharray="4 3"/><text x="{:.1}" y="{:.1}" fill="#555">{name}</text>"##,
+            top_y + plot_h,
             gx + 4.0,
-            TOP + 12.0
+            top_y + 12.0
         );
     }
     let _ = writeln!(
         svg,
         r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">time since the first gate started (connections per 100 ms, log scale)</text>"#,
         LEFT + plot_w / 2.0,
-        HEIGHT - 10.0
+        height - 10.0
     );
     for (n, line) in lines.iter().enumerate() {
-        let colour = COLOURS[n % COLOURS.len()];
+        let colour = COLOURS[line.colour % COLOURS.len()];
+        let dash = if line.dashed {
+            r#" stroke-dasharray="5 3""#
+        } else {
+            ""
+        };
         let points: Vec<String> = line
             .counts
             .iter()
@@ -96,8 +107,8 @@ pub fn connections(title: &str, lines: &[Line]) -> String {
         let ly = 44.0 + 16.0 * n as f64;
         let _ = writeln!(
             svg,
-            r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="1.5"/>
-<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{colour}" stroke-width="2"/><text x="{:.1}" y="{ly:.1}">{}</text>"#,
+            r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="1.5"{dash}/>
+<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{colour}" stroke-width="2"{dash}/><text x="{:.1}" y="{ly:.1}">{}</text>"#,
             points.join(" "),
             LEFT + 10.0,
             ly - 4.0,

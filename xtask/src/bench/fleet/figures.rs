@@ -1,7 +1,8 @@
 //! What one fleet run's counts say: connections per second at the server
 //! in each of its phases, the busiest 100 ms of each phase against its mean
-//! (a synchronized wave shows as a high ratio), and how long after the
-//! server turned ready the apps started.
+//! (a synchronized wave shows as a high ratio), the quietest and the busiest
+//! 500 ms against the time around them (a fleet in step leaves gaps between
+//! its waves), and how long after the server turned ready the apps started.
 
 use crate::bench::stats::percentile;
 
@@ -55,6 +56,46 @@ pub fn load(buckets: &[u64], from_ms: u64, to_ms: u64) -> Load {
     }
 }
 
+/// Waves: each 500 ms against the mean of the 2.5 s around it (itself and
+/// two on either side), the quietest and the busiest of them. An even load
+/// stays near 1 (a load that rises or falls smoothly too); a fleet whose
+/// pods check at the same instants shows gaps (near 0) between its waves.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Waves {
+    pub quietest: f64,
+    pub busiest: f64,
+}
+
+const WINDOW: usize = 5;
+
+/// The waves of the 500 ms windows in `[from_ms, to_ms)` whose 2.5 s lie
+/// there too.
+pub fn waves(buckets: &[u64], from_ms: u64, to_ms: u64) -> Waves {
+    let first = (from_ms / BUCKET_MS) as usize;
+    let last = ((to_ms / BUCKET_MS) as usize).min(buckets.len());
+    let windows: Vec<u64> = buckets
+        .get(first..last.max(first))
+        .unwrap_or_default()
+        .chunks_exact(WINDOW)
+        .map(|w| w.iter().sum())
+        .collect();
+    let ratios: Vec<f64> = windows
+        .windows(5)
+        .filter_map(|around| {
+            let mean = around.iter().sum::<u64>() as f64 / 5.0;
+            (mean > 0.0).then(|| around[2] as f64 / mean)
+        })
+        .collect();
+    Waves {
+        quietest: ratios
+            .iter()
+            .copied()
+            .fold(f64::INFINITY, f64::min)
+            .min(1.0),
+        busiest: ratios.iter().copied().fold(0.0, f64::max).max(1.0),
+    }
+}
+
 /// The spread of the apps' starts after the server turned ready, in ms.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Spread {
@@ -95,6 +136,29 @@ mod tests {
         assert_eq!(load(&[], 0, 1_000).peak_ratio(), 0.0);
         // Half a bucket at the end counts its bucket.
         assert_eq!(load(&buckets, 1_900, 1_950).connections, 10);
+    }
+
+    #[test]
+    fn waves_are_windows_against_the_time_around_them() {
+        // 3 s even, then a fleet in step: every 1.5 s, 500 ms of 30 a bucket
+        // and 1 s of silence.
+        let mut buckets = vec![10; 30];
+        for _ in 0..4 {
+            buckets.extend([30; 5]);
+            buckets.extend([0; 10]);
+        }
+        let even = waves(&buckets, 0, 3_000);
+        assert_eq!((even.quietest, even.busiest), (1.0, 1.0));
+        let stepping = waves(&buckets, 3_000, 9_000);
+        assert_eq!(stepping.quietest, 0.0);
+        assert!(stepping.busiest > 2.0, "{stepping:?}");
+        // A smooth fall is no wave.
+        let falling: Vec<u64> = (0..100).map(|i| 200 - i).collect();
+        let smooth = waves(&falling, 0, 10_000);
+        assert!(smooth.quietest > 0.9 && smooth.busiest < 1.1, "{smooth:?}");
+        // Too short a phase for one window and its 2.5 s: even, no panic.
+        assert_eq!(waves(&buckets, 0, 1_000).quietest, 1.0);
+        assert_eq!(waves(&[], 0, 10_000).busiest, 1.0);
     }
 
     #[test]

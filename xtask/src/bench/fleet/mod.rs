@@ -7,7 +7,10 @@
 //! start. For PostgreSQL and Redis, three schedules in the same run: the
 //! gate's default, `--wait-for-backoff 100ms`, and a fixed 1 s poll without
 //! jitter (what wait-for-it loops and linkerd-await 0.3 do: a loop of the
-//! bench's own, not an option of the gate). Figures: `figures.rs`.
+//! bench's own, not an option of the gate); for PostgreSQL also
+//! `--wait-for-backoff 5s`. With `--baseline <gate>`, another build (an
+//! earlier commit's) runs the gate's schedules too, alternated with this
+//! one's: before and after in one run. Figures: `figures.rs`.
 
 mod chart;
 mod dns;
@@ -15,12 +18,15 @@ mod figures;
 mod pods;
 mod server;
 
-use std::{path::Path, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use clap::Args;
 
 use self::{
-    figures::{Load, READY_AT_MS, REFUSING_MS, Spread, load, spread},
+    figures::{Load, READY_AT_MS, REFUSING_MS, Spread, Waves, load, spread, waves},
     pods::{fixed_poll, gates},
     server::{PhasedServer, Protocol},
 };
@@ -32,6 +38,10 @@ pub struct FleetOptions {
     /// How many gates start together
     #[arg(long, default_value_t = 500)]
     gates: usize,
+    /// Another gate binary (an earlier commit's), run beside this one with
+    /// the gate's schedules against PostgreSQL: before and after in one run
+    #[arg(long, value_name = "GATE")]
+    baseline: Option<PathBuf>,
 }
 
 /// How long a fleet may take to start its apps before the run is cut.
@@ -49,6 +59,16 @@ enum Schedule {
 }
 
 impl Schedule {
+    /// The chart's colour of the schedule's line.
+    fn colour(self) -> usize {
+        match self {
+            Schedule::Default => 0,
+            Schedule::Backoff100ms => 1,
+            Schedule::FixedPoll => 2,
+            Schedule::Backoff5s => 3,
+        }
+    }
+
     fn label(self) -> &'static str {
         match self {
             Schedule::Default => "gate, default (--wait-for-backoff 1s)",
@@ -63,8 +83,12 @@ impl Schedule {
 struct Run {
     protocol: Protocol,
     schedule: Schedule,
+    /// Run by the `--baseline` gate.
+    before: bool,
     refusing: Load,
     starting: Load,
+    /// From 2 s to the server's ready instant: after the fleet's first checks.
+    waves: Waves,
     apps: Option<Spread>,
     /// The gates' CPU (user+sys), all together; `None` for the bench loop.
     cpu_ms: Option<f64>,
@@ -74,6 +98,15 @@ struct Run {
     counts: Vec<u64>,
     /// From the first gate's start to the last app's.
     wall_s: f64,
+}
+
+impl Run {
+    fn label(&self) -> String {
+        match self.before {
+            true => format!("before: {}", self.schedule.label()),
+            false => self.schedule.label().to_string(),
+        }
+    }
 }
 
 pub fn run(gate: &Path, me: &Path, tmp: &Path, options: &FleetOptions) -> Result<(), String> {
@@ -89,15 +122,35 @@ pub fn run(gate: &Path, me: &Path, tmp: &Path, options: &FleetOptions) -> Result
             if matches!(schedule, Schedule::Backoff5s) && protocol != Protocol::Postgres {
                 continue;
             }
-            eprintln!(
-                "bench fleet: {n} × {} against {}",
-                schedule.label(),
-                protocol.scheme()
-            );
-            runs.push(fleet(gate, me, tmp, (protocol, schedule), n, None)?);
+            // The baseline right after this build, for the gate's own
+            // schedules but the one the machine cannot keep up with.
+            let baseline = options.baseline.as_deref().filter(|_| {
+                protocol == Protocol::Postgres
+                    && matches!(schedule, Schedule::Default | Schedule::Backoff5s)
+            });
+            for (gate, before) in std::iter::once((gate, false)).chain(baseline.map(|b| (b, true)))
+            {
+                eprintln!(
+                    "bench fleet: {n} × {}{} against {}",
+                    if before { "before: " } else { "" },
+                    schedule.label(),
+                    protocol.scheme()
+                );
+                let mut run = fleet(gate, me, tmp, (protocol, schedule), n, None)?;
+                run.before = before;
+                runs.push(run);
+            }
         }
     }
     let mut table = table(&runs, n);
+    if let Some(baseline) = &options.baseline {
+        table += &format!(
+            "
+before: {}
+",
+            baseline.display()
+        );
+    }
     match lookups(gate, me, tmp, n) {
         Ok(line) => table += &line,
         Err(e) => table += &format!("\nname lookups: not measured ({e})\n"),
@@ -110,12 +163,16 @@ pub fn run(gate: &Path, me: &Path, tmp: &Path, options: &FleetOptions) -> Result
         crate::workspace().join("target").join("bench")
     };
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let labels: Vec<String> = runs.iter().map(Run::label).collect();
     let lines: Vec<chart::Line> = runs
         .iter()
-        .filter(|run| run.protocol == Protocol::Postgres)
-        .map(|run| chart::Line {
-            label: run.schedule.label(),
+        .zip(&labels)
+        .filter(|(run, _)| run.protocol == Protocol::Postgres)
+        .map(|(run, label)| chart::Line {
+            label,
             counts: &run.counts,
+            colour: run.schedule.colour(),
+            dashed: run.before,
         })
         .collect();
     let title = format!("{n} gates waiting for one PostgreSQL: connections at the server");
@@ -208,7 +265,9 @@ fn fleet(
         wall_s: (last_ns.saturating_sub(started_ns)) as f64 / 1e9,
         protocol,
         schedule,
+        before: false,
         refusing: load(&counts, 0, REFUSING_MS),
+        waves: waves(&counts, 2_000, READY_AT_MS),
         starting: load(&counts, REFUSING_MS, READY_AT_MS),
         apps: spread(&after_ready),
         cpu_ms,
@@ -222,13 +281,14 @@ fn table(runs: &[Run], n: usize) -> String {
     use std::fmt::Write as _;
     let mut out = format!(
         "\nfleet of {n}: connections per second at the server (busiest 100 ms / mean), \
-         app starts after the server turned ready\n\n"
+         waves from 2 s until ready (the quietest and the busiest 500 ms against the \
+         2.5 s around them: 1 is even), app starts after the server turned ready\n\n"
     );
     let _ = writeln!(
         out,
-        "| db | schedule | refusing (0–10 s): conn/s, peak/mean | starting (10–15 s): conn/s, peak/mean | per pod /s (refusing) | apps after ready: p50 / p99 / max | gates' CPU | gates' peak RSS / RssAnon |"
+        "| db | schedule | refusing (0–10 s): conn/s, peak/mean | starting (10–15 s): conn/s, peak/mean | waves (2–15 s): quietest – busiest 500 ms | per pod /s (refusing) | apps after ready: p50 / p99 / max | gates' CPU | gates' peak RSS / RssAnon |"
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
     for run in runs {
         let apps = run.apps.map_or("–".to_string(), |s| {
             format!("{:.0} / {:.0} / {:.0} ms", s.p50, s.p99, s.max)
@@ -245,13 +305,15 @@ fn table(runs: &[Run], n: usize) -> String {
         });
         let _ = writeln!(
             out,
-            "| {} | {} | {:.0}, {:.1}× | {:.0}, {:.1}× | {:.2} | {apps} | {cpu} | {peak} |",
+            "| {} | {} | {:.0}, {:.1}× | {:.0}, {:.1}× | {:.2}–{:.2} | {:.2} | {apps} | {cpu} | {peak} |",
             run.protocol.scheme(),
-            run.schedule.label(),
+            run.label(),
             run.refusing.per_s,
             run.refusing.peak_ratio(),
             run.starting.per_s,
             run.starting.peak_ratio(),
+            run.waves.quietest,
+            run.waves.busiest,
             run.refusing.per_s / n as f64,
         );
     }
