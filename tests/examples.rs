@@ -557,21 +557,24 @@ fn the_wait_for_example_s_sample_message_fits_its_own_settings() {
         .and_then(|(before, _)| before.rsplit_once('(').map(|(_, n)| n.trim().to_string()))
         .and_then(|n| n.parse().ok())
         .expect("a sample message with a check count");
-    // The schedule: steps from 200 ms, doubling, up to the cap; each pause
-    // in the upper half of its step; each check takes up to the 1 s
-    // --attempt-timeout. The fewest checks: the longest pauses and checks.
+    // The schedule: each pause drawn from the upper half of a bound, the
+    // first 200 ms, each next 8/3 of the pause before, up to the cap; each
+    // check takes up to the 1 s --attempt-timeout. The fewest checks: the
+    // longest pauses and checks (the bound grows 8/3 a step); the most:
+    // the shortest (4/3 a step).
     let (total, cap, attempt) = (300_000u64, 2_000u64, 1_000u64);
     let count = |pause: &dyn Fn(u64) -> u64, check: u64| {
-        let (mut elapsed, mut n, mut step) = (0, 0, 200);
+        let (mut elapsed, mut n, mut bound) = (0, 0, 200);
         while elapsed <= total {
             n += 1;
-            elapsed += check + pause(step);
-            step = (step * 2).min(cap);
+            let paused = pause(bound);
+            elapsed += check + paused;
+            bound = (paused * 8 / 3).clamp(bound, cap);
         }
         n
     };
-    let fewest = count(&|step| step, attempt);
-    let most = count(&|step| step / 2, 0);
+    let fewest = count(&|bound| bound, attempt);
+    let most = count(&|bound| bound / 2, 0);
     assert!(
         (fewest..=most).contains(&said),
         "{said} checks cannot happen in 5m at a 2s cap ({fewest} to {most})"

@@ -104,9 +104,9 @@ pub struct Args {
           value_parser = Trimmed(PathBufValueParser::new()))]
     pub ca_file: Option<PathBuf>,
 
-    /// Maximum delay between two checks of one --wait-for target, at least 100ms (steps from
-    /// 200ms, doubling, each pause drawn from the upper half of its step so pods restarting
-    /// together spread their checks)
+    /// Maximum delay between two checks of one --wait-for target, at least 100ms (from 200ms,
+    /// about doubling; each pause drawn from the upper half of a bound that grows from the pause
+    /// before, so pods restarting together drift apart)
     #[arg(long, env = "LINKERD_AWAIT_WAIT_FOR_BACKOFF", value_name = "DUR",
           allow_hyphen_values = true, value_parser = Trimmed(parse_dependency_cap), default_value = "1s")]
     pub wait_for_backoff: Duration,
