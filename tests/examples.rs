@@ -558,10 +558,10 @@ fn the_wait_for_example_s_sample_message_fits_its_own_settings() {
         .and_then(|n| n.parse().ok())
         .expect("a sample message with a check count");
     // The schedule: each pause drawn from the upper half of a bound, the
-    // first 200 ms, each next 8/3 of the pause before, up to the cap; each
-    // check takes up to the 1 s --attempt-timeout. The fewest checks: the
-    // longest pauses and checks (the bound grows 8/3 a step); the most:
-    // the shortest (4/3 a step).
+    // first 200 ms, each next 2.4 times the pause before, up to the cap;
+    // each check takes up to the 1 s --attempt-timeout. The fewest checks:
+    // the longest pauses and checks (the bound grows 2.4-fold a step); the
+    // most: the shortest (1.2-fold).
     let (total, cap, attempt) = (300_000u64, 2_000u64, 1_000u64);
     let count = |pause: &dyn Fn(u64) -> u64, check: u64| {
         let (mut elapsed, mut n, mut bound) = (0, 0, 200);
@@ -569,7 +569,7 @@ fn the_wait_for_example_s_sample_message_fits_its_own_settings() {
             n += 1;
             let paused = pause(bound);
             elapsed += check + paused;
-            bound = (paused * 8 / 3).clamp(bound, cap);
+            bound = (paused * 12 / 5).clamp(bound, cap);
         }
         n
     };

@@ -105,8 +105,8 @@ pub struct Args {
     pub ca_file: Option<PathBuf>,
 
     /// Maximum delay between two checks of one --wait-for target, at least 100ms (from 200ms,
-    /// about doubling; each pause drawn from the upper half of a bound that grows from the pause
-    /// before, so pods restarting together drift apart)
+    /// growing ~1.8-fold a check; each pause drawn from the upper half of a bound that grows from
+    /// the pause before, so pods restarting together drift apart)
     #[arg(long, env = "LINKERD_AWAIT_WAIT_FOR_BACKOFF", value_name = "DUR",
           allow_hyphen_values = true, value_parser = Trimmed(parse_dependency_cap), default_value = "1s")]
     pub wait_for_backoff: Duration,
