@@ -11,6 +11,7 @@ const BENCHMARKS: &str = include_str!("../docs/benchmarks.md");
 const CHANGELOG: &str = include_str!("../CHANGELOG.md");
 const RESULTS_MD: &str = include_str!("../bench/RESULTS.md");
 const RESULTS_JSON: &str = include_str!("../bench/results.json");
+const FLEET_MD: &str = include_str!("../bench/FLEET.md");
 
 fn results() -> serde_json::Value {
     serde_json::from_str(RESULTS_JSON).expect("bench/results.json is JSON")
@@ -209,4 +210,51 @@ fn the_native_sidecar_annotation_is_named_by_its_current_name() {
         !job_env.contains("drop --shutdown"),
         "job-env.yaml sets LINKERD_AWAIT_SHUTDOWN, not --shutdown"
     );
+}
+
+/// A cell of `bench/FLEET.md`'s PostgreSQL row for `schedule`, by column.
+fn fleet_cell(schedule: &str, column: usize) -> f64 {
+    let row = FLEET_MD
+        .lines()
+        .find(|l| l.starts_with(&format!("| postgres | {schedule} |")))
+        .unwrap_or_else(|| panic!("no {schedule:?} row in bench/FLEET.md"));
+    let cell = row
+        .split('|')
+        .map(str::trim)
+        .nth(column + 1)
+        .expect("the cell");
+    cell.split(',')
+        .next()
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("not a number: {cell:?}"))
+}
+
+#[test]
+fn the_fleet_rates_the_readme_states_are_the_ones_the_fleet_bench_measured() {
+    let gates: f64 = FLEET_MD
+        .split_once("fleet of ")
+        .and_then(|(_, rest)| rest.split(':').next())
+        .and_then(|n| n.parse().ok())
+        .expect("the fleet's size");
+    // Columns: db, schedule, refusing, starting, waves, per pod (refusing), ...
+    let default = fleet_cell("gate, default (--wait-for-backoff 1s)", 5);
+    let large_cap = fleet_cell("gate, --wait-for-backoff 5s", 3) / gates;
+    // The README wraps its lines anywhere.
+    let readme = README.split_whitespace().collect::<Vec<_>>().join(" ");
+    let said_in = |before: &str| -> f64 {
+        readme
+            .split_once(before)
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("the README's figure after {before:?}"))
+    };
+    for (said, measured) in [
+        (said_in("(1 s), about"), default),
+        (said_in("`--wait-for-backoff 5s` (~"), large_cap),
+    ] {
+        assert!(
+            (said - measured).abs() <= measured * 0.1,
+            "README: {said}; bench/FLEET.md: {measured:.2}"
+        );
+    }
 }
