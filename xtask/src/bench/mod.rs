@@ -69,6 +69,9 @@ pub struct Options {
     /// Run only these sections (size always runs)
     #[arg(long, value_name = "LIST", value_enum, value_delimiter = ',')]
     only: Option<Vec<Section>>,
+    /// Trials of each --wait-for lag setting [default: 10; --quick: 3]
+    #[arg(long, value_name = "N")]
+    wait_for_trials: Option<usize>,
 }
 
 /// Benchmarks other than the gate's own figures.
@@ -95,7 +98,11 @@ impl Options {
     /// The run whose results the repository keeps: full, default settings,
     /// the binary built here.
     fn official(&self) -> bool {
-        !self.quick && self.gate.is_none() && self.gate_args.is_empty() && self.only.is_none()
+        !self.quick
+            && self.gate.is_none()
+            && self.gate_args.is_empty()
+            && self.only.is_none()
+            && self.wait_for_trials.is_none()
     }
 
     fn runs(&self, section: Section) -> bool {
@@ -129,7 +136,10 @@ pub fn run(options: Options) -> Result<(), String> {
         return run_fleet(&options, fleet);
     }
     let began = now_ns();
-    let plan = runs::Plan::new(options.quick);
+    let mut plan = runs::Plan::new(options.quick);
+    if let Some(trials) = options.wait_for_trials {
+        plan.wait_for_trials = trials.max(1);
+    }
     let manifest = crate::workspace();
     let gate = match &options.gate {
         Some(path) => path.clone(),

@@ -1,8 +1,8 @@
 //! The fleet's chart: connections per 100 ms at the database over time,
 //! one line per schedule (dashed: the `--baseline` gate's), with the
-//! server's phases marked. Plain SVG, as
-//! the lag chart (`bench/chart.rs`); the count axis is logarithmic, so the
-//! 1 s schedules and the 100 ms one read on one chart.
+//! server's phases marked. Plain SVG, as the lag chart (`bench/chart.rs`);
+//! the count axis is logarithmic, so the 1 s schedules and the 100 ms one
+//! read on one chart.
 
 use std::fmt::Write as _;
 

@@ -66,7 +66,9 @@ pub struct Waves {
     pub busiest: f64,
 }
 
+/// Buckets in a window (500 ms), and windows in the time around one (2.5 s).
 const WINDOW: usize = 5;
+const AROUND: usize = 5;
 
 /// The waves of the 500 ms windows in `[from_ms, to_ms)` whose 2.5 s lie
 /// there too.
@@ -80,10 +82,10 @@ pub fn waves(buckets: &[u64], from_ms: u64, to_ms: u64) -> Waves {
         .map(|w| w.iter().sum())
         .collect();
     let ratios: Vec<f64> = windows
-        .windows(5)
+        .windows(AROUND)
         .filter_map(|around| {
-            let mean = around.iter().sum::<u64>() as f64 / 5.0;
-            (mean > 0.0).then(|| around[2] as f64 / mean)
+            let mean = around.iter().sum::<u64>() as f64 / AROUND as f64;
+            (mean > 0.0).then(|| around[AROUND / 2] as f64 / mean)
         })
         .collect();
     Waves {

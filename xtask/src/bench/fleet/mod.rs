@@ -9,8 +9,9 @@
 //! jitter (what wait-for-it loops and linkerd-await 0.3 do: a loop of the
 //! bench's own, not an option of the gate); for PostgreSQL also
 //! `--wait-for-backoff 5s`. With `--baseline <gate>`, another build (an
-//! earlier commit's) runs the gate's schedules too, alternated with this
-//! one's: before and after in one run. Figures: `figures.rs`.
+//! earlier commit's) runs the default and the 5 s schedules against
+//! PostgreSQL too, each right after this one's: before and after in one
+//! run. Figures: `figures.rs`.
 
 mod chart;
 mod dns;
@@ -102,9 +103,10 @@ struct Run {
 
 impl Run {
     fn label(&self) -> String {
-        match self.before {
-            true => format!("before: {}", self.schedule.label()),
-            false => self.schedule.label().to_string(),
+        if self.before {
+            format!("before: {}", self.schedule.label())
+        } else {
+            self.schedule.label().to_string()
         }
     }
 }
@@ -122,8 +124,8 @@ pub fn run(gate: &Path, me: &Path, tmp: &Path, options: &FleetOptions) -> Result
             if matches!(schedule, Schedule::Backoff5s) && protocol != Protocol::Postgres {
                 continue;
             }
-            // The baseline right after this build, for the gate's own
-            // schedules but the one the machine cannot keep up with.
+            // The baseline right after this build, for the schedules a
+            // fleet would use (at 100 ms this machine is the bottleneck).
             let baseline = options.baseline.as_deref().filter(|_| {
                 protocol == Protocol::Postgres
                     && matches!(schedule, Schedule::Default | Schedule::Backoff5s)
@@ -144,12 +146,7 @@ pub fn run(gate: &Path, me: &Path, tmp: &Path, options: &FleetOptions) -> Result
     }
     let mut table = table(&runs, n);
     if let Some(baseline) = &options.baseline {
-        table += &format!(
-            "
-before: {}
-",
-            baseline.display()
-        );
+        table += &format!("\nbefore: {}\n", baseline.display());
     }
     match lookups(gate, me, tmp, n) {
         Ok(line) => table += &line,
