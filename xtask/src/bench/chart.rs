@@ -10,12 +10,12 @@ use super::measure::LagRun;
 
 const WIDTH: f64 = 720.0;
 const HEIGHT: f64 = 400.0;
-/// Room for the axes' labels.
-const LEFT: f64 = 60.0;
-const RIGHT: f64 = 20.0;
+/// Room for the axes' labels (the fleet's chart too, `fleet/chart.rs`).
+pub(super) const LEFT: f64 = 60.0;
+pub(super) const RIGHT: f64 = 20.0;
+pub(super) const BOTTOM: f64 = 50.0;
 /// Room for the title and the legend above the plot.
 const TOP: f64 = 76.0;
-const BOTTOM: f64 = 50.0;
 /// The lag axis, in ms (logarithmic): from a millisecond to past the
 /// 1 s poll's worst case.
 const MIN_MS: f64 = 1.0;
@@ -53,13 +53,10 @@ pub fn lag_cdf(gate: &LagRun, poll_1s: &LagRun) -> Option<String> {
         LEFT + (ms / MIN_MS).ln() / (MAX_MS / MIN_MS).ln() * plot_w
     };
     let y = |fraction: f64| TOP + (1.0 - fraction) * plot_h;
-    let mut svg = String::new();
-    let _ = write!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="12">
-<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>
-<text x="{LEFT}" y="22" font-size="14">App start after the proxy turned ready (detection lag): share of trials at or below</text>
-"#
+    let mut svg = open(
+        WIDTH,
+        HEIGHT,
+        "App start after the proxy turned ready (detection lag): share of trials at or below",
     );
     // Grid and axis labels: decades and their halves on x, quarters on y.
     for ms in [
@@ -115,23 +112,50 @@ pub fn lag_cdf(gate: &LagRun, poll_1s: &LagRun) -> Option<String> {
         let ly = 44.0 + 18.0 * n as f64;
         let _ = writeln!(
             svg,
-            r#"<polyline points="{points}" fill="none" stroke="{}" stroke-width="2"/>
-<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{}" stroke-width="2"/><text x="{:.1}" y="{:.1}">{} (median {:.0} ms, {} trials)</text>"#,
-            s.colour,
-            LEFT + 10.0,
-            ly - 4.0,
-            LEFT + 30.0,
-            ly - 4.0,
-            s.colour,
-            LEFT + 36.0,
-            ly,
-            escape(s.label),
-            median,
+            r#"<polyline points="{points}" fill="none" stroke="{}" stroke-width="2"/>"#,
+            s.colour
+        );
+        let label = format!(
+            "{} (median {median:.0} ms, {} trials)",
+            s.label,
             s.lags.len()
         );
+        legend(&mut svg, ly, s.colour, false, &label);
     }
     svg.push_str("</svg>\n");
     Some(svg)
+}
+
+/// An SVG of `width` × `height` on white, with its `title`: the bench's
+/// charts' frame.
+pub(super) fn open(width: f64, height: f64, title: &str) -> String {
+    format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">
+<rect width="{width}" height="{height}" fill="white"/>
+<text x="{LEFT}" y="22" font-size="14">{}</text>
+"#,
+        escape(title)
+    )
+}
+
+/// One row of a chart's legend, its text's baseline at `y`: a short line in
+/// the series' colour (dashed for a baseline), then `text`.
+pub(super) fn legend(svg: &mut String, y: f64, colour: &str, dashed: bool, text: &str) {
+    let dash = if dashed {
+        r#" stroke-dasharray="5 3""#
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        svg,
+        r#"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{colour}" stroke-width="2"{dash}/><text x="{:.1}" y="{y:.1}">{}</text>"#,
+        LEFT + 10.0,
+        y - 4.0,
+        LEFT + 30.0,
+        y - 4.0,
+        LEFT + 36.0,
+        escape(text)
+    );
 }
 
 pub(super) fn escape(text: &str) -> String {

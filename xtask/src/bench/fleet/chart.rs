@@ -7,13 +7,10 @@
 use std::fmt::Write as _;
 
 use super::figures::{BUCKET_MS, READY_AT_MS, REFUSING_MS};
-use crate::bench::chart::escape;
+use crate::bench::chart::{BOTTOM, LEFT, RIGHT, legend, open};
 
 const WIDTH: f64 = 760.0;
 const PLOT_H: f64 = 276.0;
-const LEFT: f64 = 60.0;
-const RIGHT: f64 = 20.0;
-const BOTTOM: f64 = 50.0;
 /// The time axis: the phases and the last apps' start after them.
 const END_MS: f64 = 21_000.0;
 const COLOURS: [&str; 4] = ["#1f77b4", "#ff7f0e", "#d62728", "#2ca02c"];
@@ -43,13 +40,7 @@ pub fn connections(title: &str, lines: &[Line]) -> String {
     let decades = (top as f64).log10().ceil().max(1.0);
     let x = |ms: f64| LEFT + ms.clamp(0.0, END_MS) / END_MS * plot_w;
     let y = |count: u64| top_y + (1.0 - ((count as f64) + 1.0).log10() / decades) * plot_h;
-    let mut svg = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12">
-<rect width="{WIDTH}" height="{height}" fill="white"/>
-<text x="{LEFT}" y="22" font-size="14">{}</text>
-"#,
-        escape(title)
-    );
+    let mut svg = open(WIDTH, height, title);
     for decade in 0..=decades as u32 {
         let count = 10u64.pow(decade).saturating_sub(1);
         let gy = y(count);
@@ -107,16 +98,10 @@ pub fn connections(title: &str, lines: &[Line]) -> String {
         let ly = 44.0 + 16.0 * n as f64;
         let _ = writeln!(
             svg,
-            r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="1.5"{dash}/>
-<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{colour}" stroke-width="2"{dash}/><text x="{:.1}" y="{ly:.1}">{}</text>"#,
+            r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="1.5"{dash}/>"#,
             points.join(" "),
-            LEFT + 10.0,
-            ly - 4.0,
-            LEFT + 30.0,
-            ly - 4.0,
-            LEFT + 36.0,
-            escape(line.label)
         );
+        legend(&mut svg, ly, colour, line.dashed, line.label);
     }
     svg.push_str("</svg>\n");
     svg
